@@ -1,0 +1,138 @@
+using Google.Protobuf;
+using HopCapture.Engine.Correlation;
+using HopCapture.Engine.Model;
+using HopCapture.Protos;
+
+namespace HopCapture.Contracts.Mapping;
+
+/// <summary>Engine types to and from the wire contracts. The one place the two meet.</summary>
+public static class ContractMapping
+{
+    public static PointRole ToEngine(this Role role) => role switch
+    {
+        Role.Guest => PointRole.Guest,
+        Role.Vif => PointRole.Vif,
+        Role.Bridge => PointRole.Bridge,
+        Role.Nic => PointRole.Nic,
+        Role.App => PointRole.App,
+        _ => PointRole.Unknown,
+    };
+
+    public static Role ToProto(this PointRole role) => role switch
+    {
+        PointRole.Guest => Role.Guest,
+        PointRole.Vif => Role.Vif,
+        PointRole.Bridge => Role.Bridge,
+        PointRole.Nic => Role.Nic,
+        PointRole.App => Role.App,
+        _ => Role.Unspecified,
+    };
+
+    public static PacketDirection ToEngine(this Direction direction) => direction switch
+    {
+        Direction.In => PacketDirection.In,
+        Direction.Out => PacketDirection.Out,
+        _ => PacketDirection.Unknown,
+    };
+
+    public static Direction ToProto(this PacketDirection direction) => direction switch
+    {
+        PacketDirection.In => Direction.In,
+        PacketDirection.Out => Direction.Out,
+        _ => Direction.Unspecified,
+    };
+
+    /// <summary>Lower-case role name as users type it in configs and see it in tables.</summary>
+    public static string ToName(this Role role) => role.ToEngine().ToString().ToLowerInvariant();
+
+    public static ByteString AddressBytes(UInt128 address)
+    {
+        Span<byte> buffer = stackalloc byte[16];
+        return ByteString.CopyFrom(buffer[..IpAddress128.WriteBytes(address, buffer)]);
+    }
+
+    public static Engine.Correlation.ProbeKey ToEngine(this Protos.ProbeKey key) => new(
+        IpAddress128.FromBytes(key.Src.Span),
+        IpAddress128.FromBytes(key.Dst.Span),
+        (ushort)key.IcmpId,
+        (ushort)key.IcmpSeq,
+        key.PayloadHash);
+
+    /// <summary>Builds the stored and queried form of a finalised probe.</summary>
+    public static ProbeRecord ToRecord(this ProbeResult result, InterfaceCatalog catalog, bool imported = false)
+    {
+        var record = new ProbeRecord
+        {
+            Key = new Protos.ProbeKey
+            {
+                Src = AddressBytes(result.Key.Src),
+                Dst = AddressBytes(result.Key.Dst),
+                IcmpId = result.Key.IcmpId,
+                IcmpSeq = result.Key.IcmpSeq,
+                PayloadHash = result.Key.PayloadHash,
+            },
+            Src = IpAddress128.Format(result.Key.Src),
+            Dst = IpAddress128.Format(result.Key.Dst),
+            FirstTsNs = result.FirstTimestampNs,
+            RttNs = result.RoundTripNs,
+            Answered = result.Answered,
+            LostIn = result.LostIn,
+            LostLeg = result.Outcome switch
+            {
+                ProbeOutcome.RequestLost => "request",
+                ProbeOutcome.ReplyLost => "reply",
+                _ => "",
+            },
+            Imported = imported,
+            Duplicates = (uint)result.Duplicates,
+        };
+
+        foreach (var point in result.Points)
+        {
+            var entry = catalog.Point(point.PointId);
+            record.Points.Add(new ProbePoint
+            {
+                Node = entry.Node,
+                Point = entry.Point,
+                Role = entry.Role.ToProto(),
+                RequestIface = point.HasRequest ? catalog.Interface(point.RequestIface).Iface : "",
+                ReplyIface = point.HasReply ? catalog.Interface(point.ReplyIface).Iface : "",
+                RequestDirection = point.RequestDirection.ToProto(),
+                ReplyDirection = point.ReplyDirection.ToProto(),
+                HasRequest = point.HasRequest,
+                HasReply = point.HasReply,
+                RequestTsNs = point.RequestNs,
+                ReplyTsNs = point.ReplyNs,
+                RoundTripNs = point.RoundTripNs,
+            });
+        }
+
+        foreach (var segment in result.Segments)
+        {
+            record.Segments.Add(new Protos.Segment
+            {
+                FromPoint = segment.From,
+                ToPoint = segment.To,
+                Kind = segment.Kind,
+                CostNs = segment.CostNs,
+                WithinNoise = segment.WithinNoise,
+            });
+        }
+
+        record.Verdict = result.Verdict is { } verdict
+            ? new Verdict
+            {
+                Kind = verdict.Kind,
+                CostNs = verdict.CostNs,
+                Segment = result.VerdictSegment,
+                Text = Durations.VerdictText(verdict.Kind, verdict.CostNs, verdict.WithinNoise),
+            }
+            : new Verdict
+            {
+                Kind = result.Answered ? "" : "lost:" + result.LostIn,
+                Segment = -1,
+                Text = result.Answered ? "not enough points" : $"lost in {result.LostIn}",
+            };
+        return record;
+    }
+}

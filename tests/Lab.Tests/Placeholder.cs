@@ -1,0 +1,1 @@
+namespace HopCapture.Lab.Tests; public class Placeholder { [Test] public void Builds() => Assert.Pass(); }
