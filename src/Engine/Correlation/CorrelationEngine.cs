@@ -1,3 +1,4 @@
+using HopCapture.Engine.Attribution;
 using HopCapture.Engine.Model;
 
 namespace HopCapture.Engine.Correlation;
@@ -7,14 +8,34 @@ namespace HopCapture.Engine.Correlation;
 /// and attributes each segment's round-trip cost. Single-threaded and free of I/O: the caller
 /// feeds observations with their arrival time and calls <see cref="Advance"/> to finalise.
 /// </summary>
-public sealed partial class CorrelationEngine
+/// <remarks>
+/// Arrival time, not capture time, drives finalisation: capture clocks differ per node, and a
+/// probe must wait for the slowest agent's upload whatever its clock says. Offline analysis
+/// passes capture time as arrival time, which is the same thing for a time-ordered merge.
+/// </remarks>
+public sealed class CorrelationEngine
 {
+    private readonly Dictionary<ProbeKey, ProbeState> _inFlight = [];
+    private readonly Queue<(ProbeState State, int Generation)> _byAge = new();
+    private readonly Queue<(ProbeState State, int Generation, long DueNs)> _settling = new();
+    private readonly Stack<ProbeState> _pool = new();
+    private readonly RecentKeys _recent;
+    private readonly PathShapes _shapes = new();
+    private readonly ProbeFinalizer _finalizer;
+    private readonly long _timeoutNs;
+    private readonly long _settleNs;
+
     public CorrelationEngine(EngineOptions options, InterfaceCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxInFlight, 1, nameof(options.MaxInFlight));
         Options = options;
         Catalog = catalog;
+        _timeoutNs = checked((long)options.ProbeTimeout.TotalNanoseconds);
+        _settleNs = checked((long)options.Settle.TotalNanoseconds);
+        _recent = new RecentKeys(options.MaxInFlight, _timeoutNs * 2);
+        _finalizer = new ProbeFinalizer(catalog, _shapes, (long)options.NoiseFloor.TotalNanoseconds);
     }
 
     public EngineOptions Options { get; }
@@ -22,4 +43,143 @@ public sealed partial class CorrelationEngine
     public InterfaceCatalog Catalog { get; }
 
     public EngineCounters Counters { get; } = new();
+
+    public int InFlight => _inFlight.Count;
+
+    /// <summary>Adds one observation. Unknown interface ids are counted and ignored.</summary>
+    public void Add(in Observation observation, long arrivalNs)
+    {
+        Counters._observations++;
+        if (!Catalog.TryGetInterface(observation.Iface, out var iface))
+        {
+            Counters._unknownInterface++;
+            return;
+        }
+
+        var key = ProbeKey.Of(observation);
+        if (!_inFlight.TryGetValue(key, out var state))
+        {
+            if (_recent.Contains(key))
+            {
+                Counters._late++;
+                return;
+            }
+
+            if (_inFlight.Count >= Options.MaxInFlight)
+            {
+                EvictOldest();
+            }
+
+            state = Rent(key, arrivalNs);
+            _inFlight.Add(key, state);
+            _byAge.Enqueue((state, state.Generation));
+        }
+
+        if (!state.Record(iface, observation))
+        {
+            Counters._duplicates++;
+            state.Duplicates++;
+            return;
+        }
+
+        state.LastArrivalNs = arrivalNs;
+        if (state.IsComplete)
+        {
+            _settling.Enqueue((state, state.Generation, arrivalNs + _settleNs));
+        }
+    }
+
+    /// <summary>Finalises every probe that has settled or timed out by <paramref name="nowNs"/>.</summary>
+    public void Advance(long nowNs, ICollection<ProbeResult> finalized)
+    {
+        ArgumentNullException.ThrowIfNull(finalized);
+        while (_settling.TryPeek(out var entry) && entry.DueNs <= nowNs)
+        {
+            _settling.Dequeue();
+            var state = entry.State;
+            // A newer observation re-queued the probe with a later due time; that entry decides.
+            if (state.Generation == entry.Generation && state.IsComplete && state.LastArrivalNs + _settleNs <= nowNs)
+            {
+                Finalize(state, nowNs, finalized);
+            }
+        }
+
+        while (_byAge.TryPeek(out var entry))
+        {
+            var state = entry.State;
+            if (state.Generation != entry.Generation)
+            {
+                _byAge.Dequeue();
+                continue;
+            }
+
+            if (state.FirstArrivalNs + _timeoutNs > nowNs)
+            {
+                break;
+            }
+
+            _byAge.Dequeue();
+            Finalize(state, nowNs, finalized);
+        }
+
+        _recent.Expire(nowNs);
+    }
+
+    /// <summary>Finalises everything in flight, complete or not (shutdown, end of input).</summary>
+    public void Flush(ICollection<ProbeResult> finalized)
+    {
+        ArgumentNullException.ThrowIfNull(finalized);
+        while (_byAge.TryDequeue(out var entry))
+        {
+            if (entry.State.Generation == entry.Generation)
+            {
+                Finalize(entry.State, entry.State.LastArrivalNs, finalized);
+            }
+        }
+
+        _settling.Clear();
+    }
+
+    private void Finalize(ProbeState state, long nowNs, ICollection<ProbeResult> finalized)
+    {
+        _inFlight.Remove(state.Key);
+        _recent.Add(state.Key, nowNs);
+        finalized.Add(_finalizer.Finalize(state));
+        Counters._finalized++;
+        Return(state);
+    }
+
+    private void EvictOldest()
+    {
+        while (_byAge.TryDequeue(out var entry))
+        {
+            if (entry.State.Generation != entry.Generation)
+            {
+                continue;
+            }
+
+            // Dropped rather than finalised: a probe cut short would read as a false loss.
+            _inFlight.Remove(entry.State.Key);
+            Counters._evicted++;
+            Return(entry.State);
+            return;
+        }
+    }
+
+    private ProbeState Rent(ProbeKey key, long arrivalNs)
+    {
+        var state = _pool.Count > 0 ? _pool.Pop() : new ProbeState();
+        state.Reset(key, arrivalNs);
+        return state;
+    }
+
+    private void Return(ProbeState state)
+    {
+        // The generation bump invalidates queue entries that still point at this instance.
+        state.Generation++;
+        if (_pool.Count < 4096)
+        {
+            _pool.Push(state);
+        }
+    }
 }

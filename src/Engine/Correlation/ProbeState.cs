@@ -1,0 +1,122 @@
+using HopCapture.Engine.Model;
+
+namespace HopCapture.Engine.Correlation;
+
+/// <summary>What one logical point has seen of an in-flight probe.</summary>
+internal struct PointSlot
+{
+    public int PointId;
+    public int RequestIface;
+    public int ReplyIface;
+    public long RequestNs;
+    public long ReplyNs;
+    public PacketDirection RequestDirection;
+    public PacketDirection ReplyDirection;
+    public bool HasRequest;
+    public bool HasReply;
+}
+
+/// <summary>
+/// An in-flight probe. Pooled and reused: <see cref="Generation"/> changes on every reuse so
+/// stale queue entries can recognise that the probe they pointed at is gone.
+/// </summary>
+internal sealed class ProbeState
+{
+    private const int InitialSlots = 8;
+
+    public ProbeKey Key;
+    public long FirstArrivalNs;
+    public long LastArrivalNs;
+    public int Generation;
+    public int Duplicates;
+    public PointSlot[] Slots = new PointSlot[InitialSlots];
+    public int Count;
+
+    public void Reset(ProbeKey key, long arrivalNs)
+    {
+        Key = key;
+        FirstArrivalNs = arrivalNs;
+        LastArrivalNs = arrivalNs;
+        Duplicates = 0;
+        Count = 0;
+    }
+
+    public ReadOnlySpan<PointSlot> Points => Slots.AsSpan(0, Count);
+
+    /// <summary>Records the observation; false when this point already saw this echo type.</summary>
+    public bool Record(InterfaceEntry iface, in Observation observation)
+    {
+        var index = IndexOf(iface.PointId);
+        if (index < 0)
+        {
+            if (Count == Slots.Length)
+            {
+                Array.Resize(ref Slots, Slots.Length * 2);
+            }
+
+            index = Count++;
+            Slots[index] = new PointSlot { PointId = iface.PointId };
+        }
+
+        ref var slot = ref Slots[index];
+        if (observation.Type == EchoType.Request)
+        {
+            if (slot.HasRequest)
+            {
+                return false;
+            }
+
+            slot.HasRequest = true;
+            slot.RequestNs = observation.TimestampNs;
+            slot.RequestIface = iface.Id;
+            slot.RequestDirection = observation.Direction;
+        }
+        else
+        {
+            if (slot.HasReply)
+            {
+                return false;
+            }
+
+            slot.HasReply = true;
+            slot.ReplyNs = observation.TimestampNs;
+            slot.ReplyIface = iface.Id;
+            slot.ReplyDirection = observation.Direction;
+        }
+
+        return true;
+    }
+
+    /// <summary>Every point that saw the request has seen the reply, and at least one saw both.</summary>
+    public bool IsComplete
+    {
+        get
+        {
+            var anyRoundTrip = false;
+            foreach (ref readonly var slot in Points)
+            {
+                if (slot.HasRequest && !slot.HasReply)
+                {
+                    return false;
+                }
+
+                anyRoundTrip |= slot.HasRequest && slot.HasReply;
+            }
+
+            return anyRoundTrip;
+        }
+    }
+
+    private int IndexOf(int pointId)
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            if (Slots[i].PointId == pointId)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
