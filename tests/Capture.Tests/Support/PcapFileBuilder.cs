@@ -11,6 +11,8 @@ internal sealed class PcapFileBuilder : IDisposable
 {
     private const uint NanosecondMagic = 0xA1B23C4D;
     private readonly BinaryWriter _writer;
+    // Records are written sorted by time on Dispose, as a capture file would have them.
+    private readonly List<(long TimestampNs, byte[] Frame)> _records = [];
 
     public PcapFileBuilder(string path, int snaplen = 262_144)
     {
@@ -29,23 +31,13 @@ internal sealed class PcapFileBuilder : IDisposable
     /// <summary>Appends an echo request (type 8) or reply (type 0) with a 56-byte payload made from <paramref name="payloadSeed"/>.</summary>
     public void AddEcho(long timestampNs, IPAddress src, IPAddress dst, bool request, ushort id, ushort seq, ulong payloadSeed)
     {
-        var frame = EchoFrame(src, dst, request, id, seq, payloadSeed);
-        _writer.Write((uint)(timestampNs / 1_000_000_000));
-        _writer.Write((uint)(timestampNs % 1_000_000_000));
-        _writer.Write(frame.Length);
-        _writer.Write(frame.Length);
-        _writer.Write(frame);
-        Count++;
+        AddRaw(timestampNs, EchoFrame(src, dst, request, id, seq, payloadSeed));
     }
 
     /// <summary>Appends raw bytes as a record (for malformed-frame tests).</summary>
     public void AddRaw(long timestampNs, byte[] frame)
     {
-        _writer.Write((uint)(timestampNs / 1_000_000_000));
-        _writer.Write((uint)(timestampNs % 1_000_000_000));
-        _writer.Write(frame.Length);
-        _writer.Write(frame.Length);
-        _writer.Write(frame);
+        _records.Add((timestampNs, frame));
         Count++;
     }
 
@@ -85,7 +77,20 @@ internal sealed class PcapFileBuilder : IDisposable
         return frame;
     }
 
-    public void Dispose() => _writer.Dispose();
+    public void Dispose()
+    {
+        foreach (var (timestampNs, frame) in _records.OrderBy(static r => r.TimestampNs))
+        {
+            _writer.Write((uint)(timestampNs / 1_000_000_000));
+            _writer.Write((uint)(timestampNs % 1_000_000_000));
+            _writer.Write(frame.Length);
+            _writer.Write(frame.Length);
+            _writer.Write(frame);
+        }
+
+        _records.Clear();
+        _writer.Dispose();
+    }
 
     private static ushort Checksum(ReadOnlySpan<byte> data)
     {
