@@ -15,10 +15,10 @@ internal static class ExplainCommand
             Arity = ArgumentArity.ZeroOrOne,
             CustomParser = result => CliOptions.ParseNumber(result, "ID", 1, long.MaxValue),
         };
-        var src = CliOptions.Address("--src", "Find the probe by its source address");
-        var dst = CliOptions.Address("--dst", "…and destination address");
-        var seq = CliOptions.Number("--seq", "…and ICMP sequence number (as ping prints icmp_seq)", 0, ushort.MaxValue);
-        var icmpId = CliOptions.Number("--id", "…and ICMP identifier, when several pings share the path", 0, ushort.MaxValue);
+        var src = CliOptions.Address("--src", "Look the probe up by key instead: its source address");
+        var dst = CliOptions.Address("--dst", "The probe's destination address");
+        var seq = CliOptions.Number("--seq", "ICMP sequence number, as ping prints icmp_seq (the newest match is shown)", 0, ushort.MaxValue);
+        var icmpId = CliOptions.Number("--id", "ICMP identifier, when several pings share the path", 0, ushort.MaxValue);
         var command = new Command("explain", "Show one probe hop by hop: per-point timestamps and round trips, segment costs, verdict")
         {
             id, src, dst, seq, icmpId,

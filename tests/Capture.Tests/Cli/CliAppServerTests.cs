@@ -112,9 +112,28 @@ public class CliAppServerTests
     {
         using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
 
-        var result = await CliAppTests.Run(["watch", "--src", "10.77.0.9", "--correlator", _server.Url], interrupt.Token);
+        var result = await CliAppTests.Run(["watch", "--src", "10.77.0.9", "--correlator", _server.Url], cancellationToken: interrupt.Token);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Stderr);
+        Assert.That(result.Stderr, Is.Empty);
+    }
+
+    [Test]
+    public async Task Watch_QuietStreamOnTerminal_ShowsWaitingStatusThenClearsIt()
+    {
+        var result = await CliAppTests.Run(
+            ["watch", "--src", "10.77.0.9", "--duration", "300ms", "--correlator", _server.Url], stderrIsTerminal: true);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0));
+        Assert.That(result.Stderr, Does.StartWith($"\rwaiting for probes from {_server.Url} (0s, Ctrl-C to stop)"));
+        Assert.That(result.Stderr, Does.EndWith("\r").And.Not.Contain('\n'), "the status line is erased, not left behind");
+    }
+
+    [Test]
+    public async Task Watch_NotATerminal_NoStatusLine()
+    {
+        var result = await CliAppTests.Run(["watch", "--src", "10.77.0.9", "--duration", "300ms", "--correlator", _server.Url]);
+
         Assert.That(result.Stderr, Is.Empty);
     }
 }

@@ -89,11 +89,13 @@ public class CliAppTests
             .And.Contain("explain").And.Contain("watch").And.Contain("--correlator <URL>").And.Contain("--json"));
     }
 
-    internal static async Task<(int ExitCode, string Stdout, string Stderr)> Run(string[] args, CancellationToken cancellationToken = default)
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> Run(
+        string[] args, bool stderrIsTerminal = false, CancellationToken cancellationToken = default)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exitCode = await CliApp.RunAsync(args, new CliContext(stdout, stderr) { Environment = _ => null }, cancellationToken)
+        var context = new CliContext(stdout, stderr) { Environment = _ => null, ErrorIsTerminal = stderrIsTerminal };
+        var exitCode = await CliApp.RunAsync(args, context, cancellationToken)
             .WaitAsync(Timeout, CancellationToken.None);
         return (exitCode, stdout.ToString(), stderr.ToString());
     }
