@@ -1,0 +1,82 @@
+using System.CommandLine;
+using HopCapture.Cli.Commands;
+using HopCapture.Cli.Connection;
+
+namespace HopCapture.Cli;
+
+/// <summary>
+/// The <c>capture</c> command line, callable in-process: parse, run one command against the
+/// correlator's query API, and turn every failure into one stderr line and an exit code
+/// (0 ok, 1 failed, 2 usage, 3 correlator unreachable, 4 not found).
+/// </summary>
+public static class CliApp
+{
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
+        RunAsync(args, new CliContext(stdout, stderr), cancellationToken);
+
+    public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(context);
+        var run = new CliRun(context);
+        var root = BuildRoot(run);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            var help = parse.CommandResult.Command == root ? "capture --help" : $"capture {parse.CommandResult.Command.Name} --help";
+            context.Error.WriteLine($"capture: {OneLine(parse.Errors[0].Message).TrimEnd('.')} (see '{help}')");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(
+                new InvocationConfiguration
+                {
+                    Output = context.Out,
+                    Error = context.Error,
+                    // Failures are described by CliFailures in one line, never as a stack trace.
+                    EnableDefaultExceptionHandler = false,
+                    // Ctrl-C arrives through cancellationToken (Program wires it), so watch can end cleanly.
+                    ProcessTerminationTimeout = null,
+                },
+                cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            var (exitCode, message) = CliFailures.Describe(exception, run.AddressText, context.CallTimeout);
+            context.Error.WriteLine(message);
+            return exitCode;
+        }
+    }
+
+    private static RootCommand BuildRoot(CliRun run)
+    {
+        var root = new RootCommand(
+            "capture — ask the HopCapture correlator where ping latency and loss happen, hop by hop.\n" +
+            "Exit codes: 0 ok, 1 failed, 2 usage error, 3 correlator unreachable, 4 not found.\n\n" +
+            "Examples:\n" +
+            "  capture paths --since 1h\n" +
+            "  capture probes --dst 192.168.47.127 --min-rtt 20ms --order rtt\n" +
+            "  capture explain 42\n" +
+            "  capture explain --src 192.168.47.111 --dst 192.168.47.127 --seq 110\n" +
+            "  capture watch --min-rtt 50ms --count 10")
+        {
+            run.Correlator,
+            run.Json,
+            AgentsCommand.Create(run),
+            PathsCommand.Create(run),
+            ProbesCommand.Create(run),
+            ExplainCommand.Create(run),
+            WatchCommand.Create(run),
+        };
+        root.SetAction(parse =>
+        {
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch (see 'capture --help')");
+            return ExitCodes.Usage;
+        });
+        return root;
+    }
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+}

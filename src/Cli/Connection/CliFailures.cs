@@ -1,0 +1,94 @@
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Grpc.Core;
+
+namespace HopCapture.Cli.Connection;
+
+/// <summary>Exit codes of <c>capture</c>; scripts branch on these.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+    public const int Unreachable = 3;
+    public const int NotFound = 4;
+    public const int Interrupted = 130;
+}
+
+/// <summary>A problem with what the user typed that only shows after parsing (e.g. conflicting flags).</summary>
+public sealed class CliUsageException(string message) : Exception(message);
+
+/// <summary>Turns any failure into the one line and exit code the user sees; never a stack trace.</summary>
+public static class CliFailures
+{
+    public static (int ExitCode, string Message) Describe(Exception exception, string address, TimeSpan callTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception switch
+        {
+            CliUsageException usage => (ExitCodes.Usage, "capture: " + usage.Message),
+            RpcException rpc => DescribeRpc(rpc, address, callTimeout),
+            OperationCanceledException => (ExitCodes.Interrupted, "capture: interrupted"),
+            _ => (ExitCodes.Failed, $"capture: unexpected error: {OneLine(exception.Message)} ({exception.GetType().Name})"),
+        };
+    }
+
+    public static string UnreachableMessage(string address, string reason) =>
+        $"capture: cannot reach the correlator at {address} ({reason}). Is it running? Use --correlator or {CorrelatorAddress.EnvironmentVariable}.";
+
+    private static (int, string) DescribeRpc(RpcException rpc, string address, TimeSpan callTimeout) => rpc.StatusCode switch
+    {
+        StatusCode.Unavailable => (ExitCodes.Unreachable, UnreachableMessage(address, Reason(rpc))),
+        StatusCode.DeadlineExceeded => (ExitCodes.Unreachable,
+            UnreachableMessage(address, $"no answer within {callTimeout.TotalSeconds:0.#} s")),
+        StatusCode.NotFound => (ExitCodes.NotFound, "capture: not found: " + Detail(rpc)),
+        StatusCode.InvalidArgument or StatusCode.OutOfRange or StatusCode.FailedPrecondition =>
+            (ExitCodes.Usage, "capture: the correlator rejected the request: " + Detail(rpc)),
+        StatusCode.Unimplemented => (ExitCodes.Failed,
+            $"capture: {address} does not serve the HopCapture query API ({Detail(rpc)})"),
+        StatusCode.Cancelled => (ExitCodes.Interrupted, "capture: interrupted"),
+        _ => (ExitCodes.Failed, $"capture: the correlator at {address} failed: {rpc.StatusCode}: {Detail(rpc)}"),
+    };
+
+    /// <summary>The root cause in a few words: socket errors are what an engineer can act on.</summary>
+    private static string Reason(RpcException rpc)
+    {
+        for (Exception? current = rpc.Status.DebugException ?? rpc.InnerException; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case SocketException socket:
+                    return socket.SocketErrorCode switch
+                    {
+                        SocketError.ConnectionRefused => "connection refused",
+                        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host not found",
+                        SocketError.TimedOut => "connection timed out",
+                        SocketError.HostUnreachable => "host unreachable",
+                        SocketError.NetworkUnreachable => "network unreachable",
+                        SocketError.ConnectionReset => "connection reset",
+                        _ => OneLine(socket.Message),
+                    };
+                case AuthenticationException:
+                    return "TLS handshake failed";
+                case HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError }:
+                    return "host not found";
+                case HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError }:
+                    return "TLS handshake failed";
+                case HttpRequestException { HttpRequestError: HttpRequestError.HttpProtocolError or HttpRequestError.VersionNegotiationError }:
+                    return "it does not speak gRPC over HTTP/2";
+                case OperationCanceledException or TimeoutException:
+                    return "connection timed out";
+                default:
+                    break;
+            }
+        }
+
+        return Detail(rpc);
+    }
+
+    private static string Detail(RpcException rpc) =>
+        string.IsNullOrWhiteSpace(rpc.Status.Detail) ? rpc.StatusCode.ToString() : OneLine(rpc.Status.Detail);
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+}

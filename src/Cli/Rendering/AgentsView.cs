@@ -1,0 +1,98 @@
+using HopCapture.Protos;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace HopCapture.Cli.Rendering;
+
+/// <summary><c>capture agents</c>: who is capturing where, what they lose, and how their clocks are.</summary>
+public static class AgentsView
+{
+    public static IRenderable Build(ListAgentsResponse response, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var parts = new List<IRenderable>();
+        if (response.Agents.Count == 0)
+        {
+            parts.Add(Tables.Line("no agents have connected to this correlator"));
+        }
+        else
+        {
+            var table = Tables.Create(
+                "node", "connected", "version", "interfaces", ">captured", ">kernel drops", ">queue drops",
+                ">upload dropped", "clock", "last seen");
+            foreach (var agent in response.Agents.OrderBy(a => a.Node, StringComparer.Ordinal))
+            {
+                table.Row(
+                    agent.Node,
+                    agent.Connected ? "yes" : "no",
+                    string.IsNullOrEmpty(agent.AgentVersion) ? Formats.Missing : agent.AgentVersion,
+                    Interfaces(agent),
+                    Formats.Count(Sum(agent, s => s.Captured)),
+                    Formats.Count(Sum(agent, s => s.KernelDropped + s.InterfaceDropped)),
+                    Formats.Count(Sum(agent, s => s.QueueDropped)),
+                    Formats.Count(agent.UploadDropped),
+                    Clock(agent.Clock),
+                    Formats.Ago(agent.LastSeenNs, now));
+            }
+
+            parts.Add(table);
+        }
+
+        if (response.Engine is { } engine)
+        {
+            parts.Add(Tables.Line(EngineLine(engine)));
+        }
+
+        return new Rows(parts);
+    }
+
+    public static string EngineLine(EngineStats engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        var line = $"engine: {Formats.Count(engine.Observations)} observations, " +
+            $"in flight {Formats.Count(engine.InFlight)}/{Formats.Count(engine.InFlightCap)}, " +
+            $"{Formats.Count(engine.ProbesFinalized)} finalised, {Formats.Count(engine.Evicted)} evicted, " +
+            $"{Formats.Count(engine.Late)} late, {Formats.Count(engine.Duplicates)} duplicates";
+        return engine.Rejected > 0 ? line + $", {Formats.Count(engine.Rejected)} rejected" : line;
+    }
+
+    private static string Interfaces(AgentInfo agent)
+    {
+        var names = new List<string>(agent.Interfaces.Count);
+        for (var i = 0; i < agent.Interfaces.Count; i++)
+        {
+            var info = agent.Interfaces[i];
+            var text = $"{info.Name}={Formats.Role(info.Role)}";
+            if (!string.IsNullOrEmpty(info.Point) && info.Point != info.Name)
+            {
+                text += ":" + info.Point;
+            }
+
+            // A dead capture is the first thing to see: it explains missing points in explain.
+            var stats = agent.Stats.FirstOrDefault(s => s.Iface == (uint)i);
+            if (stats is { Error.Length: > 0 })
+            {
+                text += $" (error: {stats.Error})";
+            }
+            else if (stats is { Up: false })
+            {
+                text += " (down)";
+            }
+
+            names.Add(text);
+        }
+
+        return names.Count == 0 ? Formats.Missing : string.Join(", ", names);
+    }
+
+    private static ulong Sum(AgentInfo agent, Func<InterfaceStats, ulong> value) =>
+        agent.Stats.Aggregate(0UL, (total, stats) => total + value(stats));
+
+    private static string Clock(ClockStatus? clock) => clock switch
+    {
+        null => "unknown",
+        { Synchronized: true } => $"synced ±{Formats.Duration(clock.EstimatedErrorNs)}",
+        { Source: "unknown" or "" } => "unknown",
+        _ => $"not synced (max err {Formats.Duration(clock.MaxErrorNs)})",
+    };
+}

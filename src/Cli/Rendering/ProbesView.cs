@@ -1,0 +1,57 @@
+using System.Globalization;
+using HopCapture.Protos;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace HopCapture.Cli.Rendering;
+
+/// <summary><c>capture probes</c>: individual probes with their verdict, newest or slowest first.</summary>
+public static class ProbesView
+{
+    public static IRenderable Build(ListProbesResponse response, DateOnly today)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var footer = Tables.Line($"{response.Probes.Count} of {Formats.Count(response.Matched)} matching");
+        if (response.Probes.Count == 0)
+        {
+            return footer;
+        }
+
+        var table = Tables.Create("id", "time (UTC)", "src → dst", "id/seq", ">RTT", "verdict", "lost in");
+        foreach (var probe in response.Probes)
+        {
+            table.Row(
+                probe.Id.ToString(CultureInfo.InvariantCulture),
+                Formats.Time(probe.FirstTsNs, today),
+                Formats.Path(probe.Src, probe.Dst),
+                $"{probe.Key?.IcmpId ?? 0}/{probe.Key?.IcmpSeq ?? 0}",
+                probe.Answered ? Formats.Duration(probe.RttNs) : "lost",
+                VerdictText(probe),
+                LostIn(probe));
+        }
+
+        return new Rows(table, footer);
+    }
+
+    public static string VerdictText(ProbeRecord probe)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        if (probe.Verdict is { Text.Length: > 0 } verdict)
+        {
+            return verdict.Text;
+        }
+
+        return probe.Answered ? Formats.Missing : $"lost in {probe.LostIn}";
+    }
+
+    public static string LostIn(ProbeRecord probe)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        if (probe.Answered || string.IsNullOrEmpty(probe.LostIn))
+        {
+            return "";
+        }
+
+        return string.IsNullOrEmpty(probe.LostLeg) ? probe.LostIn : $"{probe.LostIn} ({probe.LostLeg})";
+    }
+}

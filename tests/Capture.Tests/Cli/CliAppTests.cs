@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using HopCapture.Cli;
+
+namespace HopCapture.Tests.Cli;
+
+/// <summary>The whole CLI in-process: argument handling, exit codes and the one-line errors.</summary>
+public class CliAppTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    [TestCase("paths")]
+    [TestCase("agents")]
+    [TestCase("probes", "--min-rtt", "20ms")]
+    [TestCase("explain", "42")]
+    [TestCase("watch", "--count", "1")]
+    public async Task RunAsync_ClosedLoopbackPort_Exit3WithOneLineOnStderrOnly(params string[] command)
+    {
+        var url = $"http://127.0.0.1:{ClosedPort()}";
+
+        var result = await Run([.. command, "--correlator", url]);
+
+        Assert.That(result.ExitCode, Is.EqualTo(3));
+        Assert.That(result.Stdout, Is.Empty);
+        Assert.That(result.Stderr, Is.EqualTo(
+            $"capture: cannot reach the correlator at {url} (connection refused). Is it running? Use --correlator or HOPCAPTURE_CORRELATOR.\n"));
+    }
+
+    [Test]
+    public async Task RunAsync_JsonAndCorrelatorBeforeTheCommand_AreGlobalToo()
+    {
+        var url = $"http://127.0.0.1:{ClosedPort()}";
+
+        var result = await Run(["--json", "--correlator", url, "paths"]);
+
+        Assert.That(result.ExitCode, Is.EqualTo(3));
+        Assert.That(result.Stdout, Is.Empty);
+        Assert.That(result.Stderr, Does.Contain(url));
+    }
+
+    [Test]
+    public async Task RunAsync_EnvironmentVariable_IsTheDefaultCorrelator()
+    {
+        var url = $"http://127.0.0.1:{ClosedPort()}";
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exitCode = await CliApp.RunAsync(
+            ["paths"],
+            new CliContext(stdout, stderr) { Environment = name => name == "HOPCAPTURE_CORRELATOR" ? url : null })
+            .WaitAsync(Timeout);
+
+        Assert.That(exitCode, Is.EqualTo(3));
+        Assert.That(stderr.ToString(), Does.StartWith($"capture: cannot reach the correlator at {url} ("));
+    }
+
+    [TestCase(new[] { "probes", "--bogus" }, "'--bogus'")]
+    [TestCase(new[] { "frobnicate" }, "'frobnicate'")]
+    [TestCase(new[] { "probes", "--since", "yesterday" }, "--since: 'yesterday' is not")]
+    [TestCase(new[] { "probes", "--until", "5 o'clock" }, "--until: '5 o'clock' is not")]
+    [TestCase(new[] { "watch", "--min-rtt", "20" }, "--min-rtt: '20' needs a unit")]
+    [TestCase(new[] { "watch", "--duration", "forever" }, "--duration: 'forever' is not")]
+    [TestCase(new[] { "probes", "--src", "10.77.0.999" }, "--src: '10.77.0.999' is not an IP address")]
+    [TestCase(new[] { "probes", "--order", "size" }, "--order: 'size' is not one of time, rtt")]
+    [TestCase(new[] { "probes", "--limit", "0" }, "--limit: '0' is not a whole number")]
+    [TestCase(new[] { "probes", "--since", "1h", "--until", "2h" }, "--since must be earlier than --until")]
+    [TestCase(new[] { "explain" }, "give a probe ID, or --src IP --dst IP --seq N")]
+    [TestCase(new[] { "explain", "42", "--seq", "110" }, "not both")]
+    [TestCase(new[] { "explain", "--seq", "70000" }, "--seq: '70000' is not a whole number from 0 to 65535")]
+    [TestCase(new[] { "paths", "--correlator", "ftp://x" }, "--correlator: 'ftp://x' is not a URL")]
+    [TestCase(new string[0], "no command given")]
+    public async Task RunAsync_BadUsage_Exit2WithOneLineNamingTheProblem(string[] args, string expected)
+    {
+        var result = await Run(args);
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Stdout, Is.Empty);
+        Assert.That(result.Stderr, Does.StartWith("capture: ").And.Contain(expected));
+        Assert.That(result.Stderr.TrimEnd('\n'), Does.Not.Contain('\n'), "one line");
+    }
+
+    [Test]
+    public async Task RunAsync_Help_ListsCommandsAndGlobalOptions()
+    {
+        var result = await Run(["--help"]);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0));
+        Assert.That(result.Stdout, Does.Contain("agents").And.Contain("paths").And.Contain("probes")
+            .And.Contain("explain").And.Contain("watch").And.Contain("--correlator <URL>").And.Contain("--json"));
+    }
+
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> Run(
+        string[] args, bool stderrIsTerminal = false, CancellationToken cancellationToken = default)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var context = new CliContext(stdout, stderr) { Environment = _ => null, ErrorIsTerminal = stderrIsTerminal };
+        var exitCode = await CliApp.RunAsync(args, context, cancellationToken)
+            .WaitAsync(Timeout, CancellationToken.None);
+        return (exitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>A loopback port nobody listens on: bound, read, released.</summary>
+    internal static int ClosedPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
