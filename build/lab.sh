@@ -236,6 +236,17 @@ cmd_status() {
 
 tbf() { # tbf NS DEV
     tc -n "$1" qdisc replace dev "$2" root tbf rate 10mbit burst 16kb latency 120ms
+    fault_ns="$1" fault_dev="$2"
+}
+
+backlog() { # bytes queued in the root qdisc of NS DEV
+    tc -n "$1" -s qdisc show dev "$2" root | awk '$1=="backlog"{sub("b$","",$2); print $2; exit}'
+}
+
+queue_filled() {
+    local b
+    b="$(backlog "$1" "$2")"
+    [[ "${b:-0}" =~ ^[0-9]+$ ]] && ((b >= 30000))
 }
 
 # bulk NAME SERVER_NS SERVER_IP CLIENT_NS [iperf3 client args]: a bounded UDP flood.
@@ -300,10 +311,12 @@ cmd_fault() {
         ;;
     *) die "fault: expected fabric|nic|vif|clear, got '${target}'" ;;
     esac
-    # Give the bulk flow time to fill the queue (2 Mbit/s excess fills 150 kB in ~0.6 s).
-    sleep 2
-    alive "fault-$target-client" || die "fault: the bulk flow for '$target' exited early: $(tail -n 3 "$logs/fault-$target-client.log")"
-    say "fault: $target congested for up to ${fault_seconds}s (build/lab.sh fault clear to stop)"
+    # Return once the queue holds >= 30 kB (24 ms at 10 mbit), so a ping sent next is delayed.
+    if ! poll 15 queue_filled "$fault_ns" "$fault_dev"; then
+        tail -n 3 "$logs/fault-$target-client.log" >&2
+        die "fault: the $target queue did not fill within 15 s (backlog $(backlog "$fault_ns" "$fault_dev") bytes)"
+    fi
+    say "fault: $target congested, queue $(backlog "$fault_ns" "$fault_dev") bytes, for up to ${fault_seconds}s (build/lab.sh fault clear to stop)"
 }
 
 # ---------------------------------------------------------------- measure (tcpdump, no product)
@@ -407,6 +420,23 @@ cmd_stop_pipeline() {
 
 cli() { dotnet "$cli_dll" --correlator "$correlator_url" "$@"; }
 
+slow_matched() { # how many slow vm1 -> vm2 probes the correlator holds
+    cli --json probes --src 10.77.0.11 --dst 10.77.0.12 --since 5m --min-rtt 20ms --limit 1 2>/dev/null |
+        grep -Eo '"matched": *"?[0-9]+' | grep -Eo '[0-9]+$' || echo 0
+}
+
+# Settled: some slow probes, and no new ones since the previous poll (probes finalise ~1 s
+# after their last observation).
+demo_last=-1
+demo_probes_settled() {
+    local n
+    n="$(slow_matched)"
+    if ((n > 0 && n == demo_last)); then return 0; fi
+    demo_last="$n"
+    sleep 1
+    return 1
+}
+
 cmd_demo() {
     need_root
     say "1/6 dependencies"; "$repo/build/deps.sh"
@@ -420,7 +450,7 @@ cmd_demo() {
     nsx hc-vm1 ping -q -i 0.05 -c 200 -W 1 10.77.0.12 | tail -n 2 | sed 's/^/  congested /' || true
     cmd_fault clear
     say "6/6 findings (waiting for the correlator to finalise the probes)"
-    sleep 3 # settle (1 s) + upload batching; the queries below show whatever is there
+    poll 30 demo_probes_settled || say "only $(slow_matched) slow probes correlated after 30 s; showing what there is"
     echo; echo "\$ capture paths --since 5m"; cli paths --since 5m || true
     echo; echo "\$ capture probes --src 10.77.0.11 --dst 10.77.0.12 --since 5m --min-rtt 20ms --order rtt --limit 10"
     cli probes --src 10.77.0.11 --dst 10.77.0.12 --since 5m --min-rtt 20ms --order rtt --limit 10 || true
