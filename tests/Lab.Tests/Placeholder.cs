@@ -1,1 +1,0 @@
-namespace HopCapture.Lab.Tests; public class Placeholder { [Test] public void Builds() => Assert.Pass(); }
