@@ -219,6 +219,11 @@ public sealed class CorrelatorIngestTests
                     async ct => (await correlator.Query.ListAgentsAsync(new ListAgentsRequest(), cancellationToken: ct)).Engine.InFlight,
                     inFlight => inFlight == 1,
                     "the request to be in flight");
+
+                // Stop with the agent stream still open: the correlator ends it instead of waiting.
+                var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+                await correlator.StopAsync();
+                Assert.That(stopwatch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "an open agent stream must not hold up the stop");
             }
 
             await using var restarted = await TestCorrelator.StartAsync(database);
