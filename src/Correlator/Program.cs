@@ -1,1 +1,3 @@
-Console.WriteLine("placeholder");
+using HopCapture.Correlator.Hosting;
+
+return await CorrelatorApp.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,25 @@
+using System.Threading.Channels;
+using HopCapture.Engine.Model;
+using HopCapture.Protos;
+using Observation = HopCapture.Engine.Model.Observation;
+
+namespace HopCapture.Correlator.Correlation;
+
+/// <summary>Validated observations of one agent batch, already in engine form.</summary>
+public sealed record IngestBatch(Observation[] Observations, bool Imported);
+
+/// <summary>
+/// The two hand-offs of the pipeline: ingest streams → engine host (bounded, writers wait, which
+/// pushes back on agents through the un-acked batch) and engine host → store writer.
+/// </summary>
+public sealed class CorrelatorChannels
+{
+    public const int ObservationBatchCapacity = 1024;
+    public const int ResultCapacity = 100_000;
+
+    public Channel<IngestBatch> Observations { get; } = Channel.CreateBounded<IngestBatch>(
+        new BoundedChannelOptions(ObservationBatchCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    public Channel<ProbeRecord> Results { get; } = Channel.CreateBounded<ProbeRecord>(
+        new BoundedChannelOptions(ResultCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+}

@@ -1,0 +1,232 @@
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using HopCapture.Correlator.Storage;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Correlator.Hosting;
+
+/// <summary>
+/// Builds and runs the correlator host. The exe and the tests go through the same
+/// <see cref="Build"/>, so what the tests start is what ships.
+/// </summary>
+public static partial class CorrelatorApp
+{
+    /// <summary>Exit code for bad configuration or a listen address that cannot be used.</summary>
+    public const int ExitConfig = 2;
+
+    /// <summary>Exit code when a background loop failed and stopped the host (systemd restarts it).</summary>
+    public const int ExitFailed = 1;
+
+    /// <param name="args">Command line as the exe receives it.</param>
+    /// <param name="overrides">Configuration keys applied last (tests: short settle times…).</param>
+    /// <exception cref="CorrelatorStartupException">The command line or the config file is unusable.</exception>
+    public static WebApplication Build(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var commandLine = CommandLine.Parse(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(CorrelatorApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // Only the sources documented for the correlator; appsettings files lying around the
+        // working directory must not change behaviour silently.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            ["Logging:LogLevel:Grpc"] = "Warning",
+
+            // The host logs a start failure with its stack trace; we print one line instead.
+            ["Logging:LogLevel:Microsoft.Extensions.Hosting.Internal.Host"] = "Critical",
+        });
+        if (commandLine.ConfigFile is { } file)
+        {
+            var path = Path.GetFullPath(file);
+            if (!File.Exists(path))
+            {
+                throw new CorrelatorStartupException("--config", $"file '{path}' does not exist");
+            }
+
+            try
+            {
+                // The configuration manager loads the file right here, so a broken file fails now.
+                builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or FormatException or System.Text.Json.JsonException)
+            {
+                throw new CorrelatorStartupException("--config", $"'{path}' is not valid JSON: {FirstLine(ex.GetBaseException())}");
+            }
+        }
+
+        builder.Configuration.AddEnvironmentVariables("HOPCAPTURE_");
+        builder.Configuration.AddInMemoryCollection(commandLine.Settings);
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        // stdout carries only the start line; logs go to stderr (the journal under systemd).
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Host.UseSystemd();
+        builder.Services.AddCorrelator(builder.Configuration);
+
+        // Building the web host already creates Kestrel, which reads the options: check them
+        // first so a bad value is reported as one line naming its key, not as a crash.
+        CheckOptions(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapCorrelator();
+        return app;
+    }
+
+    /// <summary>The address Kestrel actually bound (port 0 resolved), e.g. http://127.0.0.1:7400.</summary>
+    public static string ListeningAddress(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        return addresses?.FirstOrDefault() ?? "";
+    }
+
+    public static string StartLine(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return $"correlator listening on {ListeningAddress(app)}, db {app.Services.GetRequiredService<ProbeStore>().Path}";
+    }
+
+    /// <summary>Starts the host, or throws <see cref="CorrelatorStartupException"/> for anything the operator must fix.</summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (Describe(ex, app) is { } startup)
+        {
+            throw startup;
+        }
+    }
+
+    /// <summary>The exe: start, print the start line, run until SIGINT/SIGTERM. Returns the exit code.</summary>
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        WebApplication app;
+        try
+        {
+            if (CommandLine.Parse(args).Help)
+            {
+                await stdout.WriteLineAsync(CommandLine.Usage);
+                return 0;
+            }
+
+            app = Build(args);
+        }
+        catch (CorrelatorStartupException ex)
+        {
+            await stderr.WriteLineAsync($"correlator: {ex.Key}: {ex.Problem}");
+            return ExitConfig;
+        }
+
+        await using (app)
+        {
+            try
+            {
+                await StartAsync(app);
+            }
+            catch (CorrelatorStartupException ex)
+            {
+                await stderr.WriteLineAsync($"correlator: {ex.Key}: {ex.Problem}");
+                return ExitConfig;
+            }
+            catch (Exception ex)
+            {
+                await stderr.WriteLineAsync($"correlator: start failed: {FirstLine(ex.GetBaseException())}");
+                return ExitFailed;
+            }
+
+            await stdout.WriteLineAsync(StartLine(app));
+            await stdout.FlushAsync();
+            await app.WaitForShutdownAsync();
+
+            var failed = app.Services.GetServices<IHostedService>().OfType<BackgroundService>()
+                .FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true });
+            if (failed is not null)
+            {
+                await stderr.WriteLineAsync($"correlator: {failed.GetType().Name} failed: {FirstLine(failed.ExecuteTask!.Exception!.GetBaseException())}");
+                return ExitFailed;
+            }
+        }
+
+        return 0;
+    }
+
+    private static void CheckOptions(ConfigurationManager configuration)
+    {
+        var options = new CorrelatorOptions();
+        try
+        {
+            configuration.GetSection(CorrelatorOptions.SectionName).Bind(options);
+        }
+        catch (InvalidOperationException ex) when (Describe(ex, null) is { } startup)
+        {
+            throw startup;
+        }
+
+        var result = new CorrelatorOptionsValidator().Validate(Options.DefaultName, options);
+        if (result.Failed)
+        {
+            throw Describe(new OptionsValidationException(Options.DefaultName, typeof(CorrelatorOptions), result.Failures), null)!;
+        }
+    }
+
+    private static CorrelatorStartupException? Describe(Exception ex, WebApplication? app)
+    {
+        switch (ex)
+        {
+            case CorrelatorStartupException startup:
+                return startup;
+            case OptionsValidationException validation:
+                var failures = validation.Failures.ToList();
+                var first = failures.FirstOrDefault() ?? validation.Message;
+                var (key, problem) = SplitKey(first);
+                if (failures.Count > 1)
+                {
+                    problem += $" (and {failures.Count - 1} more problems)";
+                }
+
+                return new CorrelatorStartupException(key, problem, ex);
+            case InvalidOperationException when ConversionFailure().Match(ex.Message) is { Success: true } match:
+                var type = match.Groups["type"].Value.Replace("System.", "", StringComparison.Ordinal);
+                var hint = type == "TimeSpan" ? " (use [d.]hh:mm:ss[.fff], e.g. 00:00:01.5)" : "";
+                return new CorrelatorStartupException(match.Groups["key"].Value, $"'{match.Groups["value"].Value}' is not a valid {type}{hint}", ex);
+            case SocketException or IOException when ex is SocketException || ex.InnerException is AddressInUseException or SocketException
+                                                     || ex.Message.StartsWith("Failed to bind", StringComparison.Ordinal):
+                var listen = app?.Services.GetRequiredService<IOptions<CorrelatorOptions>>().Value.Listen ?? "";
+                var reason = ex.InnerException is AddressInUseException ? "address already in use" : FirstLine(ex.InnerException ?? ex).ToLowerInvariant();
+                return new CorrelatorStartupException(CorrelatorOptions.SectionName + ":Listen", $"cannot listen on {listen}: {reason}", ex);
+            default:
+                return null;
+        }
+    }
+
+    private static (string Key, string Problem) SplitKey(string failure)
+    {
+        var separator = failure.IndexOf(": ", StringComparison.Ordinal);
+        return separator > 0 ? (failure[..separator], failure[(separator + 2)..]) : (CorrelatorOptions.SectionName, failure);
+    }
+
+    private static string FirstLine(Exception ex) => ex.Message.Split('\n')[0].Trim();
+
+    [GeneratedRegex("value '(?<value>.*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'", RegexOptions.Singleline)]
+    private static partial Regex ConversionFailure();
+}

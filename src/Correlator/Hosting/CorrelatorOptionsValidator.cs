@@ -1,0 +1,71 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Correlator.Hosting;
+
+/// <summary>
+/// Checks the whole section at start. Every message begins with the full configuration key so
+/// the one-line start error tells the operator exactly what to fix.
+/// </summary>
+public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOptions>
+{
+    private const string Prefix = CorrelatorOptions.SectionName + ":";
+
+    public ValidateOptionsResult Validate(string? name, CorrelatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+
+        if (!ListenEndpoint.TryParse(options.Listen, out _, out var listenProblem))
+        {
+            failures.Add($"{Prefix}Listen: {listenProblem}");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Database))
+        {
+            failures.Add($"{Prefix}Database: must name a SQLite file");
+        }
+
+        foreach (var node in options.AllowedNodes ?? [])
+        {
+            if (!NodeNames.IsValid(node, out var problem))
+            {
+                failures.Add($"{Prefix}AllowedNodes: '{node}' {problem}");
+            }
+        }
+
+        var engine = options.Engine;
+        if (engine is null)
+        {
+            failures.Add($"{Prefix}Engine: section is empty");
+        }
+        else
+        {
+            if (engine.MaxInFlight < 1)
+            {
+                failures.Add($"{Prefix}Engine:MaxInFlight: must be at least 1 (got {engine.MaxInFlight.ToString(CultureInfo.InvariantCulture)})");
+            }
+
+            if (engine.ProbeTimeout <= TimeSpan.Zero)
+            {
+                failures.Add($"{Prefix}Engine:ProbeTimeout: must be positive (got {engine.ProbeTimeout})");
+            }
+
+            if (engine.Settle < TimeSpan.Zero)
+            {
+                failures.Add($"{Prefix}Engine:Settle: must not be negative (got {engine.Settle})");
+            }
+            else if (engine.ProbeTimeout > TimeSpan.Zero && engine.Settle > engine.ProbeTimeout)
+            {
+                failures.Add($"{Prefix}Engine:Settle: must not exceed Engine:ProbeTimeout ({engine.Settle} > {engine.ProbeTimeout})");
+            }
+
+            if (engine.NoiseFloor < TimeSpan.Zero)
+            {
+                failures.Add($"{Prefix}Engine:NoiseFloor: must not be negative (got {engine.NoiseFloor})");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,68 @@
+using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Ingest;
+using HopCapture.Correlator.Storage;
+using HopCapture.Engine.Model;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Correlator.Hosting;
+
+public static class CorrelatorServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the correlator: options (section "Correlator", validated at start), ingest,
+    /// engine host, SQLite store, query API and the Kestrel endpoint (cleartext HTTP/2).
+    /// </summary>
+    public static IServiceCollection AddCorrelator(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<CorrelatorOptions>()
+            .Bind(configuration.GetSection(CorrelatorOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CorrelatorOptions>, CorrelatorOptionsValidator>());
+
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<CorrelatorOptions>>((kestrel, correlator) =>
+        {
+            // An unparsable value is reported by the validator; nothing to bind then.
+            if (ListenEndpoint.TryParse(correlator.Value.Listen, out var endpoint, out _))
+            {
+                kestrel.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http2);
+            }
+
+            kestrel.AddServerHeader = false;
+        });
+
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = 32 * 1024 * 1024;
+            grpc.EnableDetailedErrors = false;
+        });
+
+        services.TryAddSingleton<InterfaceCatalog>();
+        services.TryAddSingleton<CorrelatorChannels>();
+        services.TryAddSingleton<ProbeStore>();
+        services.TryAddSingleton<ProbeQueries>();
+        services.TryAddSingleton<AgentRegistry>();
+        services.TryAddSingleton<WatchBroadcaster>();
+        services.TryAddSingleton<StoreWriter>();
+        services.TryAddSingleton<EngineHost>();
+
+        // Start order store → engine; the host stops in reverse (server, engine, store), so a
+        // shutdown drains ingest into the engine, flushes it, and stores every result.
+        services.AddHostedService(sp => sp.GetRequiredService<StoreWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
+        return services;
+    }
+
+    /// <summary>Maps the correlator's gRPC services.</summary>
+    public static IEndpointRouteBuilder MapCorrelator(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<IngestService>();
+        endpoints.MapGrpcService<Query.QueryService>();
+        return endpoints;
+    }
+}

@@ -1,0 +1,223 @@
+using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Storage;
+using HopCapture.Protos;
+
+namespace HopCapture.Correlator.Ingest;
+
+/// <summary>
+/// One agent process (node + instance id) as the correlator knows it. Mutable state is guarded
+/// by the registry's lock; <see cref="BatchGate"/> serialises batch handling of the instance so
+/// two streams of one instance (a reconnect racing the old stream) cannot accept a seq twice.
+/// </summary>
+public sealed class AgentState
+{
+    internal AgentState(Hello hello)
+    {
+        Hello = hello;
+    }
+
+    public Hello Hello { get; internal set; }
+
+    public string Node => Hello.Node;
+
+    public string InstanceId => Hello.InstanceId;
+
+    public string Peer { get; internal set; } = "";
+
+    public int Streams { get; internal set; }
+
+    public long ConnectedSinceNs { get; internal set; }
+
+    public long LastSeenNs { get; internal set; }
+
+    public Heartbeat? LastHeartbeat { get; internal set; }
+
+    public ulong Observations { get; internal set; }
+
+    public ulong Rejected { get; internal set; }
+
+    /// <summary>Highest batch seq accepted from this instance; null before the first.</summary>
+    public ulong? AcceptedSeq { get; internal set; }
+
+    internal SemaphoreSlim BatchGate { get; } = new(1, 1);
+}
+
+/// <summary>
+/// The agents that connected since start plus those remembered in the store from before a
+/// restart. Old instances of a node are forgotten when a new one connects, so it stays small.
+/// </summary>
+public sealed partial class AgentRegistry(ProbeStore store, TimeProvider timeProvider, ILogger<AgentRegistry> logger)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(string Node, string Instance), AgentState> _agents = [];
+    private long _rejected;
+
+    /// <summary>Observations rejected by ingest validation, all agents.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    public void LoadPersisted(IEnumerable<StoredAgent> agents)
+    {
+        ArgumentNullException.ThrowIfNull(agents);
+        lock (_gate)
+        {
+            foreach (var stored in agents)
+            {
+                var hello = stored.Hello.Clone();
+                hello.Node = stored.Node;
+                hello.InstanceId = stored.Instance;
+                _agents.TryAdd((stored.Node, stored.Instance), new AgentState(hello) { LastSeenNs = stored.LastSeenNs });
+            }
+        }
+    }
+
+    /// <summary>Registers a stream of an agent after its Hello; returns the instance's shared state.</summary>
+    public AgentState Connect(Hello hello, string peer)
+    {
+        ArgumentNullException.ThrowIfNull(hello);
+        var now = timeProvider.NowNs();
+        AgentState state;
+        lock (_gate)
+        {
+            if (!_agents.TryGetValue((hello.Node, hello.InstanceId), out state!))
+            {
+                state = new AgentState(hello);
+                _agents[(hello.Node, hello.InstanceId)] = state;
+            }
+
+            // A new process of the node replaces the record of its disconnected predecessors.
+            foreach (var key in _agents.Where(a => a.Key.Node == hello.Node && a.Key.Instance != hello.InstanceId && a.Value.Streams == 0)
+                         .Select(a => a.Key).ToList())
+            {
+                _agents.Remove(key);
+            }
+
+            state.Hello = hello;
+            state.Peer = peer;
+            state.Streams++;
+            state.ConnectedSinceNs = now;
+            state.LastSeenNs = now;
+        }
+
+        Persist(state, now);
+        return state;
+    }
+
+    public void Disconnect(AgentState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var now = timeProvider.NowNs();
+        lock (_gate)
+        {
+            state.Streams = Math.Max(0, state.Streams - 1);
+            state.LastSeenNs = now;
+        }
+
+        Persist(state, now);
+    }
+
+    public void Touch(AgentState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var now = timeProvider.NowNs();
+        lock (_gate)
+        {
+            state.LastSeenNs = now;
+        }
+    }
+
+    public void Heartbeat(AgentState state, Heartbeat heartbeat)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var now = timeProvider.NowNs();
+        lock (_gate)
+        {
+            state.LastSeenNs = now;
+            state.LastHeartbeat = heartbeat;
+        }
+    }
+
+    public void CountBatch(AgentState state, ulong seq, int accepted, int rejected)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        lock (_gate)
+        {
+            state.AcceptedSeq = seq;
+            state.Observations += (ulong)accepted;
+            state.Rejected += (ulong)rejected;
+        }
+
+        Interlocked.Add(ref _rejected, rejected);
+    }
+
+    public ulong? AcceptedSeq(AgentState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        lock (_gate)
+        {
+            return state.AcceptedSeq;
+        }
+    }
+
+    /// <summary>
+    /// What `capture agents` shows: connected instances, and for a node with none connected its
+    /// most recent instance as disconnected.
+    /// </summary>
+    public IReadOnlyList<AgentInfo> Snapshot()
+    {
+        lock (_gate)
+        {
+            var list = new List<AgentInfo>();
+            foreach (var group in _agents.Values.GroupBy(a => a.Node, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var connected = group.Where(a => a.Streams > 0).ToList();
+                var shown = connected.Count > 0 ? connected : [group.MaxBy(a => a.LastSeenNs)!];
+                list.AddRange(shown.Select(ToInfo));
+            }
+
+            return list;
+        }
+    }
+
+    private static AgentInfo ToInfo(AgentState state)
+    {
+        var info = new AgentInfo
+        {
+            Node = state.Node,
+            AgentVersion = state.Hello.AgentVersion,
+            InstanceId = state.InstanceId,
+            Connected = state.Streams > 0,
+            ConnectedSinceNs = state.ConnectedSinceNs,
+            LastSeenNs = state.LastSeenNs,
+            Observations = state.Observations,
+            UploadDropped = state.LastHeartbeat?.UploadDropped ?? 0,
+            Clock = state.LastHeartbeat?.Clock ?? state.Hello.Clock,
+            Peer = state.Peer,
+        };
+        info.Interfaces.AddRange(state.Hello.Interfaces);
+        if (state.LastHeartbeat is { } heartbeat)
+        {
+            info.Stats.AddRange(heartbeat.Interfaces);
+        }
+
+        return info;
+    }
+
+    private void Persist(AgentState state, long now)
+    {
+        try
+        {
+            store.UpsertAgent(state.Node, state.InstanceId, now, state.Hello);
+        }
+        catch (Exception ex)
+        {
+            // The agents table only serves listings after a restart; ingest must not stop for it.
+            Log.PersistFailed(logger, state.Node, ex);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Could not record agent {Node} in the store")]
+        public static partial void PersistFailed(ILogger logger, string node, Exception exception);
+    }
+}

@@ -1,0 +1,231 @@
+using System.Reflection;
+using Grpc.Core;
+using HopCapture.Contracts.Mapping;
+using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Hosting;
+using HopCapture.Engine.Model;
+using HopCapture.Protos;
+using Microsoft.Extensions.Options;
+using EngineObservation = HopCapture.Engine.Model.Observation;
+
+namespace HopCapture.Correlator.Ingest;
+
+/// <summary>
+/// The agents' stream: Hello → Welcome, then batches (each acked once its valid observations
+/// are queued for the engine) and heartbeats.
+/// </summary>
+public sealed partial class IngestService(
+    IOptionsMonitor<CorrelatorOptions> options,
+    InterfaceCatalog catalog,
+    AgentRegistry registry,
+    CorrelatorChannels channels,
+    IHostApplicationLifetime lifetime,
+    ILogger<IngestService> logger) : Protos.Ingest.IngestBase
+{
+    public static readonly string Version =
+        typeof(IngestService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+
+    public override async Task Connect(
+        IAsyncStreamReader<AgentMessage> requestStream,
+        IServerStreamWriter<CorrelatorMessage> responseStream,
+        ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var cancellationToken = linked.Token;
+        AgentState? state = null;
+        try
+        {
+            if (!await requestStream.MoveNext(cancellationToken))
+            {
+                return;
+            }
+
+            if (requestStream.Current.BodyCase != AgentMessage.BodyOneofCase.Hello)
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, "the first message on Connect must be a Hello"));
+            }
+
+            var hello = requestStream.Current.Hello;
+            ValidateHello(hello);
+            if (string.IsNullOrEmpty(hello.InstanceId))
+            {
+                // Without an instance id a reconnect cannot be recognised: every stream is its own instance.
+                hello.InstanceId = "anon-" + Guid.NewGuid().ToString("N");
+            }
+
+            var ifaceIds = hello.Interfaces
+                .Select(i => catalog.Register(hello.Node, i.Name, string.IsNullOrWhiteSpace(i.Point) ? null : i.Point, i.Role.ToEngine()).Id)
+                .ToArray();
+            state = registry.Connect(hello, context.Peer);
+            var resumeAfter = registry.AcceptedSeq(state) ?? 0;
+            Log.AgentConnected(logger, hello.Node, hello.InstanceId, context.Peer, hello.Interfaces.Count, resumeAfter);
+            await responseStream.WriteAsync(
+                new CorrelatorMessage
+                {
+                    Welcome = new Welcome
+                    {
+                        CorrelatorVersion = Version,
+                        ResumeAfterSeq = resumeAfter,
+                        AgentId = hello.Node + "/" + hello.InstanceId,
+                    },
+                },
+                cancellationToken);
+
+            while (await requestStream.MoveNext(cancellationToken))
+            {
+                var message = requestStream.Current;
+                switch (message.BodyCase)
+                {
+                    case AgentMessage.BodyOneofCase.Batch:
+                        var ack = await AcceptBatchAsync(state, ifaceIds, message.Batch, cancellationToken);
+                        await responseStream.WriteAsync(new CorrelatorMessage { Ack = ack }, cancellationToken);
+                        break;
+                    case AgentMessage.BodyOneofCase.Heartbeat:
+                        registry.Heartbeat(state, message.Heartbeat);
+                        break;
+                    case AgentMessage.BodyOneofCase.Hello:
+                        throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                            "Hello may be sent only once per stream; reconnect to change the interface list"));
+                    default:
+                        // Control results and messages from newer agents: nothing to do yet.
+                        registry.Touch(state);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "the correlator is shutting down; reconnect and re-send un-acked batches"));
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The agent went away; its un-acked batches come again on the next stream.
+        }
+        catch (IOException) when (context.CancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (state is not null)
+            {
+                registry.Disconnect(state);
+                Log.AgentDisconnected(logger, state.Node, state.InstanceId);
+            }
+        }
+    }
+
+    private void ValidateHello(Hello hello)
+    {
+        if (!NodeNames.IsValid(hello.Node, out var problem))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Hello.node '{hello.Node}' {problem}"));
+        }
+
+        var allowed = options.CurrentValue.AllowedNodes;
+        if (allowed is { Length: > 0 } && !allowed.Contains(hello.Node, StringComparer.Ordinal))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied,
+                $"node '{hello.Node}' is not in {CorrelatorOptions.SectionName}:AllowedNodes"));
+        }
+
+        if (hello.Interfaces.Count == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Hello from node '{hello.Node}' lists no interfaces"));
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < hello.Interfaces.Count; i++)
+        {
+            var iface = hello.Interfaces[i];
+            if (string.IsNullOrWhiteSpace(iface.Name))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Hello.interfaces[{i}] of node '{hello.Node}' has no name"));
+            }
+
+            if (iface.Role == Role.Unspecified || !Enum.IsDefined(iface.Role))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument,
+                    $"interface '{iface.Name}' of node '{hello.Node}' has no role (guest, vif, bridge, nic or app)"));
+            }
+
+            if (!names.Add(iface.Name))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument,
+                    $"interface '{iface.Name}' of node '{hello.Node}' is listed twice"));
+            }
+        }
+    }
+
+    private async Task<Ack> AcceptBatchAsync(AgentState state, int[] ifaceIds, ObservationBatch batch, CancellationToken cancellationToken)
+    {
+        await state.BatchGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (registry.AcceptedSeq(state) is { } accepted && batch.Seq <= accepted)
+            {
+                // A re-send after a reconnect: acknowledged again, not processed twice.
+                Log.DuplicateBatch(logger, state.Node, batch.Seq);
+                return new Ack { Seq = batch.Seq };
+            }
+
+            var observations = new EngineObservation[batch.Observations.Count];
+            var count = 0;
+            var rejected = 0;
+            var firstReason = "";
+            for (var i = 0; i < batch.Observations.Count; i++)
+            {
+                if (ObservationValidator.TryConvert(batch.Observations[i], ifaceIds, out var observation, out var problem))
+                {
+                    observations[count++] = observation;
+                }
+                else if (rejected++ == 0)
+                {
+                    firstReason = $"observation {i}: {problem}";
+                }
+            }
+
+            if (count > 0)
+            {
+                if (count < observations.Length)
+                {
+                    Array.Resize(ref observations, count);
+                }
+
+                // Waits while the engine is behind: the missing ack slows the agent down.
+                await channels.Observations.Writer.WriteAsync(new IngestBatch(observations, batch.Imported), cancellationToken);
+            }
+
+            registry.CountBatch(state, batch.Seq, count, rejected);
+            if (rejected > 0)
+            {
+                Log.ObservationsRejected(logger, state.Node, batch.Seq, rejected, firstReason);
+            }
+
+            return new Ack { Seq = batch.Seq, Accepted = (uint)count, Rejected = (uint)rejected, RejectReason = firstReason };
+        }
+        finally
+        {
+            state.BatchGate.Release();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
+            Message = "Agent {Node} ({Instance}) connected from {Peer} with {Interfaces} interfaces, resuming after batch {ResumeAfter}")]
+        public static partial void AgentConnected(ILogger logger, string node, string instance, string peer, int interfaces, ulong resumeAfter);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Agent {Node} ({Instance}) disconnected")]
+        public static partial void AgentDisconnected(ILogger logger, string node, string instance);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Agent {Node} re-sent batch {Seq}; acknowledged without processing")]
+        public static partial void DuplicateBatch(ILogger logger, string node, ulong seq);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Warning,
+            Message = "Agent {Node} batch {Seq}: {Rejected} observations rejected, first: {Reason}")]
+        public static partial void ObservationsRejected(ILogger logger, string node, ulong seq, int rejected, string reason);
+    }
+}

@@ -1,0 +1,200 @@
+using System.Globalization;
+using Grpc.Core;
+using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Ingest;
+using HopCapture.Correlator.Storage;
+using HopCapture.Engine.Model;
+using HopCapture.Protos;
+using Microsoft.Data.Sqlite;
+
+namespace HopCapture.Correlator.Query;
+
+/// <summary>The query API `capture` talks to.</summary>
+public sealed partial class QueryService(
+    ProbeQueries queries,
+    AgentRegistry registry,
+    EngineHost engine,
+    WatchBroadcaster watch,
+    IHostApplicationLifetime lifetime,
+    ILogger<QueryService> logger) : Protos.Query.QueryBase
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 10_000;
+
+    public override Task<ListAgentsResponse> ListAgents(ListAgentsRequest request, ServerCallContext context)
+    {
+        var counters = engine.Counters;
+        var response = new ListAgentsResponse
+        {
+            Engine = new EngineStats
+            {
+                Observations = (ulong)counters.Observations,
+                ProbesFinalized = (ulong)counters.Finalized,
+                InFlight = (ulong)engine.InFlight,
+                InFlightCap = (ulong)engine.MaxInFlight,
+                Evicted = (ulong)counters.Evicted,
+                Late = (ulong)counters.Late,
+                Duplicates = (ulong)counters.Duplicates,
+                Rejected = (ulong)registry.Rejected,
+            },
+        };
+        response.Agents.AddRange(registry.Snapshot());
+        return Task.FromResult(response);
+    }
+
+    public override Task<ListPathsResponse> ListPaths(ListPathsRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckWindow(request.SinceNs, request.UntilNs);
+        var response = new ListPathsResponse();
+        response.Paths.AddRange(Store(() => queries.ListPaths(request.SinceNs, request.UntilNs)));
+        return Task.FromResult(response);
+    }
+
+    public override Task<ListProbesResponse> ListProbes(ListProbesRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckWindow(request.SinceNs, request.UntilNs);
+        var order = request.Order.Trim().ToLowerInvariant();
+        if (order is not ("" or "time" or "rtt"))
+        {
+            throw Invalid($"order must be 'time' or 'rtt', got '{request.Order}'");
+        }
+
+        if (request.MinRttNs < 0)
+        {
+            throw Invalid($"min_rtt_ns must not be negative, got {request.MinRttNs.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        var filter = new ProbeFilter(
+            Address(request.Path?.Src, "path.src"),
+            Address(request.Path?.Dst, "path.dst"),
+            request.SinceNs,
+            request.UntilNs,
+            request.MinRttNs,
+            request.LostOnly,
+            order == "rtt",
+            request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit));
+        var (probes, matched) = Store(() => queries.ListProbes(filter));
+        var response = new ListProbesResponse { Matched = (ulong)matched };
+        response.Probes.AddRange(probes);
+        return Task.FromResult(response);
+    }
+
+    public override Task<ProbeRecord> GetProbe(GetProbeRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        switch (request.ByCase)
+        {
+            case GetProbeRequest.ByOneofCase.Id:
+                var id = request.Id;
+                return Task.FromResult(Store(() => queries.GetById(id))
+                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe with id {id.ToString(CultureInfo.InvariantCulture)} is stored")));
+            case GetProbeRequest.ByOneofCase.Lookup:
+                var lookup = request.Lookup;
+                var src = Address(lookup.Path?.Src, "lookup.path.src");
+                var dst = Address(lookup.Path?.Dst, "lookup.path.dst");
+                if (src is null || dst is null)
+                {
+                    throw Invalid("a lookup needs both path.src and path.dst (the echo request's source and destination)");
+                }
+
+                if (lookup.IcmpSeq > ushort.MaxValue)
+                {
+                    throw Invalid($"icmp_seq {lookup.IcmpSeq.ToString(CultureInfo.InvariantCulture)} exceeds 65535");
+                }
+
+                if (lookup.IcmpId is < -1 or > ushort.MaxValue)
+                {
+                    throw Invalid($"icmp_id {lookup.IcmpId.ToString(CultureInfo.InvariantCulture)} must be -1 (any) or 0-65535");
+                }
+
+                var key = new ProbeLookupKey(src, dst, (int)lookup.IcmpSeq, (int)lookup.IcmpId, lookup.NearNs);
+                var what = $"{src} > {dst} seq {key.IcmpSeq.ToString(CultureInfo.InvariantCulture)}" +
+                           (key.IcmpId >= 0 ? $" id {key.IcmpId.ToString(CultureInfo.InvariantCulture)}" : " (any id)");
+                return Task.FromResult(Store(() => queries.Lookup(key))
+                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe {what} is stored")));
+            default:
+                throw Invalid("give a probe id or a lookup (src, dst, seq)");
+        }
+    }
+
+    public override async Task Watch(WatchRequest request, IServerStreamWriter<ProbeRecord> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        var src = Address(request.Path?.Src, "path.src");
+        var dst = Address(request.Path?.Dst, "path.dst");
+        var minRtt = request.MinRttNs;
+        using var subscription = watch.Subscribe(r =>
+            (src is null || r.Src == src) && (dst is null || r.Dst == dst) && (minRtt <= 0 || r.RttNs >= minRtt));
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            await foreach (var record in subscription.Reader.ReadAllAsync(linked.Token))
+            {
+                await responseStream.WriteAsync(record, linked.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Client gone or correlator stopping: the stream simply ends.
+        }
+        finally
+        {
+            if (subscription.Dropped > 0)
+            {
+                Log.WatchDropped(logger, context.Peer, subscription.Dropped);
+            }
+        }
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    private static void CheckWindow(long sinceNs, long untilNs)
+    {
+        if (sinceNs != 0 && untilNs != 0 && sinceNs > untilNs)
+        {
+            throw Invalid("since_ns is after until_ns: the time window is empty");
+        }
+    }
+
+    /// <summary>The canonical printable form stored in the src/dst columns; null for "any".</summary>
+    private static string? Address(string? text, string field)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        if (!IpAddress128.TryParse(text.Trim(), out var address))
+        {
+            throw Invalid($"{field} '{text}' is not an IP address");
+        }
+
+        return IpAddress128.Format(address);
+    }
+
+    private T Store<T>(Func<T> query)
+    {
+        try
+        {
+            return query();
+        }
+        catch (SqliteException ex)
+        {
+            Log.QueryFailed(logger, ex);
+            throw new RpcException(new Status(StatusCode.Unavailable, $"the results store failed: {ex.Message}"));
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "A query on the results store failed")]
+        public static partial void QueryFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Watch from {Peer} dropped {Dropped} probes (slow reader)")]
+        public static partial void WatchDropped(ILogger logger, string peer, long dropped);
+    }
+}

@@ -1,0 +1,267 @@
+using System.Globalization;
+using System.Text;
+using HopCapture.Protos;
+using Microsoft.Data.Sqlite;
+
+namespace HopCapture.Correlator.Storage;
+
+/// <summary>Already validated probe filter; addresses are in their printable canonical form.</summary>
+public sealed record ProbeFilter(
+    string? Src = null,
+    string? Dst = null,
+    long SinceNs = 0,
+    long UntilNs = 0,
+    long MinRttNs = 0,
+    bool LostOnly = false,
+    bool OrderByRtt = false,
+    int Limit = 100);
+
+/// <summary>Lookup of one probe by its identity; <see cref="IcmpId"/> -1 = any, <see cref="NearNs"/> 0 = newest.</summary>
+public sealed record ProbeLookupKey(string Src, string Dst, int IcmpSeq, int IcmpId, long NearNs);
+
+/// <summary>The read side of the store: what the query API asks.</summary>
+public sealed class ProbeQueries(ProbeStore store)
+{
+    /// <summary>Probes whose rtt is above this count as slow for the dominant segment.</summary>
+    public const long SlowProbeNs = 20_000_000;
+
+    public (IReadOnlyList<ProbeRecord> Probes, long Matched) ListProbes(ProbeFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        using var connection = store.Open();
+        using var count = connection.CreateCommand();
+        var where = Where(count, filter.Src, filter.Dst, filter.SinceNs, filter.UntilNs);
+        if (filter.MinRttNs > 0)
+        {
+            where.Append(" AND rtt_ns >= $min_rtt");
+            count.Parameters.AddWithValue("$min_rtt", filter.MinRttNs);
+        }
+
+        if (filter.LostOnly)
+        {
+            where.Append(" AND answered = 0");
+        }
+
+        count.CommandText = "SELECT COUNT(*) FROM probes WHERE " + where;
+        var matched = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
+
+        using var select = connection.CreateCommand();
+        foreach (SqliteParameter parameter in count.Parameters)
+        {
+            select.Parameters.AddWithValue(parameter.ParameterName, parameter.Value);
+        }
+
+        select.Parameters.AddWithValue("$limit", filter.Limit);
+        select.CommandText = "SELECT id, record FROM probes WHERE " + where +
+                             (filter.OrderByRtt ? " ORDER BY rtt_ns DESC, id DESC" : " ORDER BY first_ts_ns DESC, id DESC") +
+                             " LIMIT $limit";
+        return (ReadRecords(select), matched);
+    }
+
+    public ProbeRecord? GetById(long id)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, record FROM probes WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        return ReadRecords(command).FirstOrDefault();
+    }
+
+    public ProbeRecord? Lookup(ProbeLookupKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        var sql = new StringBuilder("SELECT id, record FROM probes WHERE src = $src AND dst = $dst AND icmp_seq = $seq");
+        command.Parameters.AddWithValue("$src", key.Src);
+        command.Parameters.AddWithValue("$dst", key.Dst);
+        command.Parameters.AddWithValue("$seq", key.IcmpSeq);
+        if (key.IcmpId >= 0)
+        {
+            sql.Append(" AND icmp_id = $id");
+            command.Parameters.AddWithValue("$id", key.IcmpId);
+        }
+
+        if (key.NearNs != 0)
+        {
+            sql.Append(" ORDER BY ABS(first_ts_ns - $near), id DESC LIMIT 1");
+            command.Parameters.AddWithValue("$near", key.NearNs);
+        }
+        else
+        {
+            sql.Append(" ORDER BY first_ts_ns DESC, id DESC LIMIT 1");
+        }
+
+        command.CommandText = sql.ToString();
+        return ReadRecords(command).FirstOrDefault();
+    }
+
+    public IReadOnlyList<PathSummary> ListPaths(long sinceNs, long untilNs)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        var where = Where(command, null, null, sinceNs, untilNs);
+        command.CommandText = "SELECT src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns FROM probes WHERE " +
+                              where + " ORDER BY src, dst";
+        using var reader = command.ExecuteReader();
+        var paths = new List<PathSummary>();
+        PathAccumulator? current = null;
+        while (reader.Read())
+        {
+            var src = reader.GetString(0);
+            var dst = reader.GetString(1);
+            if (current is null || current.Src != src || current.Dst != dst)
+            {
+                if (current is not null)
+                {
+                    paths.Add(current.ToSummary());
+                }
+
+                current = new PathAccumulator(src, dst);
+            }
+
+            current.Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5) != 0, reader.GetString(6), reader.GetInt64(7));
+        }
+
+        if (current is not null)
+        {
+            paths.Add(current.ToSummary());
+        }
+
+        return paths;
+    }
+
+    private static StringBuilder Where(SqliteCommand command, string? src, string? dst, long sinceNs, long untilNs)
+    {
+        var where = new StringBuilder("1 = 1");
+        if (!string.IsNullOrEmpty(src))
+        {
+            where.Append(" AND src = $src");
+            command.Parameters.AddWithValue("$src", src);
+        }
+
+        if (!string.IsNullOrEmpty(dst))
+        {
+            where.Append(" AND dst = $dst");
+            command.Parameters.AddWithValue("$dst", dst);
+        }
+
+        if (sinceNs != 0)
+        {
+            where.Append(" AND first_ts_ns >= $since");
+            command.Parameters.AddWithValue("$since", sinceNs);
+        }
+
+        if (untilNs != 0)
+        {
+            where.Append(" AND first_ts_ns <= $until");
+            command.Parameters.AddWithValue("$until", untilNs);
+        }
+
+        return where;
+    }
+
+    private static List<ProbeRecord> ReadRecords(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var records = new List<ProbeRecord>();
+        while (reader.Read())
+        {
+            records.Add(ProbeStore.ReadRecord(reader.GetInt64(0), (byte[])reader[1]));
+        }
+
+        return records;
+    }
+
+    private sealed class PathAccumulator(string src, string dst)
+    {
+        private readonly List<long> _answeredRtts = [];
+        private readonly Dictionary<string, uint> _verdicts = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _slowCost = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _answeredCost = new(StringComparer.Ordinal);
+        private long _probes;
+        private long _firstTs = long.MaxValue;
+        private long _lastTs = long.MinValue;
+        private long _worstId;
+        private long _worstRtt = long.MinValue;
+
+        public string Src => src;
+
+        public string Dst => dst;
+
+        public void Add(long id, long firstTs, long rtt, bool answered, string verdictKind, long verdictCost)
+        {
+            _probes++;
+            _firstTs = Math.Min(_firstTs, firstTs);
+            _lastTs = Math.Max(_lastTs, firstTs);
+            if (verdictKind.Length > 0)
+            {
+                _verdicts[verdictKind] = _verdicts.GetValueOrDefault(verdictKind) + 1;
+            }
+
+            if (!answered)
+            {
+                return;
+            }
+
+            _answeredRtts.Add(rtt);
+            if (rtt > _worstRtt)
+            {
+                _worstRtt = rtt;
+                _worstId = id;
+            }
+
+            if (verdictKind.Length > 0)
+            {
+                _answeredCost[verdictKind] = _answeredCost.GetValueOrDefault(verdictKind) + verdictCost;
+                if (rtt > SlowProbeNs)
+                {
+                    _slowCost[verdictKind] = _slowCost.GetValueOrDefault(verdictKind) + verdictCost;
+                }
+            }
+        }
+
+        public PathSummary ToSummary()
+        {
+            _answeredRtts.Sort();
+            var summary = new PathSummary
+            {
+                Src = src,
+                Dst = dst,
+                Probes = (ulong)_probes,
+                Answered = (ulong)_answeredRtts.Count,
+                Lost = (ulong)(_probes - _answeredRtts.Count),
+                RttP50Ns = Percentile(_answeredRtts, 0.50),
+                RttP99Ns = Percentile(_answeredRtts, 0.99),
+                RttMaxNs = _answeredRtts.Count > 0 ? _answeredRtts[^1] : 0,
+                DominantSegment = Dominant(_slowCost.Count > 0 ? _slowCost : _answeredCost),
+                FirstTsNs = _probes > 0 ? _firstTs : 0,
+                LastTsNs = _probes > 0 ? _lastTs : 0,
+                WorstProbeId = _worstId,
+            };
+            foreach (var (kind, probes) in _verdicts.OrderByDescending(v => v.Value).ThenBy(v => v.Key, StringComparer.Ordinal))
+            {
+                summary.Verdicts.Add(new SegmentShare { Kind = kind, Probes = probes });
+            }
+
+            return summary;
+        }
+
+        /// <summary>Nearest rank on sorted values.</summary>
+        private static long Percentile(List<long> sorted, double p)
+        {
+            if (sorted.Count == 0)
+            {
+                return 0;
+            }
+
+            var rank = (int)Math.Ceiling(p * sorted.Count);
+            return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+        }
+
+        private static string Dominant(Dictionary<string, long> costs) =>
+            costs.Count == 0
+                ? ""
+                : costs.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key;
+    }
+}

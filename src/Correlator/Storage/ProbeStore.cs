@@ -1,0 +1,214 @@
+using System.Globalization;
+using Google.Protobuf;
+using HopCapture.Correlator.Hosting;
+using HopCapture.Protos;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Correlator.Storage;
+
+/// <summary>A stored agent as the agents table remembers it across restarts.</summary>
+public sealed record StoredAgent(string Node, string Instance, long LastSeenNs, Hello Hello);
+
+/// <summary>
+/// The SQLite results store: one file, WAL so queries never wait for the writer. The columns
+/// are what queries filter and sort on; the full record is kept as protobuf bytes.
+/// </summary>
+public sealed class ProbeStore
+{
+    public const int SchemaVersion = 1;
+
+    private const string InsertSql =
+        "INSERT INTO probes(src, dst, icmp_id, icmp_seq, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, lost_in, imported, record) " +
+        "VALUES ($src, $dst, $icmp_id, $icmp_seq, $first_ts_ns, $rtt_ns, $answered, $verdict_kind, $verdict_cost_ns, $lost_in, $imported, $record) RETURNING id";
+
+    private readonly string _connectionString;
+
+    public ProbeStore(IOptions<CorrelatorOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Path = System.IO.Path.GetFullPath(options.Value.Database);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    /// <summary>Full path of the database file.</summary>
+    public string Path { get; }
+
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout = 10000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    /// <summary>Opens the file, switches it to WAL and creates or migrates the schema.</summary>
+    public void Initialize()
+    {
+        const string key = CorrelatorOptions.SectionName + ":Database";
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+        {
+            throw new CorrelatorStartupException(key, $"directory '{directory}' does not exist (for '{Path}')");
+        }
+
+        try
+        {
+            using var connection = Open();
+            Execute(connection, "PRAGMA journal_mode = WAL;");
+            var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
+            if (version > SchemaVersion)
+            {
+                throw new CorrelatorStartupException(key,
+                    $"'{Path}' has schema version {version}, newer than this correlator understands ({SchemaVersion}); upgrade the correlator or use another file");
+            }
+
+            if (version < 1)
+            {
+                using var transaction = connection.BeginTransaction();
+                Execute(connection, """
+                    CREATE TABLE IF NOT EXISTS probes(
+                        id INTEGER PRIMARY KEY,
+                        src TEXT NOT NULL,
+                        dst TEXT NOT NULL,
+                        icmp_id INTEGER NOT NULL,
+                        icmp_seq INTEGER NOT NULL,
+                        first_ts_ns INTEGER NOT NULL,
+                        rtt_ns INTEGER NOT NULL,
+                        answered INTEGER NOT NULL,
+                        verdict_kind TEXT NOT NULL,
+                        verdict_cost_ns INTEGER NOT NULL,
+                        lost_in TEXT NOT NULL,
+                        imported INTEGER NOT NULL,
+                        record BLOB NOT NULL);
+                    CREATE INDEX IF NOT EXISTS ix_probes_path_time ON probes(src, dst, first_ts_ns);
+                    CREATE INDEX IF NOT EXISTS ix_probes_time ON probes(first_ts_ns);
+                    CREATE INDEX IF NOT EXISTS ix_probes_rtt ON probes(rtt_ns);
+                    CREATE TABLE IF NOT EXISTS agents(
+                        node TEXT NOT NULL,
+                        instance TEXT NOT NULL,
+                        last_seen_ns INTEGER NOT NULL,
+                        hello BLOB NOT NULL,
+                        PRIMARY KEY(node));
+                    PRAGMA user_version = 1;
+                    """, transaction);
+                transaction.Commit();
+            }
+        }
+        catch (SqliteException ex)
+        {
+            throw new CorrelatorStartupException(key, $"cannot open '{Path}': {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>A prepared insert bound to <paramref name="connection"/>; reuse it for a whole transaction.</summary>
+    public static SqliteCommand PrepareInsert(SqliteConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var command = connection.CreateCommand();
+        command.CommandText = InsertSql;
+        foreach (var name in (string[])["$src", "$dst", "$icmp_id", "$icmp_seq", "$first_ts_ns", "$rtt_ns", "$answered",
+                     "$verdict_kind", "$verdict_cost_ns", "$lost_in", "$imported", "$record"])
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    /// <summary>Inserts one record with a command from <see cref="PrepareInsert"/> and returns its id.</summary>
+    public static long Insert(SqliteCommand command, ProbeRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(record);
+        var id = record.Id;
+        record.Id = 0;
+        var bytes = record.ToByteArray();
+        record.Id = id;
+        var p = command.Parameters;
+        p[0].Value = record.Src;
+        p[1].Value = record.Dst;
+        p[2].Value = (long)(record.Key?.IcmpId ?? 0);
+        p[3].Value = (long)(record.Key?.IcmpSeq ?? 0);
+        p[4].Value = record.FirstTsNs;
+        p[5].Value = record.RttNs;
+        p[6].Value = record.Answered ? 1 : 0;
+        p[7].Value = record.Verdict?.Kind ?? "";
+        p[8].Value = record.Verdict?.CostNs ?? 0;
+        p[9].Value = record.LostIn;
+        p[10].Value = record.Imported ? 1 : 0;
+        p[11].Value = bytes;
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    public void UpsertAgent(string node, string instance, long lastSeenNs, Hello hello)
+    {
+        ArgumentNullException.ThrowIfNull(hello);
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO agents(node, instance, last_seen_ns, hello) VALUES ($node, $instance, $last_seen, $hello) " +
+                              "ON CONFLICT(node) DO UPDATE SET instance = excluded.instance, last_seen_ns = excluded.last_seen_ns, hello = excluded.hello";
+        command.Parameters.AddWithValue("$node", node);
+        command.Parameters.AddWithValue("$instance", instance);
+        command.Parameters.AddWithValue("$last_seen", lastSeenNs);
+        command.Parameters.AddWithValue("$hello", hello.ToByteArray());
+        command.ExecuteNonQuery();
+    }
+
+    public IReadOnlyList<StoredAgent> LoadAgents()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT node, instance, last_seen_ns, hello FROM agents ORDER BY node";
+        using var reader = command.ExecuteReader();
+        var agents = new List<StoredAgent>();
+        while (reader.Read())
+        {
+            Hello hello;
+            try
+            {
+                hello = Hello.Parser.ParseFrom((byte[])reader[3]);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                hello = new Hello { Node = reader.GetString(0), InstanceId = reader.GetString(1) };
+            }
+
+            agents.Add(new StoredAgent(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), hello));
+        }
+
+        return agents;
+    }
+
+    /// <summary>Parses a stored record and fills in its id (the blob is stored without it).</summary>
+    public static ProbeRecord ReadRecord(long id, byte[] blob)
+    {
+        var record = ProbeRecord.Parser.ParseFrom(blob);
+        record.Id = id;
+        return record;
+    }
+
+    internal static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}

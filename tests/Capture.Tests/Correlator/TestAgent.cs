@@ -1,0 +1,80 @@
+using Grpc.Core;
+using HopCapture.Protos;
+
+namespace HopCapture.Tests.Correlator;
+
+/// <summary>A hand-driven agent stream: Hello → Welcome, then batches with their acks.</summary>
+public sealed class TestAgent : IAsyncDisposable
+{
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> _call;
+
+    private TestAgent(AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call, Welcome welcome)
+    {
+        _call = call;
+        Welcome = welcome;
+    }
+
+    public Welcome Welcome { get; }
+
+    public static async Task<TestAgent> ConnectAsync(TestCorrelator correlator, Hello hello)
+    {
+        ArgumentNullException.ThrowIfNull(correlator);
+        var call = correlator.Ingest.Connect(deadline: DateTime.UtcNow.AddMinutes(2));
+        try
+        {
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }).WaitAsync(CallTimeout);
+            var message = await NextAsync(call);
+            Assert.That(message.BodyCase, Is.EqualTo(CorrelatorMessage.BodyOneofCase.Welcome), "the correlator answers a Hello with a Welcome");
+            return new TestAgent(call, message.Welcome);
+        }
+        catch
+        {
+            call.Dispose();
+            throw;
+        }
+    }
+
+    public async Task<Ack> SendBatchAsync(ulong seq, IEnumerable<Observation> observations, bool imported = false)
+    {
+        var batch = new ObservationBatch { Seq = seq, Imported = imported };
+        batch.Observations.AddRange(observations);
+        await _call.RequestStream.WriteAsync(new AgentMessage { Batch = batch }).WaitAsync(CallTimeout);
+        var message = await NextAsync(_call);
+        Assert.That(message.BodyCase, Is.EqualTo(CorrelatorMessage.BodyOneofCase.Ack));
+        Assert.That(message.Ack.Seq, Is.EqualTo(seq), "acks come in batch order");
+        return message.Ack;
+    }
+
+    public Task SendHeartbeatAsync(Heartbeat heartbeat) =>
+        _call.RequestStream.WriteAsync(new AgentMessage { Heartbeat = heartbeat }).WaitAsync(CallTimeout);
+
+    /// <summary>Ends the stream the way an agent stopping cleanly does.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _call.RequestStream.CompleteAsync().WaitAsync(CallTimeout);
+            while (await _call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(CallTimeout))
+            {
+            }
+        }
+        catch (RpcException)
+        {
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        finally
+        {
+            _call.Dispose();
+        }
+    }
+
+    private static async Task<CorrelatorMessage> NextAsync(AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call)
+    {
+        Assert.That(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(CallTimeout), Is.True, "the correlator ended the stream");
+        return call.ResponseStream.Current;
+    }
+}
