@@ -55,6 +55,10 @@ internal sealed class LiveCaptureHandle : IDisposable
         try
         {
             _device.Open(configuration);
+            // Known libpcap (1.10) behaviour: after pcap_setfilter the first ring frame is filtered
+            // in user space, where `inbound`/`outbound` (SKF_AD_PKTTYPE) cannot be evaluated, so
+            // the first echo each handle sees after opening is lost. Every later frame is judged
+            // by the kernel.
             _device.Filter = EchoFilter.Build(_direction == PacketDirection.In ? FilterDirection.Inbound : FilterDirection.Outbound);
         }
         catch (PcapException ex) when (IsPermission(ex))
