@@ -1,0 +1,71 @@
+using HopCapture.Engine.Model;
+
+namespace HopCapture.Agent.Configuration;
+
+/// <summary>The "Agent" configuration section (see interfaces.md for the command-line equivalents).</summary>
+public sealed class AgentOptions
+{
+    public const string Section = "Agent";
+
+    /// <summary>This node's name as the correlator shows it; defaults to the host name.</summary>
+    public string Node { get; set; } = "";
+
+    /// <summary>Correlator gRPC URL, e.g. http://127.0.0.1:7400.</summary>
+    public string Correlator { get; set; } = "http://127.0.0.1:7400";
+
+    public List<InterfaceOptions> Interfaces { get; set; } = [];
+
+    /// <summary>Bytes captured per frame: enough for VXLAN + IPv4 + ICMP + 16 payload bytes.</summary>
+    public int Snaplen { get; set; } = 128;
+
+    /// <summary>Kernel capture ring per handle, in MiB (libpcap's default 2 MiB overflows on busy NICs).</summary>
+    public int BufferSizeMb { get; set; } = 8;
+
+    /// <summary>Observations waiting between the capture threads and the uploader; beyond it they are dropped and counted.</summary>
+    public int QueueCapacity { get; set; } = 65536;
+
+    public int BatchMax { get; set; } = 1000;
+
+    public TimeSpan BatchInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Observations kept while the correlator is away; the oldest go first beyond it.</summary>
+    public int MaxBuffered { get; set; } = 1_000_000;
+
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>True when every interface is fed from a file: the agent exits once it is all acked.</summary>
+    public bool ReplayOnly => Interfaces.Count > 0 && Interfaces.TrueForAll(i => !string.IsNullOrEmpty(i.Replay));
+}
+
+/// <summary>One captured interface.</summary>
+public sealed class InterfaceOptions
+{
+    /// <summary>Kernel interface name.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>guest | vif | bridge | nic.</summary>
+    public string Role { get; set; } = "";
+
+    /// <summary>Logical point (a bond's name for its slaves); empty = the interface itself.</summary>
+    public string? Point { get; set; }
+
+    /// <summary>A pcap/pcapng file that feeds this interface instead of live capture.</summary>
+    public string? Replay { get; set; }
+
+    /// <summary>The role, or <see cref="PointRole.Unknown"/> when <see cref="Role"/> is not one of the four.</summary>
+    public PointRole ParsedRole => Roles.Parse(Role);
+}
+
+public static class Roles
+{
+    public const string Allowed = "guest|vif|bridge|nic";
+
+    public static PointRole Parse(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "guest" => PointRole.Guest,
+        "vif" => PointRole.Vif,
+        "bridge" => PointRole.Bridge,
+        "nic" => PointRole.Nic,
+        _ => PointRole.Unknown,
+    };
+}

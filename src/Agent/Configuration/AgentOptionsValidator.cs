@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Agent.Configuration;
+
+/// <summary>Fails start-up with a message naming the key, e.g. "Agent:Interfaces[0]:Role: …".</summary>
+internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AgentOptions options)
+    {
+        var failures = new List<string>();
+        const string S = AgentOptions.Section;
+        if (string.IsNullOrWhiteSpace(options.Node))
+        {
+            failures.Add($"{S}:Node: is empty");
+        }
+
+        if (!Uri.TryCreate(options.Correlator, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            failures.Add($"{S}:Correlator: '{options.Correlator}' is not an http:// or https:// URL");
+        }
+
+        if (options.Interfaces.Count == 0)
+        {
+            failures.Add($"{S}:Interfaces: no interface to capture on (use --iface NAME=ROLE[:POINT])");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Interfaces.Count; i++)
+        {
+            var iface = options.Interfaces[i];
+            var key = $"{S}:Interfaces[{i}]";
+            if (string.IsNullOrWhiteSpace(iface.Name))
+            {
+                failures.Add($"{key}:Name: is empty");
+            }
+            else if (!seen.Add(iface.Name))
+            {
+                failures.Add($"{key}:Name: interface '{iface.Name}' is listed twice");
+            }
+
+            if (iface.ParsedRole == Engine.Model.PointRole.Unknown)
+            {
+                failures.Add($"{key}:Role: '{iface.Role}' is not a role ({Roles.Allowed})");
+            }
+
+            if (!string.IsNullOrEmpty(iface.Replay) && !File.Exists(iface.Replay))
+            {
+                failures.Add($"{key}:Replay: file '{iface.Replay}' does not exist");
+            }
+        }
+
+        Range(failures, "Snaplen", options.Snaplen, 64, 65535);
+        Range(failures, "BufferSizeMb", options.BufferSizeMb, 1, 4096);
+        Range(failures, "QueueCapacity", options.QueueCapacity, 16, 16 * 1024 * 1024);
+        Range(failures, "BatchMax", options.BatchMax, 1, 100_000);
+        Range(failures, "MaxBuffered", options.MaxBuffered, options.BatchMax, int.MaxValue);
+        Positive(failures, "BatchInterval", options.BatchInterval);
+        Positive(failures, "HeartbeatInterval", options.HeartbeatInterval);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Range(List<string> failures, string key, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"{AgentOptions.Section}:{key}: {value} is outside {min}..{max}");
+        }
+    }
+
+    private static void Positive(List<string> failures, string key, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            failures.Add($"{AgentOptions.Section}:{key}: {value} must be positive");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using HopCapture.Agent.Capture;
+using HopCapture.Agent.Clock;
+using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Upload;
+using HopCapture.Engine.Model;
+using HopCapture.Protos;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Tests.Agent;
+
+public class IngestUploaderTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static (IngestUploader Uploader, ObservationQueue Queue) CreateUploader(string url)
+    {
+        var options = new AgentOptions
+        {
+            Node = "node-a",
+            Correlator = url,
+            Interfaces = [new InterfaceOptions { Name = "veth-test", Role = "vif" }, new InterfaceOptions { Name = "eno1", Role = "nic", Point = "bond0" }],
+            BatchMax = 10,
+            BatchInterval = TimeSpan.FromMilliseconds(50),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
+            MaxBuffered = 10_000,
+        };
+        var queue = new ObservationQueue(10_000);
+        var uploader = new IngestUploader(
+            Options.Create(options), queue, new AgentInterfaces(options.Interfaces), new ClockReader(), TimeProvider.System, NullLogger<IngestUploader>.Instance);
+        return (uploader, queue);
+    }
+
+    private static void Feed(ObservationQueue queue, int from, int count)
+    {
+        for (var i = from; i < from + count; i++)
+        {
+            var observation = new Engine.Model.Observation(
+                1, 1_700_000_000_000_000_000L + i, IpAddress128.FromIPv4(0x0A000001), IpAddress128.FromIPv4(0x0A000002),
+                7, (ushort)i, 0xABCD, Engine.Model.EchoType.Request, PacketDirection.Out);
+            Assert.That(queue.TryWrite(new CapturedObservation(observation, 98, 100)), Is.True);
+        }
+    }
+
+    private static List<ObservationBatch> Batches(IEnumerable<AgentMessage> messages) =>
+        [.. messages.Where(m => m.BodyCase == AgentMessage.BodyOneofCase.Batch).Select(m => m.Batch)];
+
+    [Test]
+    public async Task Upload_ServerUp_HelloFirstThenContiguousBatchesAndHeartbeats()
+    {
+        await using var server = await TestIngestServer.StartAsync();
+        var (uploader, queue) = CreateUploader(server.Url);
+        await using var owned = uploader;
+        await uploader.StartAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        Feed(queue, 0, 95);
+        await Poll.UntilAsync(() => Batches(server.Messages).Sum(b => b.Observations.Count) == 95 && uploader.Outbox.IsEmpty, Timeout, "95 observations acked");
+        await Poll.UntilAsync(() => server.Messages.Any(m => m.BodyCase == AgentMessage.BodyOneofCase.Heartbeat), Timeout, "a heartbeat");
+        await uploader.StopAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        var messages = server.Messages;
+        var hello = messages[0].Hello;
+        var batches = Batches(messages);
+        var heartbeat = messages.First(m => m.BodyCase == AgentMessage.BodyOneofCase.Heartbeat).Heartbeat;
+        var first = batches[0].Observations[0];
+        Assert.Multiple(() =>
+        {
+            Assert.That(messages[0].BodyCase, Is.EqualTo(AgentMessage.BodyOneofCase.Hello));
+            Assert.That(hello.Node, Is.EqualTo("node-a"));
+            Assert.That(hello.InstanceId, Is.EqualTo(uploader.InstanceId).And.Not.Empty);
+            Assert.That(hello.NextSeq, Is.EqualTo(1));
+            Assert.That(hello.Interfaces.Select(i => (i.Name, i.Role, i.Point)), Is.EqualTo(new[] { ("veth-test", Role.Vif, "veth-test"), ("eno1", Role.Nic, "bond0") }));
+            Assert.That(hello.Clock, Is.Not.Null);
+            Assert.That(messages.Count(m => m.BodyCase == AgentMessage.BodyOneofCase.Hello), Is.EqualTo(1));
+            Assert.That(batches.Select(b => b.Seq), Is.EqualTo(Enumerable.Range(1, batches.Count).Select(i => (ulong)i)));
+            Assert.That(batches, Has.All.Matches<ObservationBatch>(b => b.Observations.Count <= 10));
+            Assert.That(batches.SelectMany(b => b.Observations).Select(o => (int)o.IcmpSeq), Is.EqualTo(Enumerable.Range(0, 95)));
+            Assert.That(first.Iface, Is.EqualTo(1));
+            Assert.That(first.Direction, Is.EqualTo(Direction.Out));
+            Assert.That(first.TsNs, Is.EqualTo(1_700_000_000_000_000_000L));
+            Assert.That(first.Src.ToByteArray(), Is.EqualTo(new byte[] { 10, 0, 0, 1 }));
+            Assert.That(first.Type, Is.EqualTo(Protos.EchoType.Request));
+            Assert.That(first.PayloadHash, Is.EqualTo(0xABCD));
+            Assert.That(first.WireLength, Is.EqualTo(98));
+            Assert.That(first.Vlan, Is.EqualTo(100));
+            Assert.That(heartbeat.Interfaces, Has.Count.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public async Task Upload_ServerRestarts_BuffersThenResendsUnackedBatches()
+    {
+        // The first server acks only batches 1 and 2, then dies.
+        var server = await TestIngestServer.StartAsync(ack: seq => seq <= 2);
+        var port = server.Port;
+        var (uploader, queue) = CreateUploader(server.Url);
+        await using var owned = uploader;
+        await uploader.StartAsync(CancellationToken.None).WaitAsync(Timeout);
+        Feed(queue, 0, 50);
+        await Poll.UntilAsync(() => Batches(server.Messages).Sum(b => b.Observations.Count) == 50, Timeout, "50 observations sent");
+        await Poll.UntilAsync(() => uploader.Outbox.Buffered == 30, Timeout, "batches 1 and 2 acked");
+        await server.KillAsync().WaitAsync(Timeout);
+        await server.DisposeAsync();
+
+        // While it is down, capture goes on and the uploader buffers.
+        await Poll.UntilAsync(() => !uploader.Connected, Timeout, "the uploader to notice");
+        Feed(queue, 50, 20);
+        await Poll.UntilAsync(() => uploader.Outbox.Buffered == 50, Timeout, "50 observations buffered while down");
+
+        // The correlator comes back remembering batches up to 2.
+        await using var restarted = await TestIngestServer.StartAsync(port, resumeAfter: 2);
+        await Poll.UntilAsync(() => Batches(restarted.Messages).Sum(b => b.Observations.Count) == 50 && uploader.Outbox.IsEmpty, Timeout, "the buffered observations re-sent and acked");
+        await uploader.StopAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        var messages = restarted.Messages;
+        var batches = Batches(messages);
+        Assert.Multiple(() =>
+        {
+            Assert.That(messages[0].BodyCase, Is.EqualTo(AgentMessage.BodyOneofCase.Hello));
+            Assert.That(messages[0].Hello.NextSeq, Is.EqualTo(3));
+            Assert.That(batches.Select(b => b.Seq), Is.EqualTo(Enumerable.Range(3, batches.Count).Select(i => (ulong)i)));
+            Assert.That(batches.SelectMany(b => b.Observations).Select(o => (int)o.IcmpSeq), Is.EqualTo(Enumerable.Range(20, 50)));
+            Assert.That(uploader.Outbox.Dropped, Is.Zero);
+        });
+    }
+
+    [Test]
+    public void Outbox_OverCapacity_DropsOldestAndCounts()
+    {
+        var outbox = new Outbox(25);
+        var batch = new CapturedObservation[10];
+        outbox.Seal(batch);
+        outbox.Seal(batch);
+        outbox.Seal(batch);
+        Assert.Multiple(() =>
+        {
+            Assert.That(outbox.Dropped, Is.EqualTo(10));
+            Assert.That(outbox.Buffered, Is.EqualTo(20));
+            Assert.That(outbox.FirstSeq, Is.EqualTo(2));
+            Assert.That(outbox.TryGetAfter(0, out var next) ? next.Seq : 0, Is.EqualTo(2));
+            Assert.That(outbox.TryGetAfter(2, out var after) ? after.Seq : 0, Is.EqualTo(3));
+            Assert.That(outbox.TryGetAfter(3, out _), Is.False);
+        });
+    }
+}
