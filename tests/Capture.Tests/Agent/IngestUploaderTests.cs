@@ -35,9 +35,9 @@ public class IngestUploaderTests
     {
         for (var i = from; i < from + count; i++)
         {
-            var observation = new Engine.Model.Observation(
+            var observation = new HopCapture.Engine.Model.Observation(
                 1, 1_700_000_000_000_000_000L + i, IpAddress128.FromIPv4(0x0A000001), IpAddress128.FromIPv4(0x0A000002),
-                7, (ushort)i, 0xABCD, Engine.Model.EchoType.Request, PacketDirection.Out);
+                7, (ushort)i, 0xABCD, HopCapture.Engine.Model.EchoType.Request, PacketDirection.Out);
             Assert.That(queue.TryWrite(new CapturedObservation(observation, 98, 100)), Is.True);
         }
     }
