@@ -25,25 +25,9 @@ public sealed class LabEnvironment
 
     public string LabScript => Path.Combine(RepositoryRoot, "build", "lab.sh");
 
-    public string CliDll => Path.Combine(RepositoryRoot, "src", "Cli", "bin", "Release", "net10.0", "capture.dll");
+    public string CliDll => RepoPaths.Executable("Cli", "capture", "Release");
 
-    public static LabEnvironment Locate()
-    {
-        if (Environment.GetEnvironmentVariable("HC_REPO") is { Length: > 0 } fromEnvironment)
-        {
-            return new LabEnvironment(fromEnvironment);
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Capture.sln")))
-            {
-                return new LabEnvironment(dir.FullName);
-            }
-        }
-
-        throw new InvalidOperationException($"no Capture.sln above {AppContext.BaseDirectory}; set HC_REPO to the repository root");
-    }
+    public static LabEnvironment Locate() => new(RepoPaths.Root);
 
     /// <summary>Why the lab cannot run here, or null when it can (root and working network namespaces).</summary>
     public static async Task<string?> UnavailableReasonAsync(CancellationToken cancellationToken)

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace HopCapture.Lab.Tests.Infrastructure;
+namespace HopCapture.Tests.Shared;
 
 /// <summary>The outcome of a finished child process.</summary>
 public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
