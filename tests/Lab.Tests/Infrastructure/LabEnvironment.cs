@@ -25,7 +25,7 @@ public sealed class LabEnvironment
 
     public string LabScript => Path.Combine(RepositoryRoot, "build", "lab.sh");
 
-    public string CliDll => RepoPaths.Executable("Cli", "capture", "Release");
+    public static string CliDll => RepoPaths.Executable("Cli", "capture", "Release");
 
     public static LabEnvironment Locate() => new(RepoPaths.Root);
 
