@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using HopCapture.Contracts.Reports;
 using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 
@@ -23,7 +24,7 @@ public sealed record ProbeLookupKey(string Src, string Dst, int IcmpSeq, int Icm
 public sealed class ProbeQueries(ProbeStore store)
 {
     /// <summary>Probes whose rtt is above this count as slow for the dominant segment.</summary>
-    public const long SlowProbeNs = 20_000_000;
+    public const long SlowProbeNs = PathSummaryBuilder.SlowProbeNs;
 
     public (IReadOnlyList<ProbeRecord> Probes, long Matched) ListProbes(ProbeFilter filter)
     {
@@ -105,7 +106,7 @@ public sealed class ProbeQueries(ProbeStore store)
                               where + " ORDER BY src, dst";
         using var reader = command.ExecuteReader();
         var paths = new List<PathSummary>();
-        PathAccumulator? current = null;
+        PathSummaryBuilder? current = null;
         while (reader.Read())
         {
             var src = reader.GetString(0);
@@ -117,7 +118,7 @@ public sealed class ProbeQueries(ProbeStore store)
                     paths.Add(current.ToSummary());
                 }
 
-                current = new PathAccumulator(src, dst);
+                current = new PathSummaryBuilder(src, dst);
             }
 
             current.Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5) != 0, reader.GetString(6), reader.GetInt64(7));
@@ -171,97 +172,5 @@ public sealed class ProbeQueries(ProbeStore store)
         }
 
         return records;
-    }
-
-    private sealed class PathAccumulator(string src, string dst)
-    {
-        private readonly List<long> _answeredRtts = [];
-        private readonly Dictionary<string, uint> _verdicts = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, long> _slowCost = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, long> _answeredCost = new(StringComparer.Ordinal);
-        private long _probes;
-        private long _firstTs = long.MaxValue;
-        private long _lastTs = long.MinValue;
-        private long _worstId;
-        private long _worstRtt = long.MinValue;
-
-        public string Src => src;
-
-        public string Dst => dst;
-
-        public void Add(long id, long firstTs, long rtt, bool answered, string verdictKind, long verdictCost)
-        {
-            _probes++;
-            _firstTs = Math.Min(_firstTs, firstTs);
-            _lastTs = Math.Max(_lastTs, firstTs);
-            if (verdictKind.Length > 0)
-            {
-                _verdicts[verdictKind] = _verdicts.GetValueOrDefault(verdictKind) + 1;
-            }
-
-            if (!answered)
-            {
-                return;
-            }
-
-            _answeredRtts.Add(rtt);
-            if (rtt > _worstRtt)
-            {
-                _worstRtt = rtt;
-                _worstId = id;
-            }
-
-            if (verdictKind.Length > 0)
-            {
-                _answeredCost[verdictKind] = _answeredCost.GetValueOrDefault(verdictKind) + verdictCost;
-                if (rtt > SlowProbeNs)
-                {
-                    _slowCost[verdictKind] = _slowCost.GetValueOrDefault(verdictKind) + verdictCost;
-                }
-            }
-        }
-
-        public PathSummary ToSummary()
-        {
-            _answeredRtts.Sort();
-            var summary = new PathSummary
-            {
-                Src = src,
-                Dst = dst,
-                Probes = (ulong)_probes,
-                Answered = (ulong)_answeredRtts.Count,
-                Lost = (ulong)(_probes - _answeredRtts.Count),
-                RttP50Ns = Percentile(_answeredRtts, 0.50),
-                RttP99Ns = Percentile(_answeredRtts, 0.99),
-                RttMaxNs = _answeredRtts.Count > 0 ? _answeredRtts[^1] : 0,
-                DominantSegment = Dominant(_slowCost.Count > 0 ? _slowCost : _answeredCost),
-                FirstTsNs = _probes > 0 ? _firstTs : 0,
-                LastTsNs = _probes > 0 ? _lastTs : 0,
-                WorstProbeId = _worstId,
-            };
-            foreach (var (kind, probes) in _verdicts.OrderByDescending(v => v.Value).ThenBy(v => v.Key, StringComparer.Ordinal))
-            {
-                summary.Verdicts.Add(new SegmentShare { Kind = kind, Probes = probes });
-            }
-
-            return summary;
-        }
-
-        /// <summary>Nearest rank on sorted values.</summary>
-        private static long Percentile(List<long> sorted, double p)
-        {
-            if (sorted.Count == 0)
-            {
-                return 0;
-            }
-
-            var rank = (int)Math.Ceiling(p * sorted.Count);
-            return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
-        }
-
-        private static string Dominant(Dictionary<string, long> costs) =>
-            costs.Count == 0
-                ? ""
-                : costs.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key;
     }
 }
