@@ -1,12 +1,10 @@
 using HopCapture.Engine.Model;
 using HopCapture.Packets.Decoding;
-using SharpPcap;
-using SharpPcap.LibPcap;
 
 namespace HopCapture.Packets.Files;
 
-/// <summary>One echo read from a capture file.</summary>
-public readonly record struct CapturedEcho(long TimestampNs, DecodedEcho Echo, PacketDirection Direction)
+/// <summary>One echo read from a capture file; <see cref="FileInterface"/> indexes <see cref="CaptureFileReader.Interfaces"/>.</summary>
+public readonly record struct CapturedEcho(long TimestampNs, DecodedEcho Echo, PacketDirection Direction, int FileInterface = 0)
 {
     public Observation ToObservation(int iface) => new(
         iface, TimestampNs, Echo.Src, Echo.Dst, Echo.Id, Echo.Seq, Echo.PayloadHash, Echo.Type, Direction);
@@ -25,26 +23,23 @@ public sealed record CaptureFileSummary(
 /// <summary>
 /// Streams echo packets out of a pcap or pcapng file with nanosecond timestamps. A file cut off
 /// mid-record (a capture killed while writing) ends the read cleanly: everything before the cut
-/// is kept and <see cref="FileTruncated"/> says so. pcapng direction flags are not exposed by
-/// libpcap's pcap_next_ex, so direction is <see cref="PacketDirection.Unknown"/>.
+/// is kept and <see cref="FileTruncated"/> says so. Direction comes from pcapng epb_flags or the
+/// Linux cooked header's packet type; plain pcap of Ethernet has none
+/// (<see cref="PacketDirection.Unknown"/>).
 /// </summary>
 public sealed class CaptureFileReader : IDisposable
 {
-    private readonly CaptureFileReaderDevice _device;
-    private readonly int _linkType;
-    private readonly TimestampResolution _resolution;
-    private bool _finished;
+    private readonly CaptureFileParser _parser;
 
-    private CaptureFileReader(CaptureFileReaderDevice device)
-    {
-        _device = device;
-        _linkType = (int)device.LinkType;
-        _resolution = device.TimestampResolution;
-    }
+    private CaptureFileReader(CaptureFileParser parser) => _parser = parser;
 
-    public string Path => _device.FileName;
+    public string Path => _parser.Path;
 
-    public int LinkType => _linkType;
+    /// <summary>The link type of the file's first interface.</summary>
+    public int LinkType => _parser.Interfaces.Count > 0 ? _parser.Interfaces[0].LinkType : 0;
+
+    /// <summary>Interfaces described by the file so far (pcapng names them; pcap has one, unnamed).</summary>
+    public IReadOnlyList<CaptureFileInterface> Interfaces => _parser.Interfaces;
 
     /// <summary>Records read from the file so far, echo or not.</summary>
     public long Records { get; private set; }
@@ -55,75 +50,58 @@ public sealed class CaptureFileReader : IDisposable
 
     public long Malformed { get; private set; }
 
+    /// <summary>Records of a pcapng interface whose link type the decoder does not read.</summary>
+    public long UnsupportedLink { get; private set; }
+
     /// <summary>The file ended in the middle of a record.</summary>
-    public bool FileTruncated { get; private set; }
+    public bool FileTruncated => _parser.FileTruncated;
 
     /// <summary>Why reading stopped early (a cut or corrupt file), or null.</summary>
-    public string? Error { get; private set; }
+    public string? Error => _parser.Error;
+
+    /// <summary>Bytes of the file consumed so far, and its size (for progress).</summary>
+    public long Position => _parser.Position;
+
+    public long Length => _parser.Length;
 
     /// <summary>Opens <paramref name="path"/>; throws <see cref="CaptureFileException"/> with a readable message.</summary>
     public static CaptureFileReader Open(string path)
     {
-        if (!File.Exists(path))
+        var parser = CaptureFileParser.Open(path);
+        if (!parser.IsPcapng && !Decoding.LinkType.IsSupported(parser.Interfaces[0].LinkType))
         {
-            throw new CaptureFileException($"capture file '{path}' does not exist");
+            var linkType = parser.Interfaces[0].LinkType;
+            parser.Dispose();
+            throw new CaptureFileException($"capture file '{path}' has link type {linkType}, which the decoder does not read");
         }
 
-        var device = new CaptureFileReaderDevice(path);
-        try
-        {
-            device.Open(new DeviceConfiguration { TimestampResolution = TimestampResolution.Nanosecond });
-        }
-        catch (PcapException ex)
-        {
-            device.Dispose();
-            throw new CaptureFileException($"capture file '{path}' cannot be read: {ex.Message.Trim()}", ex);
-        }
-
-        if (!Decoding.LinkType.IsSupported((int)device.LinkType))
-        {
-            var linkType = device.LinkType;
-            device.Dispose();
-            throw new CaptureFileException($"capture file '{path}' has link type {linkType} ({(int)linkType}), which the decoder does not read");
-        }
-
-        return new CaptureFileReader(device);
+        return new CaptureFileReader(parser);
     }
 
     /// <summary>Reads up to the next echo; false at the end of the file (or at a cut).</summary>
     public bool TryReadNext(out CapturedEcho echo)
     {
         echo = default;
-        while (!_finished)
+        while (_parser.TryRead(out var record))
         {
-            var header = IntPtr.Zero;
-            var data = IntPtr.Zero;
-            var rc = _device.GetNextPacketPointers(ref header, ref data);
-            if (rc != 1)
-            {
-                _finished = true;
-                if (rc == -1)
-                {
-                    // libpcap reports a short record as "truncated dump file; tried to read …".
-                    Error = _device.LastError;
-                    FileTruncated = Error?.Contains("truncated", StringComparison.OrdinalIgnoreCase) == true;
-                }
-
-                return false;
-            }
-
             Records++;
-            var status = Decode(header, data, out var decoded);
+            var status = EchoDecoder.Decode(record.Frame, record.LinkType, record.WireLength, out var decoded);
             switch (status)
             {
                 case DecodeStatus.Ok:
-                    echo = new CapturedEcho(PcapPacketHeader.TimestampNs(header, _resolution), decoded, PacketDirection.Unknown);
+                    var direction = record.Direction != PacketDirection.Unknown
+                        ? record.Direction
+                        : CookedDirection(record.Frame, record.LinkType);
+                    echo = new CapturedEcho(record.TimestampNs, decoded, direction, record.InterfaceIndex);
                     return true;
                 case DecodeStatus.NotEcho:
                     NotEcho++;
                     break;
                 case DecodeStatus.Truncated:
                     Truncated++;
+                    break;
+                case DecodeStatus.UnsupportedLinkType:
+                    UnsupportedLink++;
                     break;
                 default:
                     Malformed++;
@@ -148,13 +126,34 @@ public sealed class CaptureFileReader : IDisposable
             observations, reader.Records, reader.NotEcho, reader.Truncated, reader.Malformed, reader.FileTruncated, reader.Error);
     }
 
-    public void Dispose() => _device.Dispose();
-
-    private unsafe DecodeStatus Decode(IntPtr header, IntPtr data, out DecodedEcho decoded)
+    /// <summary>
+    /// The Linux cooked headers carry the kernel's packet type (tcpdump -i any): 4 is
+    /// PACKET_OUTGOING, host/broadcast/multicast/otherhost were received.
+    /// </summary>
+    public static PacketDirection CookedDirection(ReadOnlySpan<byte> frame, int linkType)
     {
-        var frame = new ReadOnlySpan<byte>((void*)data, PcapPacketHeader.CaptureLength(header));
-        return EchoDecoder.Decode(frame, _linkType, PcapPacketHeader.WireLength(header), out decoded);
+        int packetType;
+        switch (linkType)
+        {
+            case Decoding.LinkType.LinuxSll when frame.Length >= 2:
+                packetType = (frame[0] << 8) | frame[1];
+                break;
+            case Decoding.LinkType.LinuxSll2 when frame.Length >= 11:
+                packetType = frame[10];
+                break;
+            default:
+                return PacketDirection.Unknown;
+        }
+
+        return packetType switch
+        {
+            4 => PacketDirection.Out,
+            <= 3 => PacketDirection.In,
+            _ => PacketDirection.Unknown,
+        };
     }
+
+    public void Dispose() => _parser.Dispose();
 }
 
 /// <summary>A capture file that cannot be opened or read; the message names the file and the problem.</summary>
