@@ -60,7 +60,8 @@ public static class CliApp
             "  capture probes --dst 192.168.47.127 --min-rtt 20ms --order rtt\n" +
             "  capture explain 42\n" +
             "  capture explain --src 192.168.47.111 --dst 192.168.47.127 --seq 110\n" +
-            "  capture watch --min-rtt 50ms --count 10")
+            "  capture watch --min-rtt 50ms --count 10\n" +
+            "  capture analyze hv1:eno1:nic=hv1-eno1.pcap hv2:eno1:nic=hv2-eno1.pcap")
         {
             run.Correlator,
             run.Json,
@@ -69,10 +70,11 @@ public static class CliApp
             ProbesCommand.Create(run),
             ExplainCommand.Create(run),
             WatchCommand.Create(run),
+            AnalyzeCommand.Create(run),
         };
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, analyze (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

@@ -433,21 +433,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
         var message = new ObservationBatch { Seq = batch.Seq };
         foreach (var captured in batch.Observations)
         {
-            var o = captured.Observation;
-            message.Observations.Add(new ProtoObservation
-            {
-                Iface = (uint)o.Iface,
-                Direction = o.Direction.ToProto(),
-                TsNs = o.TimestampNs,
-                Src = ContractMapping.AddressBytes(o.Src),
-                Dst = ContractMapping.AddressBytes(o.Dst),
-                Type = o.Type == EngineEchoType.Request ? EchoType.Request : EchoType.Reply,
-                IcmpId = o.IcmpId,
-                IcmpSeq = o.IcmpSeq,
-                PayloadHash = o.PayloadHash,
-                WireLength = captured.WireLength,
-                Vlan = captured.Vlan,
-            });
+            message.Observations.Add(captured.Observation.ToProto(captured.WireLength, captured.Vlan));
         }
 
         return message;

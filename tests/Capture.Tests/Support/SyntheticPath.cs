@@ -1,9 +1,12 @@
 using System.Net;
+using HopCapture.Engine.Model;
 
 namespace HopCapture.Tests.Support;
 
 /// <summary>One capture point of a synthetic path and the clock error of its node.</summary>
-internal sealed record SyntheticPoint(string Node, string Iface, string Role, long ClockOffsetNs = 0);
+/// <param name="RequestDirection">What the kernel would report for the request there (the reply's is the opposite); Unknown writes none.</param>
+internal sealed record SyntheticPoint(string Node, string Iface, string Role, long ClockOffsetNs = 0,
+    PacketDirection RequestDirection = PacketDirection.Unknown);
 
 /// <summary>
 /// Generates the captures a ping along a path leaves at every point: for probe k the request
@@ -23,11 +26,31 @@ internal sealed class SyntheticPath(IReadOnlyList<SyntheticPoint> points, IPAddr
     /// <summary>Probes whose request is dropped after point index (value); absent = delivered.</summary>
     public Func<int, int?> RequestLostAfter { get; init; } = static _ => null;
 
-    /// <summary>Writes one pcap per point; returns the file paths in point order.</summary>
+    /// <summary>File format of every point's capture.</summary>
+    public PcapFormat Format { get; init; } = PcapFormat.Nanosecond;
+
+    /// <summary>Link type (1 Ethernet, 113 Linux SLL, 276 Linux SLL2).</summary>
+    public int LinkType { get; init; } = 1;
+
+    public int Snaplen { get; init; } = 262_144;
+
+    /// <summary>802.1Q tag on every frame; 0 = untagged.</summary>
+    public ushort Vlan { get; init; }
+
+    /// <summary>Writes one capture file per point; returns the file paths in point order.</summary>
     public IReadOnlyList<string> WritePcaps(string directory, int probes, long startNs, long intervalNs, ushort icmpId = 4242)
     {
         Directory.CreateDirectory(directory);
-        var builders = Points.Select((p, i) => new PcapFileBuilder(Path.Combine(directory, $"{i}-{p.Node}-{p.Iface}.pcap"))).ToArray();
+        var files = Points.Select((p, i) => Path.Combine(directory, $"{i}-{p.Node}-{p.Iface}.{(Format == PcapFormat.Pcapng ? "pcapng" : "pcap")}")).ToArray();
+        var builders = files.Select(f => new PcapFileBuilder(f, Snaplen, Format, LinkType)).ToArray();
+        if (Format == PcapFormat.Pcapng)
+        {
+            for (var i = 0; i < builders.Length; i++)
+            {
+                builders[i].AddInterface(Points[i].Iface, LinkType);
+            }
+        }
+
         try
         {
             for (var k = 0; k < probes; k++)
@@ -64,10 +87,11 @@ internal sealed class SyntheticPath(IReadOnlyList<SyntheticPoint> points, IPAddr
                 for (var i = 0; i <= reached; i++)
                 {
                     var offset = Points[i].ClockOffsetNs;
-                    builders[i].AddEcho(requestAt[i] + offset, src, dst, request: true, icmpId, seq, payload);
+                    var direction = Points[i].RequestDirection;
+                    builders[i].AddEcho(requestAt[i] + offset, src, dst, request: true, icmpId, seq, payload, direction, vlan: Vlan);
                     if (lostAfter is null)
                     {
-                        builders[i].AddEcho(replyAt[i] + offset, dst, src, request: false, icmpId, seq, payload);
+                        builders[i].AddEcho(replyAt[i] + offset, dst, src, request: false, icmpId, seq, payload, Opposite(direction), vlan: Vlan);
                     }
                 }
             }
@@ -80,8 +104,15 @@ internal sealed class SyntheticPath(IReadOnlyList<SyntheticPoint> points, IPAddr
             }
         }
 
-        return Points.Select((p, i) => Path.Combine(directory, $"{i}-{p.Node}-{p.Iface}.pcap")).ToArray();
+        return files;
     }
+
+    private static PacketDirection Opposite(PacketDirection direction) => direction switch
+    {
+        PacketDirection.In => PacketDirection.Out,
+        PacketDirection.Out => PacketDirection.In,
+        _ => PacketDirection.Unknown,
+    };
 
     /// <summary>Field report 003's six points, guest clocks ~0.5 ms off their hosts as in the report.</summary>
     public static IReadOnlyList<SyntheticPoint> Report003Points { get; } =
@@ -92,5 +123,16 @@ internal sealed class SyntheticPath(IReadOnlyList<SyntheticPoint> points, IPAddr
         new("nc2", "eth0", "nic", 180_000),
         new("nc2", "061606", "vif", 180_000),
         new("vm_b", "eth0", "guest", -340_000),
+    ];
+
+    /// <summary>The same six points with the directions their kernels report (as tcpdump -i any or pcapng records them).</summary>
+    public static IReadOnlyList<SyntheticPoint> Report003PointsWithDirection { get; } =
+    [
+        Report003Points[0] with { RequestDirection = PacketDirection.Out },
+        Report003Points[1] with { RequestDirection = PacketDirection.In },
+        Report003Points[2] with { RequestDirection = PacketDirection.Out },
+        Report003Points[3] with { RequestDirection = PacketDirection.In },
+        Report003Points[4] with { RequestDirection = PacketDirection.Out },
+        Report003Points[5] with { RequestDirection = PacketDirection.In },
     ];
 }
