@@ -90,7 +90,7 @@ internal static class AnalyzeCommand
         AnalyzeSession session;
         try
         {
-            session = new AnalyzeSession(inputs, new EngineOptions(), Views(settings));
+            session = new AnalyzeSession(inputs, new EngineOptions(), settings.CreateViews());
         }
         catch (CaptureFileException ex)
         {
@@ -142,19 +142,6 @@ internal static class AnalyzeCommand
 
             return ExitCodes.Ok;
         }
-    }
-
-    /// <summary>The views of a run; freezes (issue 3) join this list.</summary>
-    public static IReadOnlyList<IAnalyzeView> Views(AnalyzeSettings settings)
-    {
-        ArgumentNullException.ThrowIfNull(settings);
-        return
-        [
-            new PathsAnalyzeView(),
-            new SlowAnalyzeView(settings.MinRttNs, settings.Limit),
-            new LostAnalyzeView(settings.Limit),
-            new ExplainAnalyzeView(settings.ExplainSeqs.ToHashSet(), settings.ExplainIds.ToHashSet()),
-        ];
     }
 
     private static List<AnalyzeInput> Inputs(string[] specs, string? map)
@@ -233,4 +220,14 @@ public sealed record AnalyzeSettings(
     IReadOnlyCollection<long> ExplainSeqs,
     IReadOnlyCollection<long> ExplainIds,
     string? Load = null,
-    bool Progress = false);
+    bool Progress = false)
+{
+    /// <summary>The views of a run; freezes (issue 3) join this list.</summary>
+    public IReadOnlyList<IAnalyzeView> CreateViews() =>
+    [
+        new PathsAnalyzeView(),
+        new SlowAnalyzeView(MinRttNs, Limit),
+        new LostAnalyzeView(Limit),
+        new ExplainAnalyzeView(ExplainSeqs.ToHashSet(), ExplainIds.ToHashSet()),
+    ];
+}

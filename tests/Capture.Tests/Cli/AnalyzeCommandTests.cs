@@ -118,22 +118,22 @@ public class AnalyzeCommandTests
 
     private static IEnumerable<TestCaseData> Variants()
     {
-        yield return new TestCaseData(PcapFormat.Microsecond, 1, (ushort)0, 262_144, false).SetName("Analyze_MicrosecondPcap_SameVerdicts");
-        yield return new TestCaseData(PcapFormat.Nanosecond, 113, (ushort)0, 262_144, true).SetName("Analyze_LinuxSllWithDirection_SameVerdicts");
-        yield return new TestCaseData(PcapFormat.Nanosecond, 276, (ushort)0, 262_144, true).SetName("Analyze_LinuxSll2WithDirection_SameVerdicts");
-        yield return new TestCaseData(PcapFormat.Nanosecond, 1, (ushort)42, 262_144, false).SetName("Analyze_VlanTagged_SameVerdicts");
-        yield return new TestCaseData(PcapFormat.Nanosecond, 1, (ushort)0, 64, false).SetName("Analyze_Snaplen64CutsPayload_SameVerdicts");
-        yield return new TestCaseData(PcapFormat.Pcapng, 1, (ushort)7, 96, true).SetName("Analyze_PcapngWithEpbFlags_SameVerdicts");
+        yield return new TestCaseData((int)PcapFormat.Microsecond, 1, (ushort)0, 262_144, false).SetName("Analyze_MicrosecondPcap_SameVerdicts");
+        yield return new TestCaseData((int)PcapFormat.Nanosecond, 113, (ushort)0, 262_144, true).SetName("Analyze_LinuxSllWithDirection_SameVerdicts");
+        yield return new TestCaseData((int)PcapFormat.Nanosecond, 276, (ushort)0, 262_144, true).SetName("Analyze_LinuxSll2WithDirection_SameVerdicts");
+        yield return new TestCaseData((int)PcapFormat.Nanosecond, 1, (ushort)42, 262_144, false).SetName("Analyze_VlanTagged_SameVerdicts");
+        yield return new TestCaseData((int)PcapFormat.Nanosecond, 1, (ushort)0, 64, false).SetName("Analyze_Snaplen64CutsPayload_SameVerdicts");
+        yield return new TestCaseData((int)PcapFormat.Pcapng, 1, (ushort)7, 96, true).SetName("Analyze_PcapngWithEpbFlags_SameVerdicts");
     }
 
     [TestCaseSource(nameof(Variants))]
-    public async Task Analyze_InputVariant(PcapFormat format, int linkType, ushort vlan, int snaplen, bool directions)
+    public async Task Analyze_InputVariant(int format, int linkType, ushort vlan, int snaplen, bool directions)
     {
         var path = new SyntheticPath(directions ? SyntheticPath.Report003PointsWithDirection : SyntheticPath.Report003Points, VmA, VmB)
         {
             HopDelayNs = static (probe, hop, request) => !request && hop == 2 && IsSlow(probe) ? FabricDelayNs : 25_000,
             RequestLostAfter = static probe => IsLost(probe) ? 2 : null,
-            Format = format,
+            Format = (PcapFormat)format,
             LinkType = linkType,
             Vlan = vlan,
             Snaplen = snaplen,

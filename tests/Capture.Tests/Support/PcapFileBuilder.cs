@@ -5,7 +5,7 @@ using HopCapture.Engine.Model;
 namespace HopCapture.Tests.Support;
 
 /// <summary>The file formats tcpdump writes.</summary>
-public enum PcapFormat
+internal enum PcapFormat
 {
     /// <summary>pcap with nanosecond timestamps (tcpdump --time-stamp-precision=nano).</summary>
     Nanosecond,

@@ -1,0 +1,453 @@
+using System.Diagnostics;
+using System.Net;
+using HopCapture.Cli.Commands;
+using HopCapture.Correlator.Hosting;
+using HopCapture.Engine.Correlation;
+using HopCapture.Engine.Model;
+using HopCapture.Packets.Files;
+using HopCapture.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace HopCapture.Bench;
+
+/// <summary>Everything one run measured; written to RESULTS.md and results.json.</summary>
+public sealed record BenchResults
+{
+    public string Machine { get; init; } = "";
+    public int Files { get; init; }
+    public long Packets { get; init; }
+    public long Bytes { get; init; }
+    public long Probes { get; init; }
+    public double EngineObsPerSecond { get; init; }
+    public double EngineAllocatedBytesPerObs { get; init; }
+    public double EngineWithRecordsObsPerSecond { get; init; }
+    public int InFlightProbes { get; init; }
+    public double BytesPerInFlightProbe { get; init; }
+    public int IngestAgents { get; init; }
+    public long IngestObservations { get; init; }
+    public double IngestObsPerSecond { get; init; }
+    public double IngestOfferedObsPerSecond { get; init; }
+    public long IngestProbesStored { get; init; }
+    public double LatencyP50Ms { get; init; }
+    public double LatencyP99Ms { get; init; }
+    public double LatencyMaxMs { get; init; }
+    public double AnalyzeInProcessSeconds { get; init; }
+    public double AnalyzeProcessSeconds { get; init; }
+    public double TsharkSeconds { get; init; }
+    public double TcpdumpSeconds { get; init; }
+    public double TsharkRatio => AnalyzeProcessSeconds > 0 && TsharkSeconds > 0 ? TsharkSeconds / AnalyzeProcessSeconds : 0;
+    public double TcpdumpRatio => AnalyzeProcessSeconds > 0 && TcpdumpSeconds > 0 ? TcpdumpSeconds / AnalyzeProcessSeconds : 0;
+    public List<string> Notes { get; init; } = [];
+}
+
+/// <summary>
+/// The benchmark: generates a capture set with the tests' <see cref="SyntheticPath"/> (field report
+/// 003's six points), then measures the engine, gRPC ingest into a real correlator writing SQLite,
+/// and <c>capture analyze</c> against tshark and tcpdump on the same files.
+/// </summary>
+public static class BenchHarness
+{
+    private static readonly IPAddress VmA = IPAddress.Parse("192.168.47.111");
+    private static readonly IPAddress VmB = IPAddress.Parse("192.168.47.127");
+
+    public static async Task<BenchResults> RunAsync(BenchSettings settings, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(log);
+        Directory.CreateDirectory(settings.WorkDirectory);
+        var results = new BenchResults { Machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}" };
+
+        log.WriteLine($"bench: generating {settings.Packets:N0} packets in {settings.WorkDirectory}");
+        var (path, files) = Generate(settings);
+        var inputs = path.Points.Select((p, i) => new AnalyzeInput(files[i], p.Node, p.Iface, Role(p.Role), null)).ToList();
+        results = results with { Files = files.Count, Bytes = files.Sum(f => new FileInfo(f).Length) };
+
+        log.WriteLine("bench: engine");
+        results = MeasureEngine(settings, inputs, results);
+        log.WriteLine($"bench: engine {results.EngineObsPerSecond:N0} obs/s, {results.BytesPerInFlightProbe:N0} B per in-flight probe");
+
+        log.WriteLine("bench: analyze vs tshark vs tcpdump");
+        results = MeasureOffline(settings, inputs, results, log);
+        log.WriteLine($"bench: analyze {results.AnalyzeProcessSeconds:0.00} s, tshark {results.TsharkSeconds:0.00} s, tcpdump {results.TcpdumpSeconds:0.00} s");
+
+        log.WriteLine($"bench: ingest, {settings.Agents} agents, {settings.IngestSeconds} s at {settings.IngestRate:N0} obs/s offered");
+        results = await MeasureIngestAsync(settings, results);
+        log.WriteLine($"bench: ingest {results.IngestObsPerSecond:N0} obs/s, latency p50 {results.LatencyP50Ms:0} ms p99 {results.LatencyP99Ms:0} ms");
+        return results;
+    }
+
+    private static PointRole Role(string role) => role switch
+    {
+        "guest" => PointRole.Guest,
+        "vif" => PointRole.Vif,
+        "bridge" => PointRole.Bridge,
+        _ => PointRole.Nic,
+    };
+
+    /// <summary>Report 003's path, 1 ms between probes; every 100th reply held 120 ms in the fabric, every 1000th request lost there.</summary>
+    private static (SyntheticPath Path, IReadOnlyList<string> Files) Generate(BenchSettings settings)
+    {
+        var path = new SyntheticPath(SyntheticPath.Report003Points, VmA, VmB)
+        {
+            HopDelayNs = static (probe, hop, request) => !request && hop == 2 && probe % 100 == 7 ? 120_000_000 : 25_000,
+            RequestLostAfter = static probe => probe % 1000 == 999 ? 2 : null,
+        };
+        var probes = (settings.Packets + 11) / 12;
+        var files = path.WritePcaps(settings.WorkDirectory, probes, 1_763_900_000_000_000_000, 1_000_000);
+        return (path, files);
+    }
+
+    /// <summary>Every echo of the files with catalog interface ids, in capture-time order (what analyze feeds the engine).</summary>
+    private static (Observation[] Observations, InterfaceCatalog Catalog) Load(IReadOnlyList<AnalyzeInput> inputs)
+    {
+        var catalog = new InterfaceCatalog();
+        var all = new List<Observation>();
+        foreach (var input in inputs)
+        {
+            var id = catalog.Register(input.Node, input.Iface!, null, input.Role).Id;
+            all.AddRange(CaptureFileReader.ReadObservations(input.Path, id).Observations);
+        }
+
+        var array = all.ToArray();
+        var keys = array.Select(static o => o.TimestampNs).ToArray();
+        Array.Sort(keys, array);
+        return (array, catalog);
+    }
+
+    private static BenchResults MeasureEngine(BenchSettings settings, IReadOnlyList<AnalyzeInput> inputs, BenchResults results)
+    {
+        var (observations, catalog) = Load(inputs);
+        var best = double.MaxValue;
+        var bestWithRecords = double.MaxValue;
+        long allocated = 0;
+        long probes = 0;
+        for (var run = 0; run < settings.EngineRuns; run++)
+        {
+            GC.Collect();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var (seconds, finalized) = RunEngine(observations, catalog, toRecords: false);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            best = Math.Min(best, seconds);
+            probes = finalized;
+            GC.Collect();
+            bestWithRecords = Math.Min(bestWithRecords, RunEngine(observations, catalog, toRecords: true).Seconds);
+        }
+
+        return results with
+        {
+            Packets = observations.Length,
+            Probes = probes,
+            EngineObsPerSecond = observations.Length / best,
+            EngineAllocatedBytesPerObs = (double)allocated / observations.Length,
+            EngineWithRecordsObsPerSecond = observations.Length / bestWithRecords,
+            InFlightProbes = settings.InFlightProbes,
+            BytesPerInFlightProbe = InFlightBytes(observations, catalog, settings.InFlightProbes),
+        };
+    }
+
+    /// <summary>One pass of the engine the way analyze drives it: capture time as arrival, advance every 100 ms.</summary>
+    public static (double Seconds, long Finalized) RunEngine(Observation[] observations, InterfaceCatalog catalog, bool toRecords)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        var engine = new CorrelationEngine(new EngineOptions(), catalog);
+        var finalized = new List<ProbeResult>(4096);
+        long count = 0;
+        var next = long.MinValue;
+        var clock = Stopwatch.StartNew();
+        foreach (ref readonly var observation in observations.AsSpan())
+        {
+            engine.Add(observation, observation.TimestampNs);
+            if (observation.TimestampNs >= next)
+            {
+                engine.Advance(observation.TimestampNs, finalized);
+                count += Drain(finalized, catalog, toRecords);
+                next = observation.TimestampNs + AnalyzeSession.AdvanceEveryNs;
+            }
+        }
+
+        engine.Flush(finalized);
+        count += Drain(finalized, catalog, toRecords);
+        return (clock.Elapsed.TotalSeconds, count);
+    }
+
+    private static int Drain(List<ProbeResult> finalized, InterfaceCatalog catalog, bool toRecords)
+    {
+        var count = finalized.Count;
+        if (toRecords)
+        {
+            foreach (var result in finalized)
+            {
+                HopCapture.Contracts.Mapping.ContractMapping.ToRecord(result, catalog);
+            }
+        }
+
+        finalized.Clear();
+        return count;
+    }
+
+    /// <summary>
+    /// Managed heap growth with <paramref name="probes"/> complete six-point probes held in flight
+    /// (settle and timeout far away), divided by the probes: the engine's cost per in-flight probe.
+    /// </summary>
+    private static double InFlightBytes(Observation[] observations, InterfaceCatalog catalog, int probes)
+    {
+        var engine = new CorrelationEngine(
+            new EngineOptions { MaxInFlight = probes * 2, ProbeTimeout = TimeSpan.FromHours(1), Settle = TimeSpan.FromHours(1) },
+            catalog);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var keys = new HashSet<ProbeKey>();
+        foreach (ref readonly var observation in observations.AsSpan())
+        {
+            var key = ProbeKey.Of(observation);
+            if (keys.Count >= probes && !keys.Contains(key))
+            {
+                continue;
+            }
+
+            keys.Add(key);
+            engine.Add(observation, observation.TimestampNs);
+        }
+
+        var held = engine.InFlight;
+        keys = null;
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(engine);
+        return held == 0 ? 0 : (double)(after - before) / held;
+    }
+
+    private static BenchResults MeasureOffline(BenchSettings settings, IReadOnlyList<AnalyzeInput> inputs, BenchResults results, TextWriter log)
+    {
+        var clock = Stopwatch.StartNew();
+        using (var session = new AnalyzeSession(inputs, new EngineOptions(), new AnalyzeSettings(20_000_000, 20, [], []).CreateViews()))
+        {
+            session.Run();
+        }
+
+        var inProcess = clock.Elapsed.TotalSeconds;
+        var specs = inputs.Select(static i => $"{i.Node}:{i.Iface}:{i.Role.ToString().ToLowerInvariant()}={i.Path}").ToList();
+        var cli = Path.Combine(RepoRoot(), "src", "Cli", "bin", "Release", "net10.0", "capture.dll");
+        double process = 0;
+        if (File.Exists(cli))
+        {
+            process = Time("dotnet", [cli, "analyze", .. specs, "--min-rtt", "20ms"]);
+        }
+        else
+        {
+            results.Notes.Add($"{cli} not built (Release): analyze timed in process only");
+            process = inProcess;
+        }
+
+        double tshark = 0, tcpdump = 0;
+        if (settings.External)
+        {
+            tshark = Installed("tshark") ? inputs.Sum(i => Time("tshark", ["-r", i.Path, "-T", "fields", "-e", "frame.time_epoch", "-e", "ip.src",
+                "-e", "ip.dst", "-e", "icmp.ident", "-e", "icmp.seq", "-e", "icmp.type"])) : 0;
+            tcpdump = Installed("tcpdump") ? inputs.Sum(i => Time("tcpdump", ["-r", i.Path, "-nn", "-q", "-tt"])) : 0;
+            if (tshark == 0 || tcpdump == 0)
+            {
+                log.WriteLine("bench: tshark or tcpdump is not installed; comparison skipped");
+                results.Notes.Add("tshark or tcpdump not installed: comparison incomplete");
+            }
+        }
+
+        return results with { AnalyzeInProcessSeconds = inProcess, AnalyzeProcessSeconds = process, TsharkSeconds = tshark, TcpdumpSeconds = tcpdump };
+    }
+
+    private static bool Installed(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
+
+    /// <summary>Wall time of a process whose stdout goes nowhere (read and dropped, as > /dev/null would).</summary>
+    private static double Time(string file, IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var buffer = new char[1 << 16];
+        while (process.StandardOutput.Read(buffer, 0, buffer.Length) > 0)
+        {
+        }
+
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} did not finish within 5 minutes");
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} failed with exit code {process.ExitCode}: {stderr.Result.Trim()}");
+        }
+
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Capture.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+
+    /// <summary>
+    /// N agents (the report 003 nodes, round-robin) stream through the real ingest protocol into a
+    /// real correlator (SQLite WAL file, settle 200 ms); capture time is the wall clock when the
+    /// probe is made, so "capture ts → queryable" is measured by polling the database.
+    /// </summary>
+    private static async Task<BenchResults> MeasureIngestAsync(BenchSettings settings, BenchResults results)
+    {
+        var time = TimeProvider.System;
+        var database = Path.Combine(settings.WorkDirectory, "ingest.db");
+        foreach (var stale in Directory.GetFiles(settings.WorkDirectory, "ingest.db*"))
+        {
+            File.Delete(stale);
+        }
+
+        var app = CorrelatorApp.Build(["--listen", "127.0.0.1:0", "--db", database], new Dictionary<string, string?>
+        {
+            ["Correlator:Engine:Settle"] = "00:00:00.200",
+            ["Correlator:Engine:ProbeTimeout"] = "00:00:02",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        await CorrelatorApp.StartAsync(app);
+        try
+        {
+            var address = CorrelatorApp.ListeningAddress(app);
+            var points = SyntheticPath.Report003Points;
+            var obsPerProbe = points.Count * 2;
+            var probeIntervalNs = (long)(1e9 * obsPerProbe / settings.IngestRate);
+            var totalProbes = (long)(settings.IngestSeconds * 1e9 / probeIntervalNs);
+            var startNs = Now(time) + 200_000_000;
+            var stop = new CancellationTokenSource();
+            var latencies = new List<double>();
+            var poller = Task.Run(() => Poll(database, time, latencies, totalProbes, stop.Token));
+
+            // Agent a owns the points whose index % agents == a (one node name per agent).
+            var clock = Stopwatch.StartNew();
+            var agents = Enumerable.Range(0, settings.Agents).Select(a => Task.Factory.StartNew(
+                () => RunAgentAsync(address, a, settings.Agents, points, totalProbes, startNs, probeIntervalNs, time),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToArray();
+            var loads = await Task.WhenAll(agents);
+            var sendSeconds = clock.Elapsed.TotalSeconds;
+            var accepted = loads.Sum(static l => (long)l.Accepted);
+
+            await poller.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await stop.CancelAsync();
+            await poller.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            latencies.Sort();
+            return results with
+            {
+                IngestAgents = settings.Agents,
+                IngestObservations = accepted,
+                IngestObsPerSecond = accepted / sendSeconds,
+                IngestOfferedObsPerSecond = settings.IngestRate,
+                IngestProbesStored = latencies.Count,
+                LatencyP50Ms = Percentile(latencies, 0.50),
+                LatencyP99Ms = Percentile(latencies, 0.99),
+                LatencyMaxMs = latencies.Count > 0 ? latencies[^1] : 0,
+            };
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    private static long Now(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000 + (time.GetTimestamp() % 1_000_000);
+
+    private static async Task<AnalyzeLoadResult> RunAgentAsync(
+        string address, int agent, int agents, IReadOnlyList<SyntheticPoint> points, long probes, long startNs, long intervalNs, TimeProvider time)
+    {
+        await using var loader = new AnalyzeLoader(address);
+        var owned = Enumerable.Range(0, points.Count).Where(i => i % agents == agent).ToArray();
+        if (owned.Length == 0)
+        {
+            return new AnalyzeLoadResult(0);
+        }
+
+        var node = $"bench{agent}";
+        foreach (var i in owned)
+        {
+            loader.InterfaceAdded(new InterfaceEntry(i, node, points[i].Iface + "-" + i, points[i].Iface + "-" + i, Role(points[i].Role), i));
+        }
+
+        var src = HopCapture.Engine.Model.IpAddress128.FromIPAddress(VmA);
+        var dst = HopCapture.Engine.Model.IpAddress128.FromIPAddress(VmB);
+        for (long k = 0; k < probes; k++)
+        {
+            var t = startNs + (k * intervalNs);
+            if ((k & 255) == 0)
+            {
+                // Paced to the offered rate: never send a probe before its capture time.
+                while (Now(time) < t)
+                {
+                    Thread.Sleep(1);
+                }
+            }
+
+            var seq = (ushort)k;
+            var hash = (uint)(k >> 16) + 1;
+            foreach (var i in owned)
+            {
+                // Round trips shrink along the path, 20 µs per hop each way.
+                var request = new Observation(i, t + (i * 20_000), src, dst, 7, seq, hash, EchoType.Request, PacketDirection.Unknown);
+                var reply = new Observation(i, t + ((2 * points.Count - i) * 20_000), dst, src, 7, seq, hash, EchoType.Reply, PacketDirection.Unknown);
+                loader.Add(request, 98, 0);
+                loader.Add(reply, 98, 0);
+            }
+        }
+
+        var load = await loader.CompleteAsync(CancellationToken.None);
+        return new AnalyzeLoadResult((long)load.Accepted);
+    }
+
+    private static void Poll(string database, TimeProvider time, List<double> latencies, long expected, CancellationToken cancellationToken)
+    {
+        long lastId = 0;
+        while (!cancellationToken.IsCancellationRequested && latencies.Count < expected)
+        {
+            Thread.Sleep(20);
+            if (!File.Exists(database))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT id, first_ts_ns FROM probes WHERE id > $last ORDER BY id";
+                command.Parameters.AddWithValue("$last", lastId);
+                using var reader = command.ExecuteReader();
+                var now = Now(time);
+                while (reader.Read())
+                {
+                    lastId = reader.GetInt64(0);
+                    latencies.Add((now - reader.GetInt64(1)) / 1e6);
+                }
+            }
+            catch (SqliteException)
+            {
+                // The table may not exist yet, or the writer holds a lock for a moment: poll again.
+            }
+        }
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private sealed record AnalyzeLoadResult(long Accepted);
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+
+namespace HopCapture.Bench;
+
+/// <summary>What one benchmark run does; the defaults are what build/bench.sh measures.</summary>
+public sealed record BenchSettings
+{
+    /// <summary>ICMP packets in the generated capture set, across all files.</summary>
+    public int Packets { get; init; } = 1_200_000;
+
+    /// <summary>In-flight probes held for the memory measurement.</summary>
+    public int InFlightProbes { get; init; } = 100_000;
+
+    /// <summary>Concurrent agents (gRPC streams) of the ingest run.</summary>
+    public int Agents { get; init; } = 4;
+
+    public double IngestSeconds { get; init; } = 10;
+
+    /// <summary>Offered observations per second, across all agents.</summary>
+    public int IngestRate { get; init; } = 600_000;
+
+    /// <summary>Engine repetitions; the best is reported (first ones warm the JIT).</summary>
+    public int EngineRuns { get; init; } = 3;
+
+    /// <summary>Compare with tshark and tcpdump when they are installed.</summary>
+    public bool External { get; init; } = true;
+
+    public string OutputDirectory { get; init; } = "bench";
+
+    public string WorkDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "hopcapture-bench");
+
+    public static BenchSettings? Parse(string[] args, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(error);
+        var settings = new BenchSettings();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name == "--no-external")
+            {
+                settings = settings with { External = false };
+                continue;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                error.WriteLine($"bench: {name} needs a value");
+                return null;
+            }
+
+            var value = args[++i];
+            var number = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1;
+            switch (name)
+            {
+                case "--packets" when number > 0:
+                    settings = settings with { Packets = number };
+                    break;
+                case "--in-flight" when number > 0:
+                    settings = settings with { InFlightProbes = number };
+                    break;
+                case "--agents" when number > 0:
+                    settings = settings with { Agents = number };
+                    break;
+                case "--ingest-seconds" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0:
+                    settings = settings with { IngestSeconds = s };
+                    break;
+                case "--ingest-rate" when number > 0:
+                    settings = settings with { IngestRate = number };
+                    break;
+                case "--engine-runs" when number > 0:
+                    settings = settings with { EngineRuns = number };
+                    break;
+                case "--out":
+                    settings = settings with { OutputDirectory = value };
+                    break;
+                case "--work":
+                    settings = settings with { WorkDirectory = value };
+                    break;
+                default:
+                    error.WriteLine($"bench: unknown option or bad value: {name} {value}");
+                    return null;
+            }
+        }
+
+        return settings;
+    }
+}
