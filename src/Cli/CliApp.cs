@@ -60,7 +60,8 @@ public static class CliApp
             "  capture probes --dst 192.168.47.127 --min-rtt 20ms --order rtt\n" +
             "  capture explain 42\n" +
             "  capture explain --src 192.168.47.111 --dst 192.168.47.127 --seq 110\n" +
-            "  capture watch --min-rtt 50ms --count 10")
+            "  capture watch --min-rtt 50ms --count 10\n" +
+            "  capture freezes --since 1h")
         {
             run.Correlator,
             run.Json,
@@ -69,10 +70,12 @@ public static class CliApp
             ProbesCommand.Create(run),
             ExplainCommand.Create(run),
             WatchCommand.Create(run),
+            LossCommands.Loss(run),
+            LossCommands.Freezes(run),
         };
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;
