@@ -23,6 +23,9 @@ internal sealed class SyntheticPath(IReadOnlyList<SyntheticPoint> points, IPAddr
     /// <summary>Probes whose request is dropped after point index (value); absent = delivered.</summary>
     public Func<int, int?> RequestLostAfter { get; init; } = static _ => null;
 
+    /// <summary>Extra clock offset of a node from probe k on (a clock step); 0 = none.</summary>
+    public Func<int, string, long> ClockStepNs { get; init; } = static (_, _) => 0;
+
     /// <summary>Writes one pcap per point; returns the file paths in point order.</summary>
     public IReadOnlyList<string> WritePcaps(string directory, int probes, long startNs, long intervalNs, ushort icmpId = 4242)
     {
@@ -63,7 +66,7 @@ internal sealed class SyntheticPath(IReadOnlyList<SyntheticPoint> points, IPAddr
                 var payload = (ulong)k * 0x9E3779B97F4A7C15UL;
                 for (var i = 0; i <= reached; i++)
                 {
-                    var offset = Points[i].ClockOffsetNs;
+                    var offset = Points[i].ClockOffsetNs + ClockStepNs(k, Points[i].Node);
                     builders[i].AddEcho(requestAt[i] + offset, src, dst, request: true, icmpId, seq, payload);
                     if (lostAfter is null)
                     {
