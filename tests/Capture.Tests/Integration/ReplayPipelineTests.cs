@@ -51,13 +51,7 @@ public class ReplayPipelineTests
             overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
 
         // Act: one agent process per node, each replaying its interfaces' files.
-        var agents = path.Points
-            .Select((point, index) => (point, file: files[index]))
-            .GroupBy(p => p.point.Node)
-            .Select(node => RunAgentAsync(correlator.Address, node.Key, node.Select(p => (p.point.Iface, p.point.Role, p.file))))
-            .ToArray();
-        var results = await Task.WhenAll(agents);
-        Assert.That(results.Select(r => r.ExitCode), Is.All.Zero, string.Join("\n", results.Select(r => r.ToString())));
+        await ReplayAllAsync(correlator.Address, path, files);
 
         var probes = await TestCorrelator.EventuallyAsync(
             _ => CliJsonAsync<ListProbesResponse>(correlator.Address, "probes", "--limit", "1000", "--since", "1h"),
@@ -115,13 +109,7 @@ public class ReplayPipelineTests
             overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
 
         // Act
-        var agents = path.Points
-            .Select((point, index) => (point, file: files[index]))
-            .GroupBy(p => p.point.Node)
-            .Select(node => RunAgentAsync(correlator.Address, node.Key, node.Select(p => (p.point.Iface, p.point.Role, p.file))))
-            .ToArray();
-        var results = await Task.WhenAll(agents);
-        Assert.That(results.Select(r => r.ExitCode), Is.All.Zero, string.Join("\n", results.Select(r => r.ToString())));
+        await ReplayAllAsync(correlator.Address, path, files);
         await TestCorrelator.EventuallyAsync(
             _ => CliJsonAsync<ListProbesResponse>(correlator.Address, "probes", "--limit", "1000", "--since", "1h"),
             r => r.Probes.Count == probes,
@@ -159,6 +147,18 @@ public class ReplayPipelineTests
             Assert.That((vmB.Steps, vmB.LastStepNs / 1e6), Is.EqualTo((1u, -5.0)).Using<(uint, double)>((a, b) => a.Item1 == b.Item1 && Math.Abs(a.Item2 - b.Item2) < 0.05));
             Assert.That(agentsView.Offsets.Single(o => o.NearNode == "nc1" && o.FarNode == "nc2").OffsetNs / 1e6, Is.EqualTo(500.0).Within(0.05));
         });
+    }
+
+    /// <summary>One agent process per node, each replaying its interfaces' files; all must succeed.</summary>
+    private async Task ReplayAllAsync(string correlator, SyntheticPath path, IReadOnlyList<string> files)
+    {
+        var agents = path.Points
+            .Select((point, index) => (point, file: files[index]))
+            .GroupBy(p => p.point.Node)
+            .Select(node => RunAgentAsync(correlator, node.Key, node.Select(p => (p.point.Iface, p.point.Role, p.file))))
+            .ToArray();
+        var results = await Task.WhenAll(agents).WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.That(results.Select(r => r.ExitCode), Is.All.Zero, string.Join("\n", results.Select(r => r.ToString())));
     }
 
     private Task<ProcessResult> RunAgentAsync(string correlator, string node, IEnumerable<(string Iface, string Role, string File)> interfaces)

@@ -26,34 +26,16 @@ public sealed partial class FreezeTests
     private LabEnvironment? _lab;
 
     [OneTimeSetUp]
-    public async Task StartLabAsync()
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var reason = await LabEnvironment.UnavailableReasonAsync(limit.Token);
-        if (reason is not null)
-        {
-            Assert.Ignore(reason);
-        }
-
-        _lab = LabEnvironment.Locate();
-        var started = false;
-        try
-        {
-            await _lab.LabAsync(TimeSpan.FromMinutes(1), limit.Token, "up");
-            await _lab.LabAsync(TimeSpan.FromMinutes(3), limit.Token, "start-pipeline");
-            started = true;
-        }
-        finally
-        {
-            if (!started)
-            {
-                await TearDownLabAsync();
-            }
-        }
-    }
+    public async Task StartLabAsync() => _lab = await LabEnvironment.StartPipelineOrIgnoreAsync();
 
     [OneTimeTearDown]
-    public async Task StopLabAsync() => await TearDownLabAsync();
+    public async Task StopLabAsync()
+    {
+        if (_lab is not null)
+        {
+            await _lab.DownAsync();
+        }
+    }
 
     [Test]
     [CancelAfter(180_000)]
@@ -155,17 +137,6 @@ public sealed partial class FreezeTests
 
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         }
-    }
-
-    private async Task TearDownLabAsync()
-    {
-        if (_lab is null)
-        {
-            return;
-        }
-
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await _lab.LabAsync(TimeSpan.FromMinutes(2), limit.Token, "down");
     }
 
     [GeneratedRegex(@"flap \d+ down ([0-9.]+) up ([0-9.]+)")]
