@@ -69,8 +69,16 @@ public sealed class ClockOffsetEstimator
         }
 
         _suspectCount = 0;
-        Insert(sample);
-        Recompute();
+        if (Insert(sample) || _estimate.State == OffsetState.Converging)
+        {
+            Recompute();
+        }
+        else
+        {
+            // Not cheaper than its second's best: the filter, and so the estimate, is unchanged.
+            _estimate = _estimate with { Samples = Samples };
+        }
+
         return _estimate;
     }
 
@@ -108,7 +116,7 @@ public sealed class ClockOffsetEstimator
         Samples = 0;
         foreach (var suspect in _suspects)
         {
-            Insert(suspect);
+            _ = Insert(suspect);
         }
 
         _suspectCount = 0;
@@ -119,7 +127,8 @@ public sealed class ClockOffsetEstimator
         return _estimate;
     }
 
-    private void Insert(in Sample sample)
+    /// <summary>Adds a sample to the filter; false when no bucket's best changed.</summary>
+    private bool Insert(in Sample sample)
     {
         Samples++;
         var start = sample.AtNs - (sample.AtNs % BucketNs);
@@ -127,7 +136,7 @@ public sealed class ClockOffsetEstimator
         {
             _newest = 0;
             _buckets[0] = new Bucket(start, sample);
-            return;
+            return true;
         }
 
         ref var newest = ref _buckets[_newest];
@@ -136,9 +145,10 @@ public sealed class ClockOffsetEstimator
             if (sample.CostNs < newest.Best.CostNs)
             {
                 newest.Best = sample;
+                return true;
             }
 
-            return;
+            return false;
         }
 
         if (start < newest.StartNs && start > newest.StartNs - BucketNs * Buckets)
@@ -152,19 +162,21 @@ public sealed class ClockOffsetEstimator
                     if (sample.CostNs < bucket.Best.CostNs)
                     {
                         bucket.Best = sample;
+                        return true;
                     }
 
-                    return;
+                    return false;
                 }
             }
 
             // That second had no bucket of its own; its newer neighbours already bound θ as well.
-            return;
+            return false;
         }
 
         // A new bucket (or the clock went backwards: that is the newest bucket all the same).
         _newest = (_newest + 1) % Buckets;
         _buckets[_newest] = new Bucket(start, sample);
+        return true;
     }
 
     private void Recompute()
