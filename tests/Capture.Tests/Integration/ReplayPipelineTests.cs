@@ -105,8 +105,9 @@ public class ReplayPipelineTests
         const int probes = 300;
         var start = DateTimeOffset.UtcNow.AddSeconds(-30).ToUnixTimeMilliseconds() * 1_000_000;
         var files = path.WritePcaps(_directory, probes, start, 20_000_000, icmpId: 777);
+        var database = Path.Combine(_directory, "freezes.db");
         await using var correlator = await TestCorrelator.StartAsync(
-            overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
+            database, overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
 
         // Act
         await ReplayAllAsync(correlator.Address, path, files);
@@ -120,6 +121,11 @@ public class ReplayPipelineTests
         var freezes = await CliJsonAsync<ListFreezesResponse>(correlator.Address, "freezes", "--since", "1h");
         var loss = await CliJsonAsync<ListLossResponse>(correlator.Address, "loss", "--since", "1h");
         var agentsView = await CliJsonAsync<ListAgentsResponse>(correlator.Address, "agents");
+
+        // Freezes come from the stored probes: a restarted correlator reports the very same ones.
+        await correlator.StopAsync();
+        await using var restarted = await TestCorrelator.StartAsync(database);
+        var afterRestart = await CliJsonAsync<ListFreezesResponse>(restarted.Address, "freezes", "--since", "1h");
 
         // Assert: the offsets never change a cost or a leg; the first slow probes may come before the estimate.
         var settled = slow.Probes.Where(p => p.Key.IcmpSeq > 20).ToList();
@@ -136,6 +142,7 @@ public class ReplayPipelineTests
                 (151u, 170u, 20u, "vif", "request", "vm_a/eth0"),
                 (251u, 270u, 20u, "vif", "request", "vm_a/eth0"),
             }));
+            Assert.That(afterRestart, Is.EqualTo(freezes), "freezes after a correlator restart");
             var series = freezes.Series.Single();
             Assert.That((series.Periodic, series.PeriodNs / 1e6, series.Segment), Is.EqualTo((true, 2000.0, "vif")));
 
