@@ -11,7 +11,7 @@
 # those namespaces; background processes are tracked by pid files in the state dir, so `down`
 # removes exactly what `up`/`start-pipeline`/`fault` made, and nothing else.
 #
-# Usage: build/lab.sh up|down|status|fault fabric|nic|vif|clear|measure [N]|start-pipeline|stop-pipeline|demo
+# Usage: build/lab.sh up|down|status|fault fabric|nic|vif|flap-vif|flap-fabric|clear|measure [N]|start-pipeline|stop-pipeline|demo
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -260,6 +260,28 @@ bulk() {
         iperf3 -c "$sip" -p 5201 -u -b 12M -l 1200 -t "$fault_seconds" "$@"
 }
 
+# flap NS DEV CYCLES DOWN_S PERIOD_S: take a link down for DOWN_S seconds every PERIOD_S seconds,
+# CYCLES times, in the foreground (bounded: CYCLES x PERIOD_S). Prints "down <unix s> up <unix s>"
+# per cycle so callers know exactly how long the path was dark. The link is brought back up
+# whatever happens (a trap), so an interrupted flap never leaves the lab broken.
+flap() {
+    local ns="$1" dev="$2" cycles="$3" down="$4" period="$5" i t_down t_up
+    [[ "$cycles" =~ ^[0-9]+$ && "$cycles" -ge 1 && "$cycles" -le 20 ]] || die "fault: cycles must be 1-20, got '$cycles'"
+    [[ "$down" =~ ^[0-9]+([.][0-9]+)?$ && "$period" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "fault: down and period are seconds"
+    awk -v d="$down" -v p="$period" 'BEGIN { exit !(d > 0 && p > d && p <= 120) }' || die "fault: need 0 < down < period <= 120 s"
+    trap "ip -n '$ns' link set '$dev' up 2>/dev/null || true" EXIT INT TERM
+    for ((i = 1; i <= cycles; i++)); do
+        t_down="$(date +%s.%N)"
+        ip -n "$ns" link set "$dev" down
+        sleep "$down"
+        ip -n "$ns" link set "$dev" up
+        t_up="$(date +%s.%N)"
+        printf 'flap %d down %s up %s\n' "$i" "$t_down" "$t_up"
+        ((i < cycles)) && sleep "$(awk -v d="$down" -v p="$period" 'BEGIN { print p - d }')"
+    done
+    trap - EXIT INT TERM
+}
+
 clear_faults() {
     stop_matching fault-
     local ns dev ns_dev
@@ -267,6 +289,9 @@ clear_faults() {
         ns="${ns_dev%%:*}" dev="${ns_dev#*:}"
         ns_exists "$ns" && tc -n "$ns" qdisc del dev "$dev" root 2>/dev/null || true
     done
+    # A flap that was killed hard (SIGKILL skips its trap) must not leave a link down.
+    ns_exists hc-vio1 && ip -n hc-vio1 link set h0 up 2>/dev/null || true
+    ns_exists hc-fab && ip -n hc-fab link set p-hv2 up 2>/dev/null || true
 }
 
 cmd_fault() {
@@ -304,12 +329,23 @@ cmd_fault() {
         tbf hc-vio1 h0
         bulk vif hc-hv1 10.77.0.1 hc-vm1
         ;;
+    flap-vif | flap-fabric)
+        clear_faults
+        # flap-vif: vm1's virtio hop (h0 in hc-vio1, the tap's peer) goes dark: requests leave vm1
+        # eth0 (captured) and vanish before hv1 tap100i0 -> lost in `vif`, request leg.
+        # flap-fabric: the switch port toward hv2 goes dark: requests leave hv1 eno1 (captured)
+        # and never reach hv2 eno1 -> lost in `fabric`, request leg.
+        local cycles="${2:-3}" down="${3:-3}" period="${4:-6}"
+        if [[ "$target" == flap-vif ]]; then flap hc-vio1 h0 "$cycles" "$down" "$period"; else flap hc-fab p-hv2 "$cycles" "$down" "$period"; fi
+        say "fault: $target done ($cycles x ${down}s down every ${period}s)"
+        return 0
+        ;;
     clear)
         clear_faults
         say "fault: cleared"
         return 0
         ;;
-    *) die "fault: expected fabric|nic|vif|clear, got '${target}'" ;;
+    *) die "fault: expected fabric|nic|vif|flap-vif|flap-fabric|clear, got '${target}'" ;;
     esac
     # Return once the queue holds >= 30 kB (24 ms at 10 mbit), so a ping sent next is delayed.
     if ! poll 15 queue_filled "$fault_ns" "$fault_dev"; then
@@ -439,17 +475,17 @@ demo_probes_settled() {
 
 cmd_demo() {
     need_root
-    say "1/6 dependencies"; "$repo/build/deps.sh"
-    say "2/6 build (Release)"
+    say "1/7 dependencies"; "$repo/build/deps.sh"
+    say "2/7 build (Release)"
     (cd "$repo" && dotnet build Capture.sln -c Release --nologo -v q -clp:ErrorsOnly) || die "demo: build failed"
-    say "3/6 lab up"; cmd_up
-    say "4/6 correlator + agents"; cmd_start_pipeline
-    say "5/6 baseline: vm1 pings vm2 (5 s), then the fabric congests the reply leg (10 s)"
+    say "3/7 lab up"; cmd_up
+    say "4/7 correlator + agents"; cmd_start_pipeline
+    say "5/7 baseline: vm1 pings vm2 (5 s), then the fabric congests the reply leg (10 s)"
     nsx hc-vm1 ping -q -i 0.2 -c 25 -W 1 10.77.0.12 | tail -n 1 | sed 's/^/  baseline /'
     cmd_fault fabric
     nsx hc-vm1 ping -q -i 0.05 -c 200 -W 1 10.77.0.12 | tail -n 2 | sed 's/^/  congested /' || true
     cmd_fault clear
-    say "6/6 findings (waiting for the correlator to finalise the probes)"
+    say "6/7 findings (waiting for the correlator to finalise the probes)"
     poll 30 demo_probes_settled || say "only $(slow_matched) slow probes correlated after 30 s; showing what there is"
     echo; echo "\$ capture paths --since 5m"; cli paths --since 5m || true
     echo; echo "\$ capture probes --src 10.77.0.11 --dst 10.77.0.12 --since 5m --min-rtt 20ms --order rtt --limit 10"
@@ -458,6 +494,22 @@ cmd_demo() {
     id="$(cli --json probes --src 10.77.0.11 --dst 10.77.0.12 --since 5m --min-rtt 20ms --order rtt --limit 1 2>/dev/null |
         grep -Eo '"id": *"?[0-9]+' | head -n 1 | grep -Eo '[0-9]+$' || true)"
     if [[ -n "$id" ]]; then echo; echo "\$ capture explain $id"; cli explain "$id" || true; fi
+    echo
+    say "7/7 freezes: vm1's virtio hop goes dark 2 s every 5 s, three times, while vm1 pings vm2 every 100 ms"
+    nsx hc-vm1 ping -q -i 0.1 -c 180 -W 1 10.77.0.12 >"$state/demo-ping.log" 2>&1 &
+    local ping_pid=$!
+    sleep 1
+    cmd_fault flap-vif 3 2 5 | sed 's/^/  /'
+    wait "$ping_pid" || true
+    tail -n 2 "$state/demo-ping.log" | sed 's/^/  flapping /'
+    # The last probes finalise ~1 s after their reply; give the engine that long.
+    poll 10 bash -c "dotnet '$cli_dll' --correlator '$correlator_url' --json freezes --since 1m 2>/dev/null | grep -q '\"periodic\": *true'" || true
+    echo; echo "\$ capture freezes --since 1m"; cli freezes --since 1m || true
+    echo; echo "\$ capture loss --since 1m"; cli loss --since 1m || true
+    local lost
+    lost="$(cli --json probes --src 10.77.0.11 --dst 10.77.0.12 --since 1m --lost --limit 1 2>/dev/null |
+        grep -Eo '"id": *"?[0-9]+' | head -n 1 | grep -Eo '[0-9]+$' || true)"
+    if [[ -n "$lost" ]]; then echo; echo "\$ capture explain $lost"; cli explain "$lost" || true; fi
     echo
     say "the lab is still up: try 'dotnet $cli_dll --correlator $correlator_url agents', 'build/lab.sh fault nic', 'build/lab.sh status'"
     say "when done: build/lab.sh down"
@@ -472,6 +524,8 @@ usage: build/lab.sh COMMAND
   fault fabric     congest the switch port toward hv1 (reply leg)   -> verdict fabric
   fault nic        congest hv1's physical NIC egress (request leg)  -> verdict nic
   fault vif        congest the virtio hop of vm1 (request leg)      -> verdict vif
+  fault flap-vif [CYCLES DOWN PERIOD]     vm1's virtio hop down DOWN s every PERIOD s (default 3 3 6) -> freezes in vif
+  fault flap-fabric [CYCLES DOWN PERIOD]  the switch port toward hv2, likewise                    -> freezes in fabric
   fault clear      stop the bulk flow and remove the rate limit
   measure [N]      tcpdump every capture point while vm1 pings vm2 N times; print round trips
   start-pipeline   start the correlator (root ns, $correlator_url) and the four agents

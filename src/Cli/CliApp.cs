@@ -61,6 +61,7 @@ public static class CliApp
             "  capture explain 42\n" +
             "  capture explain --src 192.168.47.111 --dst 192.168.47.127 --seq 110\n" +
             "  capture watch --min-rtt 50ms --count 10\n" +
+            "  capture freezes --since 1h\n" +
             "  capture analyze hv1:eno1:nic=hv1-eno1.pcap hv2:eno1:nic=hv2-eno1.pcap")
         {
             run.Correlator,
@@ -71,10 +72,12 @@ public static class CliApp
             ExplainCommand.Create(run),
             WatchCommand.Create(run),
             AnalyzeCommand.Create(run),
+            LossCommands.Loss(run),
+            LossCommands.Freezes(run),
         };
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, analyze (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, analyze (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

@@ -31,11 +31,18 @@ public static class AgentsView
                     Formats.Count(Sum(agent, s => s.KernelDropped + s.InterfaceDropped)),
                     Formats.Count(Sum(agent, s => s.QueueDropped)),
                     Formats.Count(agent.UploadDropped),
-                    Clock(agent.Clock),
+                    agent.ClockFlags.Count == 0 ? Clock(agent.Clock) : $"{Clock(agent.Clock)}; ! {string.Join("; ", agent.ClockFlags)}",
                     Formats.Ago(agent.LastSeenNs, now));
             }
 
             parts.Add(table);
+        }
+
+        if (response.Offsets.Count > 0)
+        {
+            parts.Add(Tables.Blank());
+            parts.Add(Tables.Line("clock offsets between adjacent points, estimated from the probes (far − near):"));
+            parts.Add(OffsetsTable(response.Offsets, now));
         }
 
         if (response.Engine is { } engine)
@@ -54,6 +61,26 @@ public static class AgentsView
             $"{Formats.Count(engine.ProbesFinalized)} finalised, {Formats.Count(engine.Evicted)} evicted, " +
             $"{Formats.Count(engine.Late)} late, {Formats.Count(engine.Duplicates)} duplicates";
         return engine.Rejected > 0 ? line + $", {Formats.Count(engine.Rejected)} rejected" : line;
+    }
+
+    public static IRenderable OffsetsTable(IEnumerable<ClockOffset> offsets, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(offsets);
+        var table = Tables.Create("near", "far", ">offset", ">±", "state", ">samples", ">steps", "last step");
+        foreach (var offset in offsets)
+        {
+            table.Row(
+                $"{offset.NearNode}/{offset.NearPoint}",
+                $"{offset.FarNode}/{offset.FarPoint}",
+                Formats.Millis(offset.OffsetNs),
+                Formats.Millis(offset.UncertaintyNs),
+                offset.State,
+                Formats.Count(offset.Samples),
+                Formats.Count(offset.Steps),
+                offset.Steps == 0 ? Formats.Missing : $"{Formats.Duration(offset.LastStepNs)}, {Formats.Ago(offset.LastStepAtNs, now)}");
+        }
+
+        return table;
     }
 
     private static string Interfaces(AgentInfo agent)

@@ -35,7 +35,7 @@ public static class ExplainView
 
         if (probe.Segments.Count > 0)
         {
-            var segments = Tables.Create("from → to", "kind", ">round-trip cost", ">share of total", "note");
+            var segments = Tables.Create("from → to", "kind", ">round-trip cost", ">share of total", ">request leg", ">reply leg", "note");
             for (var i = 0; i < probe.Segments.Count; i++)
             {
                 var segment = probe.Segments[i];
@@ -44,10 +44,22 @@ public static class ExplainView
                     segment.Kind,
                     Formats.Millis(segment.CostNs),
                     probe.RttNs > 0 ? Formats.Percent((double)segment.CostNs / probe.RttNs) : Formats.Missing,
+                    LegCell(segment, segment.RequestNs),
+                    LegCell(segment, segment.ReplyNs),
                     Note(probe, segment, i));
             }
 
             parts.Add(segments);
+        }
+
+        foreach (var line in BondLines(probe))
+        {
+            parts.Add(Tables.Line(line));
+        }
+
+        if (probe.Segments.Any(s => s.Leg == "unknown"))
+        {
+            parts.Add(Tables.Line("legs marked ? : the clock offset across that segment is not known well enough yet to split it"));
         }
 
         parts.Add(Tables.Bold(VerdictLine(probe)));
@@ -119,6 +131,38 @@ public static class ExplainView
         var point = probe.Points[index];
         var name = string.IsNullOrEmpty(point.Point) ? (point.RequestIface.Length > 0 ? point.RequestIface : point.ReplyIface) : point.Point;
         return $"{point.Node}/{name}";
+    }
+
+    /// <summary>One leg's one-way time ± the offset's uncertainty; "?" when unknown, never negative.</summary>
+    public static string LegCell(Protos.Segment segment, long legNs)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        return segment.Leg switch
+        {
+            "" => Formats.Missing,
+            "unknown" => "?",
+            _ => segment.LegUncertaintyNs == 0
+                ? Formats.Millis(legNs)
+                : $"{Formats.Millis(legNs)} ±{Formats.Millis(segment.LegUncertaintyNs)[..^3]}" + (segment.LegClamped ? " (clamped)" : ""),
+        };
+    }
+
+    /// <summary>Bonds: which slave carried which leg, since the two legs may hash onto different slaves.</summary>
+    public static IEnumerable<string> BondLines(ProbeRecord probe)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        foreach (var point in probe.Points)
+        {
+            var isBond = !string.IsNullOrEmpty(point.Point)
+                         && ((point.RequestIface.Length > 0 && point.RequestIface != point.Point)
+                             || (point.ReplyIface.Length > 0 && point.ReplyIface != point.Point));
+            if (isBond)
+            {
+                var request = point.HasRequest ? point.RequestIface : "(not seen)";
+                var reply = point.HasReply ? point.ReplyIface : "(not seen)";
+                yield return $"{point.Node}/{point.Point}: request leg on {request}, reply leg on {reply}";
+            }
+        }
     }
 
     private static string Note(ProbeRecord probe, Protos.Segment segment, int index)

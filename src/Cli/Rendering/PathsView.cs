@@ -27,7 +27,13 @@ public static class PathsView
                 path.Answered == 0 ? Formats.Missing : Formats.Duration(path.RttP50Ns),
                 path.Answered == 0 ? Formats.Missing : Formats.Duration(path.RttP99Ns),
                 path.Answered == 0 ? Formats.Missing : Formats.Duration(path.RttMaxNs),
-                string.IsNullOrEmpty(path.DominantSegment) ? Formats.Missing : path.DominantSegment,
+                string.IsNullOrEmpty(path.DominantSegment) ? Formats.Missing
+                    : path.DominantLeg switch
+                    {
+                        "request" or "reply" => $"{path.DominantSegment} ({path.DominantLeg} leg)",
+                        "both" => $"{path.DominantSegment} (both legs)",
+                        _ => path.DominantSegment,
+                    },
                 path.WorstProbeId == 0 ? Formats.Missing : path.WorstProbeId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using HopCapture.Engine.Correlation;
+using HopCapture.Engine.Direction;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
 
@@ -58,6 +59,13 @@ public static class ContractMapping
         (ushort)key.IcmpSeq,
         key.PayloadHash);
 
+    /// <summary>"node/point", how tables and verdicts name a point.</summary>
+    public static string PointName(PointEntry point)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        return point.Node + "/" + point.Point;
+    }
+
     /// <summary>Builds the stored and queried form of a finalised probe.</summary>
     public static ProbeRecord ToRecord(this ProbeResult result, InterfaceCatalog catalog, bool imported = false)
     {
@@ -85,6 +93,9 @@ public static class ContractMapping
             },
             Imported = imported,
             Duplicates = (uint)result.Duplicates,
+            LostAfter = result.LostAfter >= 0 && result.LostAfter < result.Points.Length
+                ? PointName(catalog.Point(result.Points[result.LostAfter].PointId))
+                : "",
         };
 
         foreach (var point in result.Points)
@@ -116,6 +127,12 @@ public static class ContractMapping
                 Kind = segment.Kind,
                 CostNs = segment.CostNs,
                 WithinNoise = segment.WithinNoise,
+                RequestNs = segment.Split.RequestNs,
+                ReplyNs = segment.Split.ReplyNs,
+                LegUncertaintyNs = segment.Split.UncertaintyNs,
+                Leg = segment.To < 0 ? "" : LegSplit.Name(segment.Split.Leg),
+                OffsetNs = segment.Split.OffsetNs,
+                LegClamped = segment.Split.Clamped,
             });
         }
 
@@ -125,7 +142,9 @@ public static class ContractMapping
                 Kind = verdict.Kind,
                 CostNs = verdict.CostNs,
                 Segment = result.VerdictSegment,
-                Text = Durations.VerdictText(verdict.Kind, verdict.CostNs, verdict.WithinNoise),
+                Text = verdict.To < 0 || verdict.WithinNoise
+                    ? Durations.VerdictText(verdict.Kind, verdict.CostNs, verdict.WithinNoise)
+                    : Durations.VerdictText(verdict.Kind, verdict.CostNs, verdict.Split),
             }
             : new Verdict
             {

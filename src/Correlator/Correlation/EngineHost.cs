@@ -1,6 +1,7 @@
 using HopCapture.Contracts.Mapping;
 using HopCapture.Correlator.Hosting;
 using HopCapture.Engine.Correlation;
+using HopCapture.Engine.Direction;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,8 @@ public sealed partial class EngineHost : BackgroundService
     private readonly HashSet<ProbeKey> _importedKeys = [];
     private long _errors;
     private int _inFlight;
+    private long _offsetsVersion = -1;
+    private IReadOnlyList<OffsetPair> _offsets = [];
 
     public EngineHost(
         IOptions<CorrelatorOptions> options,
@@ -51,6 +54,11 @@ public sealed partial class EngineHost : BackgroundService
     public int InFlight => Volatile.Read(ref _inFlight);
 
     public int MaxInFlight => _engine.Options.MaxInFlight;
+
+    /// <summary>Clock offsets between adjacent points as of the last engine turn (read from any thread).</summary>
+    public IReadOnlyList<OffsetPair> Offsets => Volatile.Read(ref _offsets);
+
+    public InterfaceCatalog Catalog => _engine.Catalog;
 
     /// <summary>Observations or turns the engine threw on (logged, skipped).</summary>
     public long Errors => Interlocked.Read(ref _errors);
@@ -183,6 +191,11 @@ public sealed partial class EngineHost : BackgroundService
         }
 
         Volatile.Write(ref _inFlight, _engine.InFlight);
+        if (_engine.Offsets.Version != _offsetsVersion)
+        {
+            _offsetsVersion = _engine.Offsets.Version;
+            Volatile.Write(ref _offsets, _engine.Offsets.Snapshot());
+        }
     }
 
     private async Task PublishAsync(CancellationToken cancellationToken)

@@ -46,6 +46,7 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<CorrelatorChannels>();
         services.TryAddSingleton<ProbeStore>();
         services.TryAddSingleton<ProbeQueries>();
+        services.TryAddSingleton<Loss.LossQueries>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<WatchBroadcaster>();
         services.TryAddSingleton<StoreWriter>();

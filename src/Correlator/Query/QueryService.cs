@@ -2,6 +2,7 @@ using System.Globalization;
 using Grpc.Core;
 using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
+using HopCapture.Correlator.Loss;
 using HopCapture.Correlator.Storage;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
@@ -12,6 +13,7 @@ namespace HopCapture.Correlator.Query;
 /// <summary>The query API `capture` talks to.</summary>
 public sealed partial class QueryService(
     ProbeQueries queries,
+    LossQueries lossQueries,
     AgentRegistry registry,
     EngineHost engine,
     WatchBroadcaster watch,
@@ -39,6 +41,7 @@ public sealed partial class QueryService(
             },
         };
         response.Agents.AddRange(registry.Snapshot());
+        ClockView.Fill(response, engine.Offsets, engine.Catalog);
         return Task.FromResult(response);
     }
 
@@ -48,6 +51,11 @@ public sealed partial class QueryService(
         CheckWindow(request.SinceNs, request.UntilNs);
         var response = new ListPathsResponse();
         response.Paths.AddRange(Store(() => queries.ListPaths(request.SinceNs, request.UntilNs)));
+        foreach (var path in response.Paths)
+        {
+            path.DominantLeg = Store(() => lossQueries.DominantLeg(path.Src, path.Dst, request.SinceNs, request.UntilNs, path.DominantSegment));
+        }
+
         return Task.FromResult(response);
     }
 
@@ -148,6 +156,25 @@ public sealed partial class QueryService(
                 Log.WatchDropped(logger, context.Peer, subscription.Dropped);
             }
         }
+    }
+
+    public override Task<ListLossResponse> ListLoss(ListLossRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckWindow(request.SinceNs, request.UntilNs);
+        var src = Address(request.Path?.Src, "path.src");
+        var dst = Address(request.Path?.Dst, "path.dst");
+        return Task.FromResult(Store(() => lossQueries.ListLoss(src, dst, request.SinceNs, request.UntilNs)));
+    }
+
+    public override Task<ListFreezesResponse> ListFreezes(ListFreezesRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckWindow(request.SinceNs, request.UntilNs);
+        var src = Address(request.Path?.Src, "path.src");
+        var dst = Address(request.Path?.Dst, "path.dst");
+        var minLost = request.MinLost == 0 ? Engine.Loss.FreezeDetector.DefaultMinLost : (int)Math.Min(request.MinLost, 65_535);
+        return Task.FromResult(Store(() => lossQueries.ListFreezes(src, dst, request.SinceNs, request.UntilNs, minLost)));
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));

@@ -1,4 +1,5 @@
 using HopCapture.Engine.Correlation;
+using HopCapture.Engine.Direction;
 using HopCapture.Engine.Model;
 
 namespace HopCapture.Engine.Attribution;
@@ -8,7 +9,7 @@ namespace HopCapture.Engine.Attribution;
 /// order by decreasing single-clock round trip, cost each segment as the difference of
 /// consecutive round trips, name each segment from its endpoints' places on the path.
 /// </summary>
-internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes, long noiseFloorNs)
+internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes, ClockOffsets offsets, long noiseFloorNs)
 {
     private struct Item
     {
@@ -35,7 +36,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
         var ordered = Order(items);
         var (segments, verdict) = Attribute(ordered);
         var firstRoundTrip = Array.FindIndex(ordered, static i => i.View.HasRoundTrip);
-        var (outcome, lostIn) = Localise(ordered, firstRoundTrip, shape);
+        var (outcome, lostIn, lostAfter) = Localise(ordered, firstRoundTrip, shape);
 
         if (outcome == ProbeOutcome.Answered && ordered.Length > 1)
         {
@@ -60,6 +61,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             VerdictSegment = verdict,
             Outcome = outcome,
             LostIn = lostIn,
+            LostAfter = lostAfter,
             FirstTimestampNs = first.HasRequest ? first.RequestNs : first.ReplyNs,
             RoundTripNs = firstRoundTrip >= 0 ? ordered[firstRoundTrip].View.RoundTripNs : 0,
             Duplicates = state.Duplicates,
@@ -206,7 +208,10 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             if (previous >= 0)
             {
                 var cost = ordered[previous].View.RoundTripNs - ordered[i].View.RoundTripNs;
-                segments.Add(new SegmentView(previous, i, Kind(ordered[previous], ordered[i]), cost, cost < noiseFloorNs));
+                segments.Add(new SegmentView(previous, i, Kind(ordered[previous], ordered[i]), cost, cost < noiseFloorNs)
+                {
+                    Split = Split(ordered[previous], ordered[i]),
+                });
             }
 
             previous = i;
@@ -232,6 +237,21 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
         return ([.. segments], verdict);
     }
 
+    /// <summary>
+    /// The request/reply split of the segment between two points with a round trip each. Points
+    /// on one node share a clock, so their split is exact; across nodes it feeds and uses the
+    /// pair's offset estimate.
+    /// </summary>
+    private LegSplit Split(in Item near, in Item far)
+    {
+        var dRequest = far.View.RequestNs - near.View.RequestNs;
+        var dReply = near.View.ReplyNs - far.View.ReplyNs;
+        var offset = near.Point.Node == far.Point.Node
+            ? OffsetEstimate.SameClock
+            : offsets.Observe(near.View.PointId, far.View.PointId, near.View.RequestNs, dRequest, dReply);
+        return LegSplit.Of(dRequest, dReply, offset);
+    }
+
     private static string Kind(in Item from, in Item to)
     {
         if (from.Coordinate != PathCoordinates.Unknown && to.Coordinate != PathCoordinates.Unknown)
@@ -250,27 +270,27 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
     /// point is taken from the path's answered probes), or, when the reply was seen on the far
     /// side but never reached the sender's side, between the two.
     /// </summary>
-    private static (ProbeOutcome Outcome, string LostIn) Localise(Item[] ordered, int firstRoundTrip, ShapePoint[]? shape)
+    private static (ProbeOutcome Outcome, string LostIn, int LostAfter) Localise(Item[] ordered, int firstRoundTrip, ShapePoint[]? shape)
     {
         if (firstRoundTrip > 0)
         {
             var near = ordered[firstRoundTrip - 1];
             if (near.View.HasRequest && !near.View.HasReply)
             {
-                return (ProbeOutcome.ReplyLost, Kind(near, ordered[firstRoundTrip]));
+                return (ProbeOutcome.ReplyLost, Kind(near, ordered[firstRoundTrip]), firstRoundTrip);
             }
         }
 
         if (firstRoundTrip >= 0 || !Array.Exists(ordered, static i => i.View.HasRequest))
         {
-            return (ProbeOutcome.Answered, "");
+            return (ProbeOutcome.Answered, "", -1);
         }
 
         var last = Array.FindLastIndex(ordered, static i => i.View.HasRequest);
         var from = ordered[last];
         if (from.Coordinate == PathCoordinates.Unknown)
         {
-            return (ProbeOutcome.RequestLost, "unknown");
+            return (ProbeOutcome.RequestLost, "unknown", last);
         }
 
         if (shape is not null)
@@ -279,11 +299,11 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             {
                 if (next.Coordinate > from.Coordinate)
                 {
-                    return (ProbeOutcome.RequestLost, PathCoordinates.Kind(from.Coordinate, next.Coordinate));
+                    return (ProbeOutcome.RequestLost, PathCoordinates.Kind(from.Coordinate, next.Coordinate), last);
                 }
             }
         }
 
-        return (ProbeOutcome.RequestLost, PathCoordinates.RemoteKind(from.Coordinate));
+        return (ProbeOutcome.RequestLost, PathCoordinates.RemoteKind(from.Coordinate), last);
     }
 }

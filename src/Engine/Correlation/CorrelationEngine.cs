@@ -1,4 +1,5 @@
 using HopCapture.Engine.Attribution;
+using HopCapture.Engine.Direction;
 using HopCapture.Engine.Model;
 
 namespace HopCapture.Engine.Correlation;
@@ -35,7 +36,8 @@ public sealed class CorrelationEngine
         _timeoutNs = checked((long)options.ProbeTimeout.TotalNanoseconds);
         _settleNs = checked((long)options.Settle.TotalNanoseconds);
         _recent = new RecentKeys(options.MaxInFlight, _timeoutNs * 2);
-        _finalizer = new ProbeFinalizer(catalog, _shapes, (long)options.NoiseFloor.TotalNanoseconds);
+        Offsets = new ClockOffsets((long)options.NoiseFloor.TotalNanoseconds);
+        _finalizer = new ProbeFinalizer(catalog, _shapes, Offsets, (long)options.NoiseFloor.TotalNanoseconds);
     }
 
     public EngineOptions Options { get; }
@@ -43,6 +45,9 @@ public sealed class CorrelationEngine
     public InterfaceCatalog Catalog { get; }
 
     public EngineCounters Counters { get; } = new();
+
+    /// <summary>Clock offsets between adjacent points, learned from answered probes (engine thread only).</summary>
+    public ClockOffsets Offsets { get; }
 
     public int InFlight => _inFlight.Count;
 

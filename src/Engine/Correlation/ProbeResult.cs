@@ -1,3 +1,4 @@
+using HopCapture.Engine.Direction;
 using HopCapture.Engine.Model;
 
 namespace HopCapture.Engine.Correlation;
@@ -39,7 +40,11 @@ public readonly record struct PointView(
 /// A stretch of the path between two consecutive points (<see cref="To"/> = -1: beyond the last
 /// point, the responder's turnaround). <see cref="CostNs"/> is the round-trip time spent there.
 /// </summary>
-public readonly record struct SegmentView(int From, int To, string Kind, long CostNs, bool WithinNoise);
+public readonly record struct SegmentView(int From, int To, string Kind, long CostNs, bool WithinNoise)
+{
+    /// <summary>The cost split into request and reply legs with the clock offset across the segment.</summary>
+    public LegSplit Split { get; init; }
+}
 
 public enum ProbeOutcome : byte
 {
@@ -65,6 +70,12 @@ public sealed class ProbeResult
 
     /// <summary>For a lost probe: the kind of segment where it vanished ("" when answered).</summary>
     public required string LostIn { get; init; }
+
+    /// <summary>
+    /// For a lost probe: index into <see cref="Points"/> of the last point that saw the lost packet
+    /// (the farthest for a request, the nearest for a reply); -1 when answered or unknown.
+    /// </summary>
+    public int LostAfter { get; init; } = -1;
 
     /// <summary>Request time at the first point (that node's clock).</summary>
     public required long FirstTimestampNs { get; init; }

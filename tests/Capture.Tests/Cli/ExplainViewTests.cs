@@ -33,15 +33,36 @@ public class ExplainViewTests
 
         string[][] expected =
         [
-            ["vm_a/eth0 → hv-a/023471", "vif", "0.071 ms", "0.1 %"],
-            ["hv-a/023471 → hv-a/eth0", "nic", "0.034 ms", "0.0 %"],
-            ["hv-a/eth0 → hv-b/eth0", "fabric", "120.365 ms", "99.8 %", "← verdict"],
-            ["hv-b/eth0 → hv-b/061606", "nic", "0.031 ms", "0.0 %"],
-            ["hv-b/061606 → vm_b/eth0", "vif", "0.038 ms", "0.0 %"],
-            ["vm_b/eth0 → remote turnaround", "remote", "0.015 ms", "0.0 %", "within noise"],
+            ["vm_a/eth0 → hv-a/023471", "vif", "0.071 ms", "0.1 %", "—", "—"],
+            ["hv-a/023471 → hv-a/eth0", "nic", "0.034 ms", "0.0 %", "—", "—"],
+            ["hv-a/eth0 → hv-b/eth0", "fabric", "120.365 ms", "99.8 %", "—", "—", "← verdict"],
+            ["hv-b/eth0 → hv-b/061606", "nic", "0.031 ms", "0.0 %", "—", "—"],
+            ["hv-b/061606 → vm_b/eth0", "vif", "0.038 ms", "0.0 %", "—", "—"],
+            ["vm_b/eth0 → remote turnaround", "remote", "0.015 ms", "0.0 %", "—", "—", "within noise"],
         ];
         var rows = lines.Select(Rendered.Cells).Where(cells => cells[0].Contains(" → ", StringComparison.Ordinal) && cells.Length >= 4 && cells[0] != "from → to").ToArray();
         Assert.That(rows, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Build_LegsKnown_ShowsRequestAndReplyLegsAndTheLegInTheVerdict()
+    {
+        var probe = Seed003.Probe();
+        var fabric = probe.Segments[2];
+        (fabric.Leg, fabric.RequestNs, fabric.ReplyNs, fabric.LegUncertaintyNs) = ("reply", 180_000, 120_185_000, 8_000);
+        probe.Segments[0].Leg = "unknown";
+        probe.Verdict.Text = "fabric, reply leg, 120.19 ms ± 0.008 ms";
+
+        var lines = Rendered.Lines(ExplainView.Build(probe));
+
+        var rows = lines.Select(Rendered.Cells).Where(cells => cells.Length >= 4 && cells[1] is "fabric" or "vif").ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows[1], Is.EqualTo(new[] { "hv-a/eth0 → hv-b/eth0", "fabric", "120.365 ms", "99.8 %", "0.180 ms ±0.008", "120.185 ms ±0.008", "← verdict" }));
+            Assert.That(rows[0][4..6], Is.EqualTo(new[] { "?", "?" }));
+            Assert.That(lines, Has.Some.Contains("not known well enough"));
+            Assert.That(lines[^1].Trim(), Is.EqualTo("verdict: fabric, reply leg, 120.19 ms ± 0.008 ms"));
+        });
     }
 
     [Test]

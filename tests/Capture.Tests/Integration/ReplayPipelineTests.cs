@@ -51,13 +51,7 @@ public class ReplayPipelineTests
             overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
 
         // Act: one agent process per node, each replaying its interfaces' files.
-        var agents = path.Points
-            .Select((point, index) => (point, file: files[index]))
-            .GroupBy(p => p.point.Node)
-            .Select(node => RunAgentAsync(correlator.Address, node.Key, node.Select(p => (p.point.Iface, p.point.Role, p.file))))
-            .ToArray();
-        var results = await Task.WhenAll(agents);
-        Assert.That(results.Select(r => r.ExitCode), Is.All.Zero, string.Join("\n", results.Select(r => r.ToString())));
+        await ReplayAllAsync(correlator.Address, path, files);
 
         var probes = await TestCorrelator.EventuallyAsync(
             _ => CliJsonAsync<ListProbesResponse>(correlator.Address, "probes", "--limit", "1000", "--since", "1h"),
@@ -92,6 +86,86 @@ public class ReplayPipelineTests
             Assert.That(summary.Lost, Is.EqualTo(1UL));
             Assert.That(summary.DominantSegment, Is.EqualTo("fabric"));
         });
+    }
+
+    private static bool InFreeze(int probe) => probe % 100 is >= 50 and < 70;
+
+    [Test]
+    public async Task Replay_ShiftedAndSteppedClocksWithRecurringFreezes_LegsLossAndPeriodicFreezes()
+    {
+        // Arrange: nc2's clock is 500 ms ahead, vm_b's steps back 5 ms halfway; every 10th reply
+        // waits 120 ms in the fabric; three times, 20 requests in a row vanish in vm_a's virtio hop.
+        var points = SyntheticPath.Report003Points.Select(p => p.Node == "nc2" ? p with { ClockOffsetNs = 500_000_000 } : p).ToList();
+        var path = new SyntheticPath(points, VmA, VmB)
+        {
+            HopDelayNs = static (probe, hop, request) => !request && hop == 2 && IsSlow(probe) ? FabricDelayNs : 25_000 + (probe * 7 + hop) % 9 * 1_000,
+            RequestLostAfter = static probe => InFreeze(probe) ? 0 : null,
+            ClockStepNs = static (probe, node) => node == "vm_b" && probe >= 150 ? -5_000_000 : 0,
+        };
+        const int probes = 300;
+        var start = DateTimeOffset.UtcNow.AddSeconds(-30).ToUnixTimeMilliseconds() * 1_000_000;
+        var files = path.WritePcaps(_directory, probes, start, 20_000_000, icmpId: 777);
+        var database = Path.Combine(_directory, "freezes.db");
+        await using var correlator = await TestCorrelator.StartAsync(
+            database, overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
+
+        // Act
+        await ReplayAllAsync(correlator.Address, path, files);
+        await TestCorrelator.EventuallyAsync(
+            _ => CliJsonAsync<ListProbesResponse>(correlator.Address, "probes", "--limit", "1000", "--since", "1h"),
+            r => r.Probes.Count == probes,
+            $"{probes} probes to be correlated and stored",
+            TimeSpan.FromSeconds(30));
+
+        var slow = await CliJsonAsync<ListProbesResponse>(correlator.Address, "probes", "--limit", "1000", "--since", "1h", "--min-rtt", "20ms");
+        var freezes = await CliJsonAsync<ListFreezesResponse>(correlator.Address, "freezes", "--since", "1h");
+        var loss = await CliJsonAsync<ListLossResponse>(correlator.Address, "loss", "--since", "1h");
+        var agentsView = await CliJsonAsync<ListAgentsResponse>(correlator.Address, "agents");
+
+        // Freezes come from the stored probes: a restarted correlator reports the very same ones.
+        await correlator.StopAsync();
+        await using var restarted = await TestCorrelator.StartAsync(database);
+        var afterRestart = await CliJsonAsync<ListFreezesResponse>(restarted.Address, "freezes", "--since", "1h");
+
+        // Assert: the offsets never change a cost or a leg; the first slow probes may come before the estimate.
+        var settled = slow.Probes.Where(p => p.Key.IcmpSeq > 20).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(settled, Has.Count.EqualTo(Enumerable.Range(20, probes - 20).Count(k => IsSlow(k) && !InFreeze(k))));
+            Assert.That(settled.Select(p => p.Verdict.Text), Is.All.Match(@"^fabric, reply leg, 120\.0\d ms ± 0\.0\d+ ms$"));
+            Assert.That(settled.Select(p => p.Segments[p.Verdict.Segment].ReplyNs / 1e6), Is.All.EqualTo(120.0).Within(0.03));
+            Assert.That(slow.Probes.SelectMany(p => p.Segments).Select(s => Math.Min(s.RequestNs, s.ReplyNs)), Is.All.GreaterThanOrEqualTo(0));
+
+            Assert.That(freezes.Freezes.Select(f => (f.FirstSeq, f.LastSeq, f.Lost, f.Segment, f.Leg, f.After)), Is.EqualTo(new[]
+            {
+                (51u, 70u, 20u, "vif", "request", "vm_a/eth0"),
+                (151u, 170u, 20u, "vif", "request", "vm_a/eth0"),
+                (251u, 270u, 20u, "vif", "request", "vm_a/eth0"),
+            }));
+            Assert.That(afterRestart, Is.EqualTo(freezes), "freezes after a correlator restart");
+            var series = freezes.Series.Single();
+            Assert.That((series.Periodic, series.PeriodNs / 1e6, series.Segment), Is.EqualTo((true, 2000.0, "vif")));
+
+            var path = loss.Paths.Single();
+            Assert.That((path.Probes, path.Lost), Is.EqualTo((300UL, 60UL)));
+            Assert.That(path.Places.Select(p => (p.Segment, p.Leg, p.After, p.Lost)), Is.EqualTo(new[] { ("vif", "request", "vm_a/eth0", 60UL) }));
+
+            var vmB = agentsView.Offsets.Single(o => o.FarNode == "vm_b");
+            Assert.That((vmB.Steps, vmB.LastStepNs / 1e6), Is.EqualTo((1u, -5.0)).Using<(uint, double)>((a, b) => a.Item1 == b.Item1 && Math.Abs(a.Item2 - b.Item2) < 0.05));
+            Assert.That(agentsView.Offsets.Single(o => o.NearNode == "nc1" && o.FarNode == "nc2").OffsetNs / 1e6, Is.EqualTo(500.0).Within(0.05));
+        });
+    }
+
+    /// <summary>One agent process per node, each replaying its interfaces' files; all must succeed.</summary>
+    private async Task ReplayAllAsync(string correlator, SyntheticPath path, IReadOnlyList<string> files)
+    {
+        var agents = path.Points
+            .Select((point, index) => (point, file: files[index]))
+            .GroupBy(p => p.point.Node)
+            .Select(node => RunAgentAsync(correlator, node.Key, node.Select(p => (p.point.Iface, p.point.Role, p.file))))
+            .ToArray();
+        var results = await Task.WhenAll(agents).WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.That(results.Select(r => r.ExitCode), Is.All.Zero, string.Join("\n", results.Select(r => r.ToString())));
     }
 
     private Task<ProcessResult> RunAgentAsync(string correlator, string node, IEnumerable<(string Iface, string Role, string File)> interfaces)

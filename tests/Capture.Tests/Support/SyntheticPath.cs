@@ -37,6 +37,9 @@ internal sealed class SyntheticPath(IReadOnlyList<SyntheticPoint> points, IPAddr
     /// <summary>802.1Q tag on every frame; 0 = untagged.</summary>
     public ushort Vlan { get; init; }
 
+    /// <summary>Extra clock offset of a node from probe k on (a clock step); 0 = none.</summary>
+    public Func<int, string, long> ClockStepNs { get; init; } = static (_, _) => 0;
+
     /// <summary>Writes one capture file per point; returns the file paths in point order.</summary>
     public IReadOnlyList<string> WritePcaps(string directory, int probes, long startNs, long intervalNs, ushort icmpId = 4242)
     {
@@ -86,7 +89,7 @@ internal sealed class SyntheticPath(IReadOnlyList<SyntheticPoint> points, IPAddr
                 var payload = (ulong)k * 0x9E3779B97F4A7C15UL;
                 for (var i = 0; i <= reached; i++)
                 {
-                    var offset = Points[i].ClockOffsetNs;
+                    var offset = Points[i].ClockOffsetNs + ClockStepNs(k, Points[i].Node);
                     var direction = Points[i].RequestDirection;
                     builders[i].AddEcho(requestAt[i] + offset, src, dst, request: true, icmpId, seq, payload, direction, vlan: Vlan);
                     if (lostAfter is null)

@@ -49,6 +49,45 @@ public sealed class LabEnvironment
         return null;
     }
 
+    /// <summary>
+    /// A fixture's start: the lab up with the pipeline running, or the fixture ignored when the lab
+    /// cannot run here. A failed start leaves nothing behind.
+    /// </summary>
+    public static async Task<LabEnvironment> StartPipelineOrIgnoreAsync()
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var reason = await UnavailableReasonAsync(limit.Token).ConfigureAwait(false);
+        if (reason is not null)
+        {
+            Assert.Ignore(reason);
+        }
+
+        var lab = Locate();
+        var started = false;
+        try
+        {
+            await lab.LabAsync(TimeSpan.FromMinutes(1), limit.Token, "up").ConfigureAwait(false);
+            await lab.LabAsync(TimeSpan.FromMinutes(3), limit.Token, "start-pipeline").ConfigureAwait(false);
+            started = true;
+        }
+        finally
+        {
+            if (!started)
+            {
+                await lab.DownAsync().ConfigureAwait(false);
+            }
+        }
+
+        return lab;
+    }
+
+    /// <summary>Removes the lab and everything it started.</summary>
+    public async Task DownAsync()
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await LabAsync(TimeSpan.FromMinutes(2), limit.Token, "down").ConfigureAwait(false);
+    }
+
     /// <summary>Runs <c>build/lab.sh ARGS</c>; a non-zero exit throws with the script's output.</summary>
     public async Task<ProcessResult> LabAsync(TimeSpan timeout, CancellationToken cancellationToken, params string[] arguments)
     {
