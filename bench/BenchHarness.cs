@@ -1,3 +1,4 @@
+using HopCapture.Tests.Shared;
 using System.Diagnostics;
 using System.Net;
 using HopCapture.Cli.Commands;
@@ -245,7 +246,8 @@ public static class BenchHarness
 
         var inProcess = clock.Elapsed.TotalSeconds;
         var specs = inputs.Select(static i => $"{i.Node}:{i.Iface}:{i.Role.ToString().ToLowerInvariant()}={i.Path}").ToList();
-        var cli = Path.Combine(RepoRoot(), "src", "Cli", "bin", "Release", "net10.0", "capture.dll");
+        // The CLI built alongside this harness: Release under build/bench.sh, whatever the tests use otherwise.
+        var cli = RepoPaths.Executable("Cli", "capture");
         double process = 0;
         if (File.Exists(cli))
         {
@@ -253,7 +255,7 @@ public static class BenchHarness
         }
         else
         {
-            results.Notes.Add($"{cli} not built (Release): analyze timed in process only");
+            results.Notes.Add($"{cli} not built: analyze timed in process only");
             process = inProcess;
         }
 
@@ -305,19 +307,6 @@ public static class BenchHarness
         }
 
         return clock.Elapsed.TotalSeconds;
-    }
-
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Capture.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return Directory.GetCurrentDirectory();
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 namespace HopCapture.Tests.Shared;
 
 /// <summary>Where the repository and the built executables are, seen from a test assembly.</summary>
-public static class RepoPaths
+internal static class RepoPaths
 {
     private static readonly Lazy<string> RootPath = new(FindRoot);
 

@@ -16,6 +16,8 @@ public sealed class PathSummaryBuilder(string src, string dst)
     private readonly Dictionary<string, uint> _verdicts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _slowCost = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _answeredCost = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Kind, string Leg), int> _slowLegs = [];
+    private readonly Dictionary<(string Kind, string Leg), int> _answeredLegs = [];
     private long _probes;
     private long _firstTs = long.MaxValue;
     private long _lastTs = long.MinValue;
@@ -60,10 +62,19 @@ public sealed class PathSummaryBuilder(string src, string dst)
     public void Add(ProbeRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        Add(record.Id, record.FirstTsNs, record.RttNs, record.Answered, record.Verdict?.Kind ?? "", record.Verdict?.CostNs ?? 0);
+        Add(record.Id, record.FirstTsNs, record.RttNs, record.Answered, record.Verdict?.Kind ?? "", record.Verdict?.CostNs ?? 0, VerdictLeg(record));
     }
 
-    public void Add(long id, long firstTs, long rtt, bool answered, string verdictKind, long verdictCost)
+    /// <summary>The leg of the verdict's segment ("request", "reply", "both", "unknown"), "" when there is none.</summary>
+    public static string VerdictLeg(ProbeRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return record.Verdict is { Segment: >= 0 } verdict && verdict.Segment < record.Segments.Count
+            ? record.Segments[verdict.Segment].Leg
+            : "";
+    }
+
+    public void Add(long id, long firstTs, long rtt, bool answered, string verdictKind, long verdictCost, string verdictLeg = "")
     {
         ArgumentNullException.ThrowIfNull(verdictKind);
         _probes++;
@@ -89,9 +100,11 @@ public sealed class PathSummaryBuilder(string src, string dst)
         if (verdictKind.Length > 0)
         {
             _answeredCost[verdictKind] = _answeredCost.GetValueOrDefault(verdictKind) + verdictCost;
+            _answeredLegs[(verdictKind, verdictLeg)] = _answeredLegs.GetValueOrDefault((verdictKind, verdictLeg)) + 1;
             if (rtt > SlowProbeNs)
             {
                 _slowCost[verdictKind] = _slowCost.GetValueOrDefault(verdictKind) + verdictCost;
+                _slowLegs[(verdictKind, verdictLeg)] = _slowLegs.GetValueOrDefault((verdictKind, verdictLeg)) + 1;
             }
         }
     }
@@ -99,6 +112,8 @@ public sealed class PathSummaryBuilder(string src, string dst)
     public PathSummary ToSummary()
     {
         _answeredRtts.Sort();
+        var slow = _slowCost.Count > 0;
+        var dominant = Dominant(slow ? _slowCost : _answeredCost);
         var summary = new PathSummary
         {
             Src = src,
@@ -109,7 +124,8 @@ public sealed class PathSummaryBuilder(string src, string dst)
             RttP50Ns = Percentile(_answeredRtts, 0.50),
             RttP99Ns = Percentile(_answeredRtts, 0.99),
             RttMaxNs = _answeredRtts.Count > 0 ? _answeredRtts[^1] : 0,
-            DominantSegment = Dominant(_slowCost.Count > 0 ? _slowCost : _answeredCost),
+            DominantSegment = dominant,
+            DominantLeg = DominantLeg(slow ? _slowLegs : _answeredLegs, dominant),
             FirstTsNs = _probes > 0 ? _firstTs : 0,
             LastTsNs = _probes > 0 ? _lastTs : 0,
             WorstProbeId = _worstId,
@@ -132,6 +148,32 @@ public sealed class PathSummaryBuilder(string src, string dst)
 
         var rank = (int)Math.Ceiling(p * sorted.Count);
         return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+    }
+
+    /// <summary>
+    /// The leg most probes with the dominant verdict held their delay on: the majority of those
+    /// whose leg is known, "unknown" when none is, "" without a dominant segment.
+    /// </summary>
+    private static string DominantLeg(Dictionary<(string Kind, string Leg), int> legs, string dominant)
+    {
+        if (dominant.Length == 0)
+        {
+            return "";
+        }
+
+        var best = "unknown";
+        var bestCount = 0;
+        foreach (var ((kind, leg), count) in legs)
+        {
+            if (kind == dominant && leg is { Length: > 0 } and not "unknown"
+                && (count > bestCount || (count == bestCount && string.CompareOrdinal(leg, best) < 0)))
+            {
+                best = leg;
+                bestCount = count;
+            }
+        }
+
+        return best;
     }
 
     private static string Dominant(Dictionary<string, long> costs) =>

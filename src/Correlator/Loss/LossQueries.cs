@@ -39,42 +39,6 @@ public sealed class LossQueries(ProbeStore store)
         return response;
     }
 
-    /// <summary>
-    /// The leg most of the costliest probes held their delay on in <paramref name="kind"/>: the
-    /// majority of those whose leg is known, "unknown" when none is, "" without a kind.
-    /// </summary>
-    public string DominantLeg(string src, string dst, long sinceNs, long untilNs, string kind)
-    {
-        if (string.IsNullOrEmpty(kind))
-        {
-            return "";
-        }
-
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT record FROM probes WHERE src = $src AND dst = $dst AND verdict_kind = $kind" +
-                              (sinceNs != 0 ? " AND first_ts_ns >= $since" : "") + (untilNs != 0 ? " AND first_ts_ns <= $until" : "") +
-                              " ORDER BY verdict_cost_ns DESC LIMIT 50";
-        command.Parameters.AddWithValue("$src", src);
-        command.Parameters.AddWithValue("$dst", dst);
-        command.Parameters.AddWithValue("$kind", kind);
-        command.Parameters.AddWithValue("$since", sinceNs);
-        command.Parameters.AddWithValue("$until", untilNs);
-        var legs = new Dictionary<string, int>(StringComparer.Ordinal);
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            var record = ProbeRecord.Parser.ParseFrom((byte[])reader[0]);
-            if (record.Verdict is { Segment: >= 0 } verdict && verdict.Segment < record.Segments.Count
-                && record.Segments[verdict.Segment].Leg is { Length: > 0 } leg && leg != "unknown")
-            {
-                legs[leg] = legs.GetValueOrDefault(leg) + 1;
-            }
-        }
-
-        return legs.Count == 0 ? "unknown" : legs.OrderByDescending(l => l.Value).ThenBy(l => l.Key, StringComparer.Ordinal).First().Key;
-    }
-
     public ListFreezesResponse ListFreezes(string? src, string? dst, long sinceNs, long untilNs, int minLost)
     {
         var response = new ListFreezesResponse();

@@ -51,10 +51,6 @@ public sealed partial class QueryService(
         CheckWindow(request.SinceNs, request.UntilNs);
         var response = new ListPathsResponse();
         response.Paths.AddRange(Store(() => queries.ListPaths(request.SinceNs, request.UntilNs)));
-        foreach (var path in response.Paths)
-        {
-            path.DominantLeg = Store(() => lossQueries.DominantLeg(path.Src, path.Dst, request.SinceNs, request.UntilNs, path.DominantSegment));
-        }
 
         return Task.FromResult(response);
     }

@@ -102,7 +102,7 @@ public sealed class ProbeQueries(ProbeStore store)
         using var connection = store.Open();
         using var command = connection.CreateCommand();
         var where = Where(command, null, null, sinceNs, untilNs);
-        command.CommandText = "SELECT src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns FROM probes WHERE " +
+        command.CommandText = "SELECT src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, verdict_leg FROM probes WHERE " +
                               where + " ORDER BY src, dst";
         using var reader = command.ExecuteReader();
         var paths = new List<PathSummary>();
@@ -121,7 +121,7 @@ public sealed class ProbeQueries(ProbeStore store)
                 current = new PathSummaryBuilder(src, dst);
             }
 
-            current.Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5) != 0, reader.GetString(6), reader.GetInt64(7));
+            current.Add(reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5) != 0, reader.GetString(6), reader.GetInt64(7), reader.GetString(8));
         }
 
         if (current is not null)

@@ -1,3 +1,4 @@
+using HopCapture.Contracts.Reports;
 using System.Globalization;
 using Google.Protobuf;
 using HopCapture.Correlator.Hosting;
@@ -16,11 +17,11 @@ public sealed record StoredAgent(string Node, string Instance, long LastSeenNs, 
 /// </summary>
 public sealed class ProbeStore
 {
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private const string InsertSql =
-        "INSERT INTO probes(src, dst, icmp_id, icmp_seq, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, lost_in, imported, record) " +
-        "VALUES ($src, $dst, $icmp_id, $icmp_seq, $first_ts_ns, $rtt_ns, $answered, $verdict_kind, $verdict_cost_ns, $lost_in, $imported, $record) RETURNING id";
+        "INSERT INTO probes(src, dst, icmp_id, icmp_seq, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, lost_in, imported, record, verdict_leg) " +
+        "VALUES ($src, $dst, $icmp_id, $icmp_seq, $first_ts_ns, $rtt_ns, $answered, $verdict_kind, $verdict_cost_ns, $lost_in, $imported, $record, $verdict_leg) RETURNING id";
 
     private readonly string _connectionString;
 
@@ -102,6 +103,17 @@ public sealed class ProbeStore
                     """, transaction);
                 transaction.Commit();
             }
+
+            if (version < 2)
+            {
+                // v2: the verdict segment's leg as a column, so path summaries need no record blobs.
+                using var transaction = connection.BeginTransaction();
+                Execute(connection, """
+                    ALTER TABLE probes ADD COLUMN verdict_leg TEXT NOT NULL DEFAULT '';
+                    PRAGMA user_version = 2;
+                    """, transaction);
+                transaction.Commit();
+            }
         }
         catch (SqliteException ex)
         {
@@ -116,7 +128,7 @@ public sealed class ProbeStore
         var command = connection.CreateCommand();
         command.CommandText = InsertSql;
         foreach (var name in (string[])["$src", "$dst", "$icmp_id", "$icmp_seq", "$first_ts_ns", "$rtt_ns", "$answered",
-                     "$verdict_kind", "$verdict_cost_ns", "$lost_in", "$imported", "$record"])
+                     "$verdict_kind", "$verdict_cost_ns", "$lost_in", "$imported", "$record", "$verdict_leg"])
         {
             command.Parameters.Add(new SqliteParameter { ParameterName = name });
         }
@@ -147,6 +159,7 @@ public sealed class ProbeStore
         p[9].Value = record.LostIn;
         p[10].Value = record.Imported ? 1 : 0;
         p[11].Value = bytes;
+        p[12].Value = PathSummaryBuilder.VerdictLeg(record);
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 

@@ -19,9 +19,11 @@ public sealed class CorrelationEngine
     private readonly Dictionary<ProbeKey, ProbeState> _inFlight = [];
     private readonly Queue<(ProbeState State, int Generation)> _byAge = new();
     private readonly Queue<(ProbeState State, int Generation, long DueNs)> _settling = new();
+    private readonly Queue<(ProbeState State, int Generation)> _ready = new();
     private readonly Stack<ProbeState> _pool = new();
     private readonly RecentKeys _recent;
     private readonly PathShapes _shapes = new();
+    private readonly PathPoints _pathPoints = new();
     private readonly ProbeFinalizer _finalizer;
     private readonly long _timeoutNs;
     private readonly long _settleNs;
@@ -67,6 +69,7 @@ public sealed class CorrelationEngine
             if (_recent.Contains(key))
             {
                 Counters._late++;
+                _pathPoints.For(key).Add(iface.PointId, arrivalNs);
                 return;
             }
 
@@ -76,6 +79,7 @@ public sealed class CorrelationEngine
             }
 
             state = Rent(key, arrivalNs);
+            state.PathPoints = _pathPoints.For(key);
             _inFlight.Add(key, state);
             _byAge.Enqueue((state, state.Generation));
         }
@@ -88,9 +92,23 @@ public sealed class CorrelationEngine
         }
 
         state.LastArrivalNs = arrivalNs;
+        state.PathPoints!.Add(iface.PointId, arrivalNs);
         if (state.IsComplete)
         {
-            _settling.Enqueue((state, state.Generation, arrivalNs + _settleNs));
+            // Every point this path is seen at (a set that has stopped growing) has reported:
+            // nothing is left to wait for, so the probe is final at the next turn. Otherwise a
+            // slower agent may still add a point, and the probe settles first.
+            var path = state.PathPoints!;
+            if (state.Count >= path.Count && arrivalNs - path.GrewAtNs >= _timeoutNs)
+            {
+                state.DueNs = arrivalNs;
+                _ready.Enqueue((state, state.Generation));
+            }
+            else
+            {
+                state.DueNs = arrivalNs + _settleNs;
+                _settling.Enqueue((state, state.Generation, state.DueNs));
+            }
         }
     }
 
@@ -98,12 +116,20 @@ public sealed class CorrelationEngine
     public void Advance(long nowNs, ICollection<ProbeResult> finalized)
     {
         ArgumentNullException.ThrowIfNull(finalized);
+        while (_ready.TryDequeue(out var ready))
+        {
+            if (ready.State.Generation == ready.Generation && ready.State.IsComplete && ready.State.DueNs <= nowNs)
+            {
+                Finalize(ready.State, nowNs, finalized);
+            }
+        }
+
         while (_settling.TryPeek(out var entry) && entry.DueNs <= nowNs)
         {
             _settling.Dequeue();
             var state = entry.State;
             // A newer observation re-queued the probe with a later due time; that entry decides.
-            if (state.Generation == entry.Generation && state.IsComplete && state.LastArrivalNs + _settleNs <= nowNs)
+            if (state.Generation == entry.Generation && state.IsComplete && state.DueNs <= nowNs)
             {
                 Finalize(state, nowNs, finalized);
             }
@@ -143,6 +169,7 @@ public sealed class CorrelationEngine
         }
 
         _settling.Clear();
+        _ready.Clear();
     }
 
     private void Finalize(ProbeState state, long nowNs, ICollection<ProbeResult> finalized)

@@ -27,6 +27,12 @@ internal sealed class ProbeState
     public ProbeKey Key;
     public long FirstArrivalNs;
     public long LastArrivalNs;
+
+    /// <summary>When a complete probe may be finalised (arrival time); later observations move it.</summary>
+    public long DueNs;
+
+    /// <summary>The points this probe's path has been seen at (shared by the path's probes).</summary>
+    public PointSet? PathPoints;
     public int Generation;
     public int Duplicates;
     public PointSlot[] Slots = new PointSlot[InitialSlots];

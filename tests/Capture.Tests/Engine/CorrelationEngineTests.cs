@@ -123,33 +123,97 @@ public class CorrelationEngineTests
         Assert.That(lab.Engine.Counters.Duplicates, Is.Zero);
     }
 
-    [Test]
-    public void Advance_CompleteProbe_WaitsForSettleThenFinalises()
+    private static readonly EngineOptions SettleOneSecond = new() { Settle = TimeSpan.FromSeconds(1), ProbeTimeout = TimeSpan.FromSeconds(5) };
+
+    /// <summary>Probe 1 teaches the path's points; a probe timeout later they count as stable.</summary>
+    private static EngineScenario WithStablePath()
     {
-        var lab = new EngineScenario(new EngineOptions { Settle = TimeSpan.FromSeconds(1), ProbeTimeout = TimeSpan.FromSeconds(5) });
+        var lab = new EngineScenario(SettleOneSecond);
+        lab.Report003(seq: 1);
+        Assert.That(lab.AdvanceBy(TimeSpan.FromSeconds(6)), Has.Count.EqualTo(1));
+        return lab;
+    }
+
+    [Test]
+    public void Advance_FirstProbesOfAPath_WaitForSettle()
+    {
+        var lab = new EngineScenario(SettleOneSecond);
         lab.Report003();
 
         var early = lab.AdvanceBy(TimeSpan.FromMilliseconds(900));
         var settled = lab.AdvanceBy(TimeSpan.FromMilliseconds(200));
 
-        Assert.That(early, Is.Empty);
+        Assert.That(early, Is.Empty, "while agents are still joining nobody knows how many points the path has");
         Assert.That(settled, Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void Advance_CompleteWithEveryPointOfAStablePath_FinalisesAtOnce()
+    {
+        var lab = WithStablePath();
+        lab.Report003(seq: 2);
+
+        var results = lab.AdvanceBy(TimeSpan.Zero);
+
+        Assert.That(results.Single().Points, Has.Length.EqualTo(6), "no point of this path is missing, so nothing is left to wait for");
         Assert.That(lab.Engine.InFlight, Is.Zero);
+    }
+
+    [Test]
+    public void Advance_CompleteButMissingAPointThePathHas_WaitsForSettle()
+    {
+        var lab = WithStablePath();
+        lab.Report003(seq: 2, guests: false);
+
+        var early = lab.AdvanceBy(TimeSpan.FromMilliseconds(900));
+        var settled = lab.AdvanceBy(TimeSpan.FromMilliseconds(200));
+
+        Assert.That(early, Is.Empty);
+        Assert.That(settled.Single().Points, Has.Length.EqualTo(4));
     }
 
     [Test]
     public void Advance_LateAgentJoinsBeforeSettle_ProbeHasAllPoints()
     {
-        var lab = new EngineScenario(new EngineOptions { Settle = TimeSpan.FromSeconds(1) });
-        lab.Report003(guests: false);
+        var lab = WithStablePath();
+        lab.Report003(seq: 2, guests: false);
         lab.AdvanceBy(TimeSpan.FromMilliseconds(700));
-        lab.Request(lab.GuestA, "08.851499");
-        lab.Reply(lab.GuestA, "08.972053");
+        lab.Request(lab.GuestA, "08.851499", seq: 2);
+        lab.Reply(lab.GuestA, "08.972053", seq: 2);
 
         Assert.That(lab.AdvanceBy(TimeSpan.FromMilliseconds(700)), Is.Empty, "the late point restarts the settle wait");
         var probe = lab.Single(TimeSpan.FromMilliseconds(400));
 
         Assert.That(probe.Points, Has.Length.EqualTo(5));
+    }
+
+    [Test]
+    public void Advance_AgentLaggingBehind_ItsLatePointsMakeLaterProbesWait()
+    {
+        // vm_a alone has reported when probes 1 and 2 settle; the host's agent is behind.
+        var lab = new EngineScenario(SettleOneSecond);
+        lab.Request(lab.GuestA, "08.851499", seq: 1);
+        lab.Reply(lab.GuestA, "08.972053", seq: 1);
+        var partial = lab.AdvanceBy(TimeSpan.FromSeconds(6));
+
+        // Its late observation of probe 1 teaches the engine the path has another point, so a
+        // probe complete without it is not final at once, even once the path looked stable.
+        lab.Request(lab.VifA, "08.850975", seq: 1);
+        lab.AdvanceBy(TimeSpan.FromSeconds(6));
+        lab.Request(lab.GuestA, "10.851499", seq: 3);
+        lab.Reply(lab.GuestA, "10.972053", seq: 3);
+        var waiting = lab.AdvanceBy(TimeSpan.FromMilliseconds(500));
+        lab.Request(lab.VifA, "10.850975", seq: 3);
+        lab.Reply(lab.VifA, "10.971458", seq: 3);
+        var joined = lab.AdvanceBy(TimeSpan.Zero);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(partial.Single().Points, Has.Length.EqualTo(1), "nothing else was known when it settled");
+            Assert.That(lab.Engine.Counters.Late, Is.EqualTo(1));
+            Assert.That(waiting, Is.Empty, "probe 3 waits for the vif point seen late on probe 1");
+            Assert.That(joined.Single().Points, Has.Length.EqualTo(2));
+        });
     }
 
     [Test]

@@ -21,6 +21,15 @@ public class ReplayPipelineTests
     private static readonly IPAddress VmB = IPAddress.Parse("192.168.47.127");
     private string _directory = "";
 
+    // Replaying agents start as separate processes and can be seconds apart on a loaded 2-core
+    // machine: the first probes must wait for the slowest one. Once every point of the path has
+    // been seen, complete probes no longer wait.
+    private static readonly Dictionary<string, string?> ReplayTimings = new()
+    {
+        ["Correlator:Engine:Settle"] = "00:00:03",
+        ["Correlator:Engine:ProbeTimeout"] = "00:00:05",
+    };
+
     [SetUp]
     public void SetUp()
     {
@@ -48,7 +57,7 @@ public class ReplayPipelineTests
         var start = DateTimeOffset.UtcNow.AddSeconds(-30).ToUnixTimeMilliseconds() * 1_000_000;
         var files = path.WritePcaps(_directory, Probes, start, 20_000_000, icmpId: 21616);
         await using var correlator = await TestCorrelator.StartAsync(
-            overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
+            overrides: ReplayTimings);
 
         // Act: one agent process per node, each replaying its interfaces' files.
         await ReplayAllAsync(correlator.Address, path, files);
@@ -107,7 +116,7 @@ public class ReplayPipelineTests
         var files = path.WritePcaps(_directory, probes, start, 20_000_000, icmpId: 777);
         var database = Path.Combine(_directory, "freezes.db");
         await using var correlator = await TestCorrelator.StartAsync(
-            database, overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
+            database, overrides: ReplayTimings);
 
         // Act
         await ReplayAllAsync(correlator.Address, path, files);
