@@ -13,10 +13,11 @@ internal sealed class PathShapes
     private const int MaxPaths = 65_536;
     private readonly Dictionary<(UInt128 Src, UInt128 Dst), ShapePoint[]> _shapes = [];
 
-    public void Learn(UInt128 src, UInt128 dst, ShapePoint[] shape)
+    public void Learn(UInt128 src, UInt128 dst, ReadOnlySpan<ShapePoint> shape)
     {
         // Keep the fullest view: one agent restarting must not shrink what we know of a path.
-        if (_shapes.TryGetValue((src, dst), out var known) && known.Length > shape.Length)
+        // Most probes of a path show the shape already known: then nothing is allocated.
+        if (_shapes.TryGetValue((src, dst), out var known) && (known.Length > shape.Length || shape.SequenceEqual(known)))
         {
             return;
         }
@@ -26,7 +27,7 @@ internal sealed class PathShapes
             _shapes.Clear();
         }
 
-        _shapes[(src, dst)] = shape;
+        _shapes[(src, dst)] = shape.ToArray();
     }
 
     public ShapePoint[]? Get(UInt128 src, UInt128 dst) => _shapes.GetValueOrDefault((src, dst));

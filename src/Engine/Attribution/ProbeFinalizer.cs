@@ -40,16 +40,17 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
 
         if (outcome == ProbeOutcome.Answered && ordered.Length > 1)
         {
-            var learned = new List<ShapePoint>(ordered.Length);
+            Span<ShapePoint> learned = stackalloc ShapePoint[ordered.Length];
+            var count = 0;
             foreach (var item in ordered)
             {
                 if (item.View.HasRoundTrip && item.Coordinate != PathCoordinates.Unknown)
                 {
-                    learned.Add(new ShapePoint(item.View.PointId, item.Coordinate));
+                    learned[count++] = new ShapePoint(item.View.PointId, item.Coordinate);
                 }
             }
 
-            shapes.Learn(state.Key.Src, state.Key.Dst, [.. learned]);
+            shapes.Learn(state.Key.Src, state.Key.Dst, learned[..count]);
         }
 
         var first = ordered.Length > 0 ? ordered[0].View : default;
@@ -120,29 +121,48 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
         // Along the path the level climbs guest → vif → bridge → NIC on the sender's side and
         // falls on the responder's; the side changes where the level falls, or where it stays
         // level between two nodes (NIC to NIC across the fabric).
-        var byRoundTrip = items.Where(static i => i.View.HasRoundTrip && i.Level != PathCoordinates.Unknown)
-            .OrderByDescending(static i => i.View.RoundTripNs).ToArray();
-        var crossed = false;
-        var sides = new Dictionary<int, bool>();
-        for (var k = 0; k < byRoundTrip.Length; k++)
+        // Indices of the points with a round trip and a level, by decreasing round trip (stable).
+        Span<int> byRoundTrip = stackalloc int[items.Length];
+        var count = 0;
+        for (var i = 0; i < items.Length; i++)
         {
+            if (!items[i].View.HasRoundTrip || items[i].Level == PathCoordinates.Unknown)
+            {
+                continue;
+            }
+
+            var at = count++;
+            while (at > 0 && items[byRoundTrip[at - 1]].View.RoundTripNs < items[i].View.RoundTripNs)
+            {
+                byRoundTrip[at] = byRoundTrip[at - 1];
+                at--;
+            }
+
+            byRoundTrip[at] = i;
+        }
+
+        // Sides are decided on the known ones before any is filled in, as the order is walked.
+        Span<sbyte> decided = stackalloc sbyte[items.Length];
+        var crossed = false;
+        for (var k = 0; k < count; k++)
+        {
+            var current = items[byRoundTrip[k]];
             if (k > 0)
             {
-                var previous = byRoundTrip[k - 1];
-                var current = byRoundTrip[k];
+                var previous = items[byRoundTrip[k - 1]];
                 crossed |= current.SenderSide == false
                     || current.Level < previous.Level
                     || (current.Level == previous.Level && current.Point.Node != previous.Point.Node);
             }
 
-            sides[byRoundTrip[k].View.PointId] = byRoundTrip[k].SenderSide ?? !crossed;
+            decided[byRoundTrip[k]] = (current.SenderSide ?? !crossed) ? (sbyte)1 : (sbyte)-1;
         }
 
         for (var i = 0; i < items.Length; i++)
         {
-            if (items[i].SenderSide is null && sides.TryGetValue(items[i].View.PointId, out var side))
+            if (items[i].SenderSide is null && decided[i] != 0)
             {
-                items[i].SenderSide = side;
+                items[i].SenderSide = decided[i] > 0;
             }
         }
     }
@@ -169,34 +189,98 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
     /// </summary>
     private static Item[] Order(Item[] items)
     {
-        var withRoundTrip = items.Where(static i => i.View.HasRoundTrip)
-            .OrderByDescending(static i => i.View.RoundTripNs)
-            .ThenBy(static i => CoordinateOrder(i.Coordinate))
-            .ToList();
-        var others = items.Where(static i => !i.View.HasRoundTrip)
-            .OrderBy(static i => CoordinateOrder(i.Coordinate))
-            .ThenBy(static i => i.View.HasRequest ? i.View.RequestNs : i.View.ReplyNs);
-
-        foreach (var item in others)
+        // Insertion sorts: a probe has a handful of points, and these run once per probe on the
+        // correlator's hot path. Both are stable, like the LINQ sorts they replace.
+        var ordered = new Item[items.Length];
+        var withRoundTrip = 0;
+        foreach (var item in items)
         {
-            var at = withRoundTrip.Count;
-            if (item.Coordinate != PathCoordinates.Unknown)
+            if (item.View.HasRoundTrip)
             {
-                var before = withRoundTrip.FindIndex(o => o.Coordinate != PathCoordinates.Unknown && o.Coordinate > item.Coordinate);
-                at = before >= 0 ? before : at;
-            }
+                var at = withRoundTrip++;
+                while (at > 0 && RoundTripFirst(item, ordered[at - 1]))
+                {
+                    ordered[at] = ordered[at - 1];
+                    at--;
+                }
 
-            withRoundTrip.Insert(at, item);
+                ordered[at] = item;
+            }
         }
 
-        return [.. withRoundTrip];
+        var others = withRoundTrip;
+        foreach (var item in items)
+        {
+            if (!item.View.HasRoundTrip)
+            {
+                var at = others++;
+                while (at > withRoundTrip && PathPlaceFirst(item, ordered[at - 1]))
+                {
+                    ordered[at] = ordered[at - 1];
+                    at--;
+                }
+
+                ordered[at] = item;
+            }
+        }
+
+        // Slot each point without a round trip (in path-place order) before the first point
+        // further along the path; those whose place is unknown stay at the end.
+        var placed = withRoundTrip;
+        for (var k = withRoundTrip; k < ordered.Length; k++)
+        {
+            var item = ordered[k];
+            var at = placed;
+            if (item.Coordinate != PathCoordinates.Unknown)
+            {
+                for (var j = 0; j < placed; j++)
+                {
+                    if (ordered[j].Coordinate != PathCoordinates.Unknown && ordered[j].Coordinate > item.Coordinate)
+                    {
+                        at = j;
+                        break;
+                    }
+                }
+            }
+
+            Array.Copy(ordered, at, ordered, at + 1, k - at);
+            ordered[at] = item;
+            placed++;
+        }
+
+        return ordered;
     }
+
+    private static bool RoundTripFirst(in Item a, in Item b) =>
+        a.View.RoundTripNs > b.View.RoundTripNs
+        || (a.View.RoundTripNs == b.View.RoundTripNs && CoordinateOrder(a.Coordinate) < CoordinateOrder(b.Coordinate));
+
+    private static bool PathPlaceFirst(in Item a, in Item b)
+    {
+        var byPlace = CoordinateOrder(a.Coordinate).CompareTo(CoordinateOrder(b.Coordinate));
+        return byPlace < 0 || (byPlace == 0 && FirstSeenNs(a) < FirstSeenNs(b));
+    }
+
+    private static long FirstSeenNs(in Item item) => item.View.HasRequest ? item.View.RequestNs : item.View.ReplyNs;
 
     private static int CoordinateOrder(int coordinate) => coordinate == PathCoordinates.Unknown ? int.MaxValue : coordinate;
 
     private (SegmentView[] Segments, int Verdict) Attribute(Item[] ordered)
     {
-        var segments = new List<SegmentView>(ordered.Length);
+        var roundTrips = 0;
+        foreach (var item in ordered)
+        {
+            roundTrips += item.View.HasRoundTrip ? 1 : 0;
+        }
+
+        if (roundTrips == 0)
+        {
+            return ([], -1);
+        }
+
+        // One segment between each pair of neighbours with a round trip, plus the remote one.
+        var segments = new SegmentView[roundTrips];
+        var count = 0;
         var previous = -1;
         for (var i = 0; i < ordered.Length; i++)
         {
@@ -208,25 +292,20 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             if (previous >= 0)
             {
                 var cost = ordered[previous].View.RoundTripNs - ordered[i].View.RoundTripNs;
-                segments.Add(new SegmentView(previous, i, Kind(ordered[previous], ordered[i]), cost, cost < noiseFloorNs)
+                segments[count++] = new SegmentView(previous, i, Kind(ordered[previous], ordered[i]), cost, cost < noiseFloorNs)
                 {
                     Split = Split(ordered[previous], ordered[i]),
-                });
+                };
             }
 
             previous = i;
         }
 
-        if (previous < 0)
-        {
-            return ([], -1);
-        }
-
         var remote = ordered[previous].View.RoundTripNs;
-        segments.Add(new SegmentView(previous, -1, PathCoordinates.RemoteKind(ordered[previous].Coordinate), remote, remote < noiseFloorNs));
+        segments[count] = new SegmentView(previous, -1, PathCoordinates.RemoteKind(ordered[previous].Coordinate), remote, remote < noiseFloorNs);
 
         var verdict = 0;
-        for (var i = 1; i < segments.Count; i++)
+        for (var i = 1; i < segments.Length; i++)
         {
             if (segments[i].CostNs > segments[verdict].CostNs)
             {
@@ -234,7 +313,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             }
         }
 
-        return ([.. segments], verdict);
+        return (segments, verdict);
     }
 
     /// <summary>
