@@ -69,10 +69,11 @@ public static class CliApp
             ProbesCommand.Create(run),
             ExplainCommand.Create(run),
             WatchCommand.Create(run),
+            AlertsCommand.Create(run),
         };
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, alerts (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

@@ -247,17 +247,7 @@ public sealed class ProbeQueries(ProbeStore store)
             return summary;
         }
 
-        /// <summary>Nearest rank on sorted values.</summary>
-        private static long Percentile(List<long> sorted, double p)
-        {
-            if (sorted.Count == 0)
-            {
-                return 0;
-            }
-
-            var rank = (int)Math.Ceiling(p * sorted.Count);
-            return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
-        }
+        private static long Percentile(List<long> sorted, double p) => Percentiles.Nearest(sorted, p);
 
         private static string Dominant(Dictionary<string, long> costs) =>
             costs.Count == 0
