@@ -60,7 +60,9 @@ public static class CliApp
             "  capture probes --dst 192.168.47.127 --min-rtt 20ms --order rtt\n" +
             "  capture explain 42\n" +
             "  capture explain --src 192.168.47.111 --dst 192.168.47.127 --seq 110\n" +
-            "  capture watch --min-rtt 50ms --count 10")
+            "  capture watch --min-rtt 50ms --count 10\n" +
+            "  capture trace --from vm1 --to vm2 --count 300 --interval 200ms\n" +
+            "  capture alerts")
         {
             run.Correlator,
             run.Json,
@@ -70,10 +72,11 @@ public static class CliApp
             ExplainCommand.Create(run),
             WatchCommand.Create(run),
             AlertsCommand.Create(run),
+            TraceCommand.Create(run),
         };
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, alerts (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, alerts, trace (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

@@ -20,6 +20,7 @@ public sealed class IcmpSocket : IDisposable
     private readonly TimeProvider _time;
     private readonly byte[] _sendBuffer = new byte[8 + ProbePayload.MaxSize];
     private readonly Lock _sendGate = new();
+    private int _disposed;
 
     public IcmpSocket(TimeProvider timeProvider)
     {
@@ -104,6 +105,11 @@ public sealed class IcmpSocket : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         try
         {
             _socket.Shutdown(SocketShutdown.Both);

@@ -2,6 +2,7 @@ using HopCapture.Correlator.Alerts;
 using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Metrics;
+using HopCapture.Correlator.Probing;
 using HopCapture.Correlator.Storage;
 using HopCapture.Engine.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -61,6 +62,7 @@ public static class CorrelatorServiceCollectionExtensions
         // After the store (their tables live in it) and the engine: issue 5's features.
         services.AddAlerting(configuration);
         services.AddCorrelatorMetrics(configuration);
+        services.AddProbing(configuration);
         return services;
     }
 
