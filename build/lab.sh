@@ -392,8 +392,9 @@ cmd_start_pipeline() {
     stop_matching agent-
     # A fresh database per pipeline, so every run (and every test fixture) starts from nothing.
     rm -f "$state/lab.db" "$state/lab.db-wal" "$state/lab.db-shm"
+    # HC_CORRELATOR_CONFIG: a correlator config file (alert rules, probe plans) for this pipeline.
     spawn correlator root dotnet "$correlator_dll" --listen 10.250.0.1:7400 --db "$state/lab.db" \
-        --Correlator:Engine:Settle=00:00:01
+        --Correlator:Engine:Settle=00:00:01 ${HC_CORRELATOR_CONFIG:+--config "$HC_CORRELATOR_CONFIG"}
     poll 60 correlator_ready || { tail -n 20 "$logs/correlator.log" >&2; die "start-pipeline: the correlator did not report 'listening' within 60 s"; }
     say "correlator: $(grep -m1 'correlator listening on' "$logs/correlator.log")"
 

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace HopCapture.Tests.Support;
+namespace HopCapture.Tests.Shared;
 
 /// <summary>One POST the receiver accepted.</summary>
 public sealed record ReceivedAlert(string IdempotencyKey, JsonElement Body)
