@@ -56,11 +56,12 @@ public sealed class AlertInstance
         get
         {
             var rule = Rule;
+            var segment = rule.Segment is "*" or "any" or "" ? "round trip" : rule.Segment;
             var what = rule.Statistic switch
             {
-                AlertStatistic.Loss => $"loss in {rule.Segment} {Value.ToString("0.#", CultureInfo.InvariantCulture)} % > {rule.Threshold.ToString("0.#", CultureInfo.InvariantCulture)} %",
-                AlertStatistic.Freezes => $"{Value.ToString("0", CultureInfo.InvariantCulture)} freezes in {rule.Segment} > {rule.Threshold.ToString("0", CultureInfo.InvariantCulture)}",
-                _ => $"{rule.Segment} {AlertStatistics.Name(rule.Statistic)} {Durations.Format((long)(Value * 1e6))} > {Durations.Format((long)(rule.Threshold * 1e6))}",
+                AlertStatistic.Loss => $"loss in {segment} {Value.ToString("0.#", CultureInfo.InvariantCulture)} % > {rule.Threshold.ToString("0.#", CultureInfo.InvariantCulture)} %",
+                AlertStatistic.Freezes => $"{Value.ToString("0", CultureInfo.InvariantCulture)} freezes in {segment} > {rule.Threshold.ToString("0", CultureInfo.InvariantCulture)}",
+                _ => $"{segment} {AlertStatistics.Name(rule.Statistic)} {Durations.Format((long)(Value * 1e6))} > {Durations.Format((long)(rule.Threshold * 1e6))}",
             };
             var leg = rule.Leg == Leg.Any ? "" : $" ({SegmentLegs.Name(rule.Leg)} leg)";
             var worst = WorstProbes.Count == 0 ? "" : "; worst probes " + string.Join(", ", WorstProbes.Select(id => id.ToString(CultureInfo.InvariantCulture)));
