@@ -44,11 +44,19 @@ nsx() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
 spawn() {
     local name="$1" ns="$2"; shift 2
     mkdir -p "$pids" "$logs"
-    if [[ "$ns" == root ]]; then
-        setsid "$@" >"$logs/$name.log" 2>&1 </dev/null &
-    else
-        setsid ip netns exec "$ns" "$@" >"$logs/$name.log" 2>&1 </dev/null &
-    fi
+    # The daemon must not inherit descriptors above stderr: run under `flock LOCK build/lab.sh …`,
+    # the lock's descriptor would live on in it and hold the lab lock until the pipeline stops.
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd="${fd##*/}"
+            ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+        done
+        if [[ "$ns" == root ]]; then
+            exec setsid "$@" >"$logs/$name.log" 2>&1 </dev/null
+        else
+            exec setsid ip netns exec "$ns" "$@" >"$logs/$name.log" 2>&1 </dev/null
+        fi
+    ) &
     local pid=$!
     echo "$pid $(starttime "$pid")" >"$pids/$name.pid"
 }
