@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using System.Threading.Channels;
 using HopCapture.Correlator.Hosting;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -27,7 +26,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<WebhookDispatcher> _logger;
     private readonly HttpClient _http;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Wakeup _wake;
     private readonly Dictionary<string, (WebhookOptions Options, ResiliencePipeline<HttpResponseMessage> Pipeline)> _pipelines = new(StringComparer.Ordinal);
     private long _delivered;
     private long _failedRounds;
@@ -39,6 +38,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
         _store = store;
         _time = timeProvider;
         _logger = logger;
+        _wake = new Wakeup(timeProvider);
 
         // Timeouts are Polly's (per attempt); the client itself never gives up first.
         _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5), PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
@@ -55,7 +55,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     /// <summary>Times the outbox was scanned.</summary>
     public long Rounds => Interlocked.Read(ref _rounds);
 
-    public void Wake() => _wake.Writer.TryWrite(true);
+    public void Wake() => _wake.Set();
 
     public override void Dispose()
     {
@@ -82,17 +82,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
 
             Interlocked.Increment(ref _rounds);
 
-            using var timer = new CancellationTokenSource(PollInterval, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, stoppingToken);
-            try
-            {
-                await _wake.Reader.ReadAsync(linked.Token);
-            }
-            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-            {
-                // poll: retries scheduled for later become due
-            }
-            catch (OperationCanceledException)
+            if (!await _wake.WaitAsync(PollInterval, stoppingToken))
             {
                 return;
             }

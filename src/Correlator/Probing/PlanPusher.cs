@@ -1,3 +1,4 @@
+using HopCapture.Correlator.Hosting;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Protos;
 using Microsoft.Extensions.Options;
@@ -19,8 +20,7 @@ public sealed partial class PlanPusher : BackgroundService
     private readonly AgentRegistry _registry;
     private readonly TimeProvider _time;
     private readonly ILogger<PlanPusher> _logger;
-    private readonly System.Threading.Channels.Channel<bool> _wake =
-        System.Threading.Channels.Channel.CreateBounded<bool>(new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
+    private readonly Wakeup _wake;
     private IDisposable? _onChange;
 
     public PlanPusher(IOptionsMonitor<ProbingOptions> options, ControlHub hub, AgentRegistry registry, TimeProvider timeProvider, ILogger<PlanPusher> logger)
@@ -30,6 +30,7 @@ public sealed partial class PlanPusher : BackgroundService
         _registry = registry;
         _time = timeProvider;
         _logger = logger;
+        _wake = new Wakeup(timeProvider);
     }
 
     public long Pushed { get; private set; }
@@ -48,7 +49,7 @@ public sealed partial class PlanPusher : BackgroundService
         await base.StopAsync(cancellationToken);
     }
 
-    public void Wake() => _wake.Writer.TryWrite(true);
+    public void Wake() => _wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -67,16 +68,7 @@ public sealed partial class PlanPusher : BackgroundService
                 Log.PushFailed(_logger, ex);
             }
 
-            using var timer = new CancellationTokenSource(Period, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, stoppingToken);
-            try
-            {
-                await _wake.Reader.ReadAsync(linked.Token);
-            }
-            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-            {
-            }
-            catch (OperationCanceledException)
+            if (!await _wake.WaitAsync(Period, stoppingToken))
             {
                 return;
             }
