@@ -196,7 +196,7 @@ public sealed partial class TraceCoordinator(
         report.RttMaxNs = rtts.Count == 0 ? 0 : rtts[^1];
         report.WorstProbeId = answered.MaxBy(p => p.RttNs)?.Id ?? 0;
 
-        var groups = new Dictionary<(string From, string To, string Kind), (int Order, List<long> Costs, bool Noise)>();
+        var groups = new Dictionary<(string From, string To, string Kind), (int Order, List<long> Costs)>();
         foreach (var probe in answered)
         {
             foreach (var segment in probe.Segments)
@@ -204,38 +204,46 @@ public sealed partial class TraceCoordinator(
                 var key = (Label(probe, segment.FromPoint), segment.ToPoint < 0 ? "remote" : Label(probe, segment.ToPoint), segment.Kind);
                 if (!groups.TryGetValue(key, out var group))
                 {
-                    group = (segment.FromPoint < 0 ? int.MaxValue : segment.FromPoint, [], true);
+                    group = (segment.FromPoint < 0 ? int.MaxValue : segment.FromPoint, []);
+                    groups[key] = group;
                 }
 
                 group.Costs.Add(segment.CostNs);
-                groups[key] = (group.Order, group.Costs, group.Noise && segment.WithinNoise);
             }
         }
 
-        SegmentStats? worst = null;
-        foreach (var ((from, to, kind), group) in groups.OrderBy(g => g.Value.Order))
+        foreach (var (key, group) in groups.OrderBy(g => g.Value.Order))
         {
             group.Costs.Sort();
-            var stats = new SegmentStats
+            report.Segments.Add(new SegmentStats
             {
-                From = from,
-                To = to,
-                Kind = kind,
+                From = key.From,
+                To = key.To,
+                Kind = key.Kind,
                 Samples = (uint)group.Costs.Count,
                 P50Ns = Percentiles.Nearest(group.Costs, 0.50),
                 P99Ns = Percentiles.Nearest(group.Costs, 0.99),
                 MaxNs = group.Costs[^1],
-            };
-            report.Segments.Add(stats);
-            if (!group.Noise && (worst is null || stats.P99Ns > worst.P99Ns))
-            {
-                worst = stats;
-            }
+            });
         }
 
-        var verdict = worst is null
-            ? (answered.Count == 0 ? "no answered probes" : "no segment above noise")
-            : $"{worst.Kind} ({worst.From} → {worst.To}), p99 {Durations.Format(worst.P99Ns)}";
+        // The engine's own per-probe verdicts decide; the segment table gives the numbers.
+        var verdicts = answered.Where(p => p.Verdict is { Segment: >= 0 } v && v.Segment < p.Segments.Count && !p.Segments[v.Segment].WithinNoise)
+            .GroupBy(p => p.Verdict.Kind, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count())
+            .FirstOrDefault();
+        string verdict;
+        if (verdicts is null)
+        {
+            verdict = answered.Count == 0 ? "no answered probes" : "no segment above noise";
+        }
+        else
+        {
+            var stats = report.Segments.Where(g => g.Kind == verdicts.Key).MaxBy(g => g.Samples)!;
+            verdict = $"{verdicts.Key} ({stats.From} → {stats.To}), p99 {Durations.Format(stats.P99Ns)}, " +
+                      $"verdict of {verdicts.Count().ToString(CultureInfo.InvariantCulture)}/{answered.Count.ToString(CultureInfo.InvariantCulture)} answered probes";
+        }
+
         var lostIn = all.Where(p => !p.Answered && p.LostIn.Length > 0).GroupBy(p => (p.LostIn, p.LostLeg)).OrderByDescending(g => g.Count()).FirstOrDefault();
         if (lostIn is not null)
         {

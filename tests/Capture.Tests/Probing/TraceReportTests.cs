@@ -52,5 +52,6 @@ public sealed class TraceReportTests
         Assert.That(report.Jumps.Single().ToSeq, Is.EqualTo(11));
         Assert.That(report.Verdict, Does.StartWith("fabric"));
         Assert.That(report.Verdict, Does.Contain("120.00 ms"));
+        Assert.That(report.Verdict, Does.Contain("verdict of 5/5 answered probes"));
     }
 }

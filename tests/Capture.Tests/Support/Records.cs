@@ -32,6 +32,8 @@ public static class Records
         }
 
         record.RttNs = total;
+        var worst = record.Segments.MaxBy(x => x.CostNs)!;
+        record.Verdict = new Verdict { Kind = worst.Kind, CostNs = worst.CostNs, Segment = record.Segments.IndexOf(worst) };
         return record;
     }
 
