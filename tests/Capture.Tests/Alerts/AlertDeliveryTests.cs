@@ -82,6 +82,8 @@ public sealed class AlertDeliveryTests
 
         await using var receiver = await WebhookReceiver.StartAsync(port);
         await FeedUntilAsync(watch, () => Records.Answered(Src, Dst, "fabric", 120), () => !receiver.Received.IsEmpty, "the late delivery", cancellationToken);
+        // The receiver answers before the dispatcher marks the outbox row: wait for the mark.
+        await FeedUntilAsync(watch, () => Records.Answered(Src, Dst, "fabric", 120), () => dispatcher.Delivered >= 1, "the delivery to be recorded", cancellationToken);
         var delivered = dispatcher.Delivered;
 
         // A duplicate would come from a later round: let the dispatcher poll the outbox a few more times.
