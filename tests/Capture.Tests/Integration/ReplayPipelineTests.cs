@@ -48,7 +48,9 @@ public class ReplayPipelineTests
         var start = DateTimeOffset.UtcNow.AddSeconds(-30).ToUnixTimeMilliseconds() * 1_000_000;
         var files = path.WritePcaps(_directory, Probes, start, 20_000_000, icmpId: 21616);
         await using var correlator = await TestCorrelator.StartAsync(
-            overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:00.500" });
+            // The four agent processes start seconds apart on a loaded machine; a probe must not be
+            // finalised before the last of them has uploaded its points.
+            overrides: new Dictionary<string, string?> { ["Correlator:Engine:Settle"] = "00:00:05", ["Correlator:Engine:ProbeTimeout"] = "00:00:10" });
 
         // Act: one agent process per node, each replaying its interfaces' files.
         var agents = path.Points
