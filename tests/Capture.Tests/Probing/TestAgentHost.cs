@@ -73,8 +73,14 @@ public sealed class TestAgentHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _host.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        _host.Dispose();
-        await IpAsync($"link del {_dummy}");
+        try
+        {
+            await _host.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            _host.Dispose();
+        }
+        finally
+        {
+            await IpAsync($"link del {_dummy}");
+        }
     }
 }
