@@ -44,11 +44,19 @@ nsx() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
 spawn() {
     local name="$1" ns="$2"; shift 2
     mkdir -p "$pids" "$logs"
-    if [[ "$ns" == root ]]; then
-        setsid "$@" >"$logs/$name.log" 2>&1 </dev/null &
-    else
-        setsid ip netns exec "$ns" "$@" >"$logs/$name.log" 2>&1 </dev/null &
-    fi
+    # The daemon must not inherit descriptors above stderr: run under `flock LOCK build/lab.sh …`,
+    # the lock's descriptor would live on in it and hold the lab lock until the pipeline stops.
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd="${fd##*/}"
+            ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+        done
+        if [[ "$ns" == root ]]; then
+            exec setsid "$@" >"$logs/$name.log" 2>&1 </dev/null
+        else
+            exec setsid ip netns exec "$ns" "$@" >"$logs/$name.log" 2>&1 </dev/null
+        fi
+    ) &
     local pid=$!
     echo "$pid $(starttime "$pid")" >"$pids/$name.pid"
 }
@@ -428,8 +436,9 @@ cmd_start_pipeline() {
     stop_matching agent-
     # A fresh database per pipeline, so every run (and every test fixture) starts from nothing.
     rm -f "$state/lab.db" "$state/lab.db-wal" "$state/lab.db-shm"
+    # HC_CORRELATOR_CONFIG: a correlator config file (alert rules, probe plans) for this pipeline.
     spawn correlator root dotnet "$correlator_dll" --listen 10.250.0.1:7400 --db "$state/lab.db" \
-        --Correlator:Engine:Settle=00:00:01
+        --Correlator:Engine:Settle=00:00:01 ${HC_CORRELATOR_CONFIG:+--config "$HC_CORRELATOR_CONFIG"}
     poll 60 correlator_ready || { tail -n 20 "$logs/correlator.log" >&2; die "start-pipeline: the correlator did not report 'listening' within 60 s"; }
     say "correlator: $(grep -m1 'correlator listening on' "$logs/correlator.log")"
 

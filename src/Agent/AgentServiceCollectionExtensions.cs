@@ -1,11 +1,13 @@
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Clock;
 using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Probing;
 using HopCapture.Agent.Upload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace HopCapture.Agent;
@@ -33,13 +35,30 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ClockReader>();
         services.TryAddSingleton<ObservationQueue>();
-        services.TryAddSingleton(sp => new AgentInterfaces(sp.GetRequiredService<IOptions<AgentOptions>>()));
-        services.TryAddSingleton<IngestUploader>();
+        services.AddOptions<ProbeOptions>().Bind(configuration.GetSection(ProbeOptions.Section))
+            .Validate(o => o.MaxRate is >= 1 and <= 100_000, $"{ProbeOptions.Section}:MaxRate: must be 1-100000 probes per second")
+            .Validate(o => o.MinInterval > TimeSpan.Zero, $"{ProbeOptions.Section}:MinInterval: must be positive")
+            .ValidateOnStart();
+        services.TryAddSingleton(sp => new AgentInterfaces(
+            sp.GetRequiredService<IOptions<AgentOptions>>().Value.Interfaces, ProbingEnabled(sp)));
+        services.TryAddSingleton(sp => new IngestUploader(
+            sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<ObservationQueue>(), sp.GetRequiredService<AgentInterfaces>(),
+            sp.GetRequiredService<ClockReader>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestUploader>>(),
+            sp.GetService<IHostApplicationLifetime>())
+        {
+            CanProbe = ProbingEnabled(sp),
+        });
         services.TryAddSingleton<CaptureService>();
+        services.TryAddSingleton<ProbingService>();
 
-        // Hosted services stop in reverse order: capture stops first, then the uploader flushes.
+        // Hosted services stop in reverse order: capture and prober stop first, then the uploader flushes.
         services.AddHostedService(sp => sp.GetRequiredService<IngestUploader>());
+        services.AddHostedService<ProbingHost>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
         return services;
     }
+
+    /// <summary>Probing runs on live agents when enabled; a replay-only agent exits once its files are acked.</summary>
+    private static bool ProbingEnabled(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<ProbeOptions>>().Value.Enabled && !services.GetRequiredService<IOptions<AgentOptions>>().Value.ReplayOnly;
 }

@@ -19,15 +19,22 @@ public sealed class AgentInterfaces
     private readonly Lock _gate = new();
     private readonly List<Action> _refreshers = [];
 
+    /// <summary>Name of the prober's point (role app), listed after the captured interfaces.</summary>
+    public const string AppName = "app";
+
     public AgentInterfaces(IOptions<AgentOptions> options)
-        : this(options.Value.Interfaces)
+        : this(options.Value.Interfaces, withApp: false)
     {
     }
 
-    public AgentInterfaces(IEnumerable<InterfaceOptions> interfaces)
+    public AgentInterfaces(IEnumerable<InterfaceOptions> interfaces, bool withApp = false)
     {
         All = [.. interfaces.Select((o, i) => new AgentInterface(
             i, o.Name, o.ParsedRole, string.IsNullOrWhiteSpace(o.Point) ? o.Name : o.Point, !string.IsNullOrEmpty(o.Replay), new InterfaceCounters()))];
+        if (withApp)
+        {
+            All = [.. All, new AgentInterface(All.Count, AppName, PointRole.App, AppName, false, new InterfaceCounters { Up = true })];
+        }
     }
 
     public IReadOnlyList<AgentInterface> All { get; }
@@ -48,7 +55,22 @@ public sealed class AgentInterfaces
         Point = i.Point,
         Mac = ReadSys(i.Name, "address") ?? "",
         IfIndex = uint.TryParse(ReadSys(i.Name, "ifindex"), NumberStyles.None, CultureInfo.InvariantCulture, out var index) ? index : 0,
+        Addresses = { i.Role == PointRole.App ? [] : Addresses(i.Name) },
     });
+
+    /// <summary>The interface's IP addresses, so the correlator can resolve this node's name to a probe target.</summary>
+    private static IEnumerable<string> Addresses(string iface)
+    {
+        try
+        {
+            var nic = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == iface);
+            return nic is null ? [] : [.. nic.GetIPProperties().UnicastAddresses.Select(a => a.Address.ToString())];
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            return [];
+        }
+    }
 
     public IEnumerable<InterfaceStats> Snapshot()
     {

@@ -82,7 +82,8 @@ public sealed class CaptureService : IHostedService, IDisposable
 
     private void StartLive()
     {
-        var live = _interfaces.All.Where(i => !i.Replay).ToList();
+        // The app point is the prober's socket, not an interface to capture on.
+        var live = _interfaces.All.Where(i => !i.Replay && i.Role != PointRole.App).ToList();
         if (live.Count == 0)
         {
             return;

@@ -40,6 +40,8 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
     private readonly Ingest.IngestClient _client;
     private readonly ResiliencePipeline _retry;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<ControlResult> _controlResults = Channel.CreateBounded<ControlResult>(
+        new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly CancellationTokenSource _hardStop = new();
     private readonly string _version = typeof(IngestUploader).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
     private Task _batcher = Task.CompletedTask;
@@ -90,6 +92,19 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
 
     /// <summary>True while a session is established (Welcome received).</summary>
     public bool Connected { get; private set; }
+
+    /// <summary>Raised on the receive loop for every control command from the correlator; handlers must not block.</summary>
+    public event Action<Control>? ControlReceived;
+
+    /// <summary>Sent in Hello: this agent runs the active prober.</summary>
+    public bool CanProbe { get; set; }
+
+    /// <summary>Queues a control result for the correlator (sent on the current or next stream).</summary>
+    public void Report(ControlResult result)
+    {
+        _controlResults.Writer.TryWrite(result);
+        Wake();
+    }
 
     /// <summary>How long <see cref="StopAsync"/> keeps trying to get buffered batches acked.</summary>
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -334,7 +349,11 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
                 CheckReplayFinished();
             }
 
-            // Control commands are reserved for later versions; agents ignore what they do not know.
+            else if (message.BodyCase == CorrelatorMessage.BodyOneofCase.Control)
+            {
+                // Commands this agent does not know (a newer correlator) are ignored by the handlers.
+                ControlReceived?.Invoke(message.Control);
+            }
         }
 
         throw new SessionException("the correlator closed the stream");
@@ -345,6 +364,11 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
         var nextHeartbeat = _time.GetUtcNow();
         while (true)
         {
+            while (_controlResults.Reader.TryRead(out var result))
+            {
+                await call.RequestStream.WriteAsync(new AgentMessage { ControlResult = result }, cancellationToken);
+            }
+
             while (Outbox.TryGetAfter(nextSeq - 1, out var batch))
             {
                 if (batch.Seq != nextSeq)
@@ -410,6 +434,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
             Clock = _clock.Read(),
             Hostname = Environment.MachineName,
             NextSeq = nextSeq,
+            CanProbe = CanProbe,
         };
         hello.Interfaces.AddRange(_interfaces.ToInfos());
         return hello;

@@ -121,8 +121,8 @@ public sealed class PathSummaryBuilder(string src, string dst)
             Probes = (ulong)_probes,
             Answered = (ulong)_answeredRtts.Count,
             Lost = (ulong)(_probes - _answeredRtts.Count),
-            RttP50Ns = Percentile(_answeredRtts, 0.50),
-            RttP99Ns = Percentile(_answeredRtts, 0.99),
+            RttP50Ns = Percentiles.Nearest(_answeredRtts, 0.50),
+            RttP99Ns = Percentiles.Nearest(_answeredRtts, 0.99),
             RttMaxNs = _answeredRtts.Count > 0 ? _answeredRtts[^1] : 0,
             DominantSegment = dominant,
             DominantLeg = DominantLeg(slow ? _slowLegs : _answeredLegs, dominant),
@@ -136,18 +136,6 @@ public sealed class PathSummaryBuilder(string src, string dst)
         }
 
         return summary;
-    }
-
-    /// <summary>Nearest rank on sorted values.</summary>
-    private static long Percentile(List<long> sorted, double p)
-    {
-        if (sorted.Count == 0)
-        {
-            return 0;
-        }
-
-        var rank = (int)Math.Ceiling(p * sorted.Count);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
     }
 
     /// <summary>

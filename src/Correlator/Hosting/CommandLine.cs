@@ -1,13 +1,13 @@
 namespace HopCapture.Correlator.Hosting;
 
 /// <summary>
-/// `hopcapture-correlator [--listen ADDR:PORT] [--db PATH] [--config FILE.json] [--Section:Key=VALUE …]`
+/// `hopcapture-correlator [--listen ADDR:PORT] [--db PATH] [--metrics ADDR:PORT] [--config FILE.json] [--Section:Key=VALUE …]`
 /// turned into configuration keys. Anything else is refused so a typo never goes unnoticed.
 /// </summary>
 public sealed class CommandLine
 {
     public const string Usage =
-        "usage: hopcapture-correlator [--listen ADDR:PORT] [--db PATH] [--config FILE.json] [--Correlator:Key=VALUE ...]";
+        "usage: hopcapture-correlator [--listen ADDR:PORT] [--db PATH] [--metrics ADDR:PORT] [--config FILE.json] [--Correlator:Key=VALUE ...]";
 
     public Dictionary<string, string?> Settings { get; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -61,6 +61,9 @@ public sealed class CommandLine
                     break;
                 case "db":
                     result.Settings[CorrelatorOptions.SectionName + ":Database"] = value;
+                    break;
+                case "metrics":
+                    result.Settings[Metrics.MetricsOptions.SectionName + ":Listen"] = value;
                     break;
                 case "config":
                     result.ConfigFile = value;

@@ -56,7 +56,8 @@ public static partial class CorrelatorApp
             try
             {
                 // The configuration manager loads the file right here, so a broken file fails now.
-                builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
+                // Reloaded on change: alert rules and probe plans apply without a restart.
+                builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: true);
             }
             catch (Exception ex) when (ex is InvalidDataException or FormatException or System.Text.Json.JsonException)
             {

@@ -1,5 +1,8 @@
+using HopCapture.Correlator.Alerts;
 using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
+using HopCapture.Correlator.Metrics;
+using HopCapture.Correlator.Probing;
 using HopCapture.Correlator.Storage;
 using HopCapture.Engine.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -56,6 +59,11 @@ public static class CorrelatorServiceCollectionExtensions
         // shutdown drains ingest into the engine, flushes it, and stores every result.
         services.AddHostedService(sp => sp.GetRequiredService<StoreWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
+
+        // After the store (their tables live in it) and the engine: issue 5's features.
+        services.AddAlerting(configuration);
+        services.AddCorrelatorMetrics(configuration);
+        services.AddProbing(configuration);
         return services;
     }
 
@@ -64,6 +72,7 @@ public static class CorrelatorServiceCollectionExtensions
     {
         endpoints.MapGrpcService<IngestService>();
         endpoints.MapGrpcService<Query.QueryService>();
+        endpoints.MapCorrelatorMetrics();
         return endpoints;
     }
 }

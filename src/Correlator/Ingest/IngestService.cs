@@ -3,6 +3,7 @@ using Grpc.Core;
 using HopCapture.Contracts.Mapping;
 using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Probing;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,7 @@ public sealed partial class IngestService(
     InterfaceCatalog catalog,
     AgentRegistry registry,
     CorrelatorChannels channels,
+    ControlHub control,
     IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Protos.Ingest.IngestBase
 {
@@ -36,6 +38,7 @@ public sealed partial class IngestService(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var cancellationToken = linked.Token;
         AgentState? state = null;
+        AgentChannel? agentChannel = null;
         try
         {
             if (!await requestStream.MoveNext(cancellationToken))
@@ -74,6 +77,8 @@ public sealed partial class IngestService(
                 },
                 cancellationToken);
 
+            // From here acks share the response stream with control commands (plans, traces).
+            agentChannel = control.Attach(hello, responseStream);
             while (await requestStream.MoveNext(cancellationToken))
             {
                 var message = requestStream.Current;
@@ -81,7 +86,7 @@ public sealed partial class IngestService(
                 {
                     case AgentMessage.BodyOneofCase.Batch:
                         var ack = await AcceptBatchAsync(state, ifaceIds, message.Batch, cancellationToken);
-                        await responseStream.WriteAsync(new CorrelatorMessage { Ack = ack }, cancellationToken);
+                        await agentChannel.WriteAsync(new CorrelatorMessage { Ack = ack }, cancellationToken);
                         break;
                     case AgentMessage.BodyOneofCase.Heartbeat:
                         registry.Heartbeat(state, message.Heartbeat);
@@ -89,8 +94,12 @@ public sealed partial class IngestService(
                     case AgentMessage.BodyOneofCase.Hello:
                         throw new RpcException(new Status(StatusCode.FailedPrecondition,
                             "Hello may be sent only once per stream; reconnect to change the interface list"));
+                    case AgentMessage.BodyOneofCase.ControlResult:
+                        registry.Touch(state);
+                        control.OnResult(hello.Node, message.ControlResult);
+                        break;
                     default:
-                        // Control results and messages from newer agents: nothing to do yet.
+                        // Messages from newer agents: nothing to do yet.
                         registry.Touch(state);
                         break;
                 }
@@ -109,6 +118,11 @@ public sealed partial class IngestService(
         }
         finally
         {
+            if (agentChannel is not null)
+            {
+                control.Detach(agentChannel);
+            }
+
             if (state is not null)
             {
                 registry.Disconnect(state);

@@ -57,6 +57,7 @@ public sealed class TestCorrelator : IAsyncDisposable
     public static async Task<TestCorrelator> StartAsync(
         string? databasePath = null,
         IReadOnlyDictionary<string, string?>? overrides = null,
+        IReadOnlyList<string>? extraArgs = null,
         CancellationToken cancellationToken = default)
     {
         string? owned = null;
@@ -73,7 +74,7 @@ public sealed class TestCorrelator : IAsyncDisposable
             settings[key] = value;
         }
 
-        var app = CorrelatorApp.Build(["--listen", "127.0.0.1:0", "--db", databasePath], settings);
+        var app = CorrelatorApp.Build(["--listen", "127.0.0.1:0", "--db", databasePath, .. extraArgs ?? []], settings);
         try
         {
             await CorrelatorApp.StartAsync(app, cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);

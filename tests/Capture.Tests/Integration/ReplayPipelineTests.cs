@@ -26,8 +26,8 @@ public class ReplayPipelineTests
     // been seen, complete probes no longer wait.
     private static readonly Dictionary<string, string?> ReplayTimings = new()
     {
-        ["Correlator:Engine:Settle"] = "00:00:03",
-        ["Correlator:Engine:ProbeTimeout"] = "00:00:05",
+        ["Correlator:Engine:Settle"] = "00:00:05",
+        ["Correlator:Engine:ProbeTimeout"] = "00:00:10",
     };
 
     [SetUp]

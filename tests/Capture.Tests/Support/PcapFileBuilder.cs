@@ -274,24 +274,5 @@ internal sealed class PcapFileBuilder : IDisposable
 
     private sealed record Record(long TimestampNs, byte[] Frame, int Iface, PacketDirection Direction, bool Encapsulate);
 
-    private static ushort Checksum(ReadOnlySpan<byte> data)
-    {
-        uint sum = 0;
-        for (var i = 0; i + 1 < data.Length; i += 2)
-        {
-            sum += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
-        }
-
-        if (data.Length % 2 == 1)
-        {
-            sum += (uint)(data[^1] << 8);
-        }
-
-        while (sum > 0xFFFF)
-        {
-            sum = (sum & 0xFFFF) + (sum >> 16);
-        }
-
-        return (ushort)~sum;
-    }
+    private static ushort Checksum(ReadOnlySpan<byte> data) => HopCapture.Packets.Decoding.InternetChecksum.Compute(data);
 }

@@ -1,0 +1,325 @@
+using HopCapture.Contracts.Reports;
+using System.Globalization;
+using HopCapture.Correlator.Storage;
+using HopCapture.Engine.Model;
+using HopCapture.Protos;
+
+namespace HopCapture.Correlator.Alerts;
+
+public enum AlertState
+{
+    Inactive,
+    Pending,
+    Firing,
+    Resolved,
+}
+
+/// <summary>One alert of one rule on one path, from its first pending moment to its resolution.</summary>
+public sealed class AlertInstance
+{
+    internal AlertInstance(AlertRule rule, string src, string dst)
+    {
+        Rule = rule;
+        Src = src;
+        Dst = dst;
+    }
+
+    /// <summary>Store id, set once it is recorded (on firing).</summary>
+    public long Id { get; set; }
+
+    public AlertRule Rule { get; internal set; }
+
+    public string Src { get; }
+
+    public string Dst { get; }
+
+    public AlertState State { get; internal set; }
+
+    public long StartedNs { get; internal set; }
+
+    public long FiringNs { get; internal set; }
+
+    public long ResolvedNs { get; internal set; }
+
+    /// <summary>The statistic at the last evaluation while pending or firing.</summary>
+    public double Value { get; internal set; }
+
+    public int Samples { get; internal set; }
+
+    public IReadOnlyList<long> WorstProbes { get; internal set; } = [];
+
+    internal long ConditionFalseSinceNs { get; set; }
+
+    public string Path => $"{Src} → {Dst}";
+
+    public string Summary
+    {
+        get
+        {
+            var rule = Rule;
+            var segment = rule.Segment is "*" or "any" or "" ? "round trip" : rule.Segment;
+            var what = rule.Statistic switch
+            {
+                AlertStatistic.Loss => $"loss in {segment} {Value.ToString("0.#", CultureInfo.InvariantCulture)} % > {rule.Threshold.ToString("0.#", CultureInfo.InvariantCulture)} %",
+                AlertStatistic.Freezes => $"{Value.ToString("0", CultureInfo.InvariantCulture)} freezes in {segment} > {rule.Threshold.ToString("0", CultureInfo.InvariantCulture)}",
+                _ => $"{segment} {AlertStatistics.Name(rule.Statistic)} {Durations.Format((long)(Value * 1e6))} > {Durations.Format((long)(rule.Threshold * 1e6))}",
+            };
+            var leg = rule.Leg == Leg.Any ? "" : $" ({SegmentLegs.Name(rule.Leg)} leg)";
+            var worst = WorstProbes.Count == 0 ? "" : "; worst probes " + string.Join(", ", WorstProbes.Select(id => id.ToString(CultureInfo.InvariantCulture)));
+            return $"{Path}: {what}{leg} over {Samples} probes in {rule.Options.Window.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s{worst}";
+        }
+    }
+
+    public Dictionary<string, string> Labels() => new(StringComparer.Ordinal)
+    {
+        ["alertname"] = Rule.Name,
+        ["severity"] = Rule.Options.Severity,
+        ["src"] = Src,
+        ["dst"] = Dst,
+        ["segment"] = Rule.Segment,
+        ["leg"] = SegmentLegs.Name(Rule.Leg),
+        ["statistic"] = AlertStatistics.Name(Rule.Statistic),
+    };
+}
+
+/// <summary>A state change the caller records and notifies: to firing or to resolved.</summary>
+public readonly record struct AlertTransition(AlertInstance Alert, AlertState To);
+
+/// <summary>
+/// The alert state machine, free of I/O and of the clock: probes come in with the time they
+/// arrived, <see cref="Evaluate"/> runs with the current time. Per rule and path a window of
+/// samples; the condition needs <c>MinSamples</c> samples of which <c>MinBreaching</c> breach,
+/// so a single probe never pages. inactive → pending (condition true) → firing (still true after
+/// <c>For</c>) → resolved (false for <c>KeepFiringFor</c>); pending that clears goes back quietly.
+/// </summary>
+public sealed class AlertEvaluator
+{
+    /// <summary>Samples kept per rule and path; beyond it the oldest go (bounded memory).</summary>
+    public const int MaxSamplesPerSeries = 20_000;
+
+    /// <summary>Rule × path series kept; new paths beyond it are not tracked (and counted).</summary>
+    public const int MaxSeries = 20_000;
+
+    private readonly Dictionary<(string Rule, string Src, string Dst), Series> _series = [];
+    private IReadOnlyList<AlertRule> _rules = [];
+
+    public long SeriesDropped { get; private set; }
+
+    public IReadOnlyList<AlertRule> Rules => _rules;
+
+    /// <summary>Alerts pending or firing now.</summary>
+    public IEnumerable<AlertInstance> Active => _series.Values
+        .Select(s => s.Alert)
+        .Where(a => a is { State: AlertState.Pending or AlertState.Firing })
+        .Select(a => a!);
+
+    /// <summary>
+    /// Replaces the rules (a reloaded configuration). A rule that keeps its name keeps its
+    /// windows and alerts; the alerts of a removed rule resolve at the next evaluation.
+    /// </summary>
+    public void SetRules(IReadOnlyList<AlertRule> rules)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        _rules = rules;
+        var byName = rules.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        foreach (var series in _series.Values)
+        {
+            series.Rule = byName.GetValueOrDefault(series.Rule.Name) ?? series.Rule;
+            series.Removed = !byName.ContainsKey(series.Rule.Name);
+            if (series.Alert is { } alert)
+            {
+                alert.Rule = series.Rule;
+            }
+        }
+    }
+
+    public void Observe(ProbeRecord record, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        foreach (var rule in _rules)
+        {
+            if (!rule.MatchesPath(record) || !rule.TrySample(record, out var value, out var breaching))
+            {
+                continue;
+            }
+
+            var key = (rule.Name, record.Src, record.Dst);
+            if (!_series.TryGetValue(key, out var series))
+            {
+                if (_series.Count >= MaxSeries)
+                {
+                    SeriesDropped++;
+                    continue;
+                }
+
+                series = new Series(rule, record.Src, record.Dst);
+                _series[key] = series;
+            }
+
+            if (series.Samples.Count >= MaxSamplesPerSeries)
+            {
+                series.Samples.Dequeue();
+            }
+
+            series.Samples.Enqueue(new Sample(nowNs, value, record.Id, breaching));
+        }
+    }
+
+    /// <summary>Advances every alert to <paramref name="nowNs"/>; returns what became firing or resolved.</summary>
+    public List<AlertTransition> Evaluate(long nowNs)
+    {
+        var transitions = new List<AlertTransition>();
+        List<(string, string, string)>? forget = null;
+        foreach (var (key, series) in _series)
+        {
+            var rule = series.Rule;
+            while (series.Samples.Count > 0 && series.Samples.Peek().Ns < nowNs - rule.WindowNs)
+            {
+                series.Samples.Dequeue();
+            }
+
+            var (condition, value) = series.Removed ? (false, 0.0) : Compute(series, rule);
+            var alert = series.Alert;
+            switch (alert?.State ?? AlertState.Inactive)
+            {
+                case AlertState.Inactive or AlertState.Resolved when condition:
+                    alert = series.Alert = new AlertInstance(rule, series.Src, series.Dst) { State = AlertState.Pending, StartedNs = nowNs };
+                    Update(alert, series, value);
+                    if (rule.ForNs == 0)
+                    {
+                        Fire(alert, nowNs, transitions);
+                    }
+
+                    break;
+                case AlertState.Pending when condition:
+                    Update(alert!, series, value);
+                    if (nowNs - alert!.StartedNs >= rule.ForNs)
+                    {
+                        Fire(alert, nowNs, transitions);
+                    }
+
+                    break;
+                case AlertState.Pending:
+                    series.Alert = null;
+                    break;
+                case AlertState.Firing when condition:
+                    Update(alert!, series, value);
+                    alert!.ConditionFalseSinceNs = 0;
+                    break;
+                case AlertState.Firing:
+                    if (alert!.ConditionFalseSinceNs == 0)
+                    {
+                        alert.ConditionFalseSinceNs = nowNs;
+                    }
+
+                    if (series.Removed || nowNs - alert.ConditionFalseSinceNs >= rule.KeepFiringForNs)
+                    {
+                        alert.State = AlertState.Resolved;
+                        alert.ResolvedNs = nowNs;
+                        transitions.Add(new AlertTransition(alert, AlertState.Resolved));
+                    }
+
+                    break;
+            }
+
+            if (series.Samples.Count == 0 && series.Alert is null or { State: AlertState.Resolved })
+            {
+                (forget ??= []).Add(key);
+            }
+        }
+
+        foreach (var key in forget ?? [])
+        {
+            _series.Remove(key);
+        }
+
+        return transitions;
+    }
+
+    private static void Fire(AlertInstance alert, long nowNs, List<AlertTransition> transitions)
+    {
+        alert.State = AlertState.Firing;
+        alert.FiringNs = nowNs;
+        transitions.Add(new AlertTransition(alert, AlertState.Firing));
+    }
+
+    private static void Update(AlertInstance alert, Series series, double value)
+    {
+        alert.Value = value;
+        alert.Samples = series.Samples.Count;
+        alert.WorstProbes = [.. series.Samples.Where(s => s.Breaching && s.ProbeId != 0)
+            .OrderByDescending(s => s.Value).ThenByDescending(s => s.Ns).Select(s => s.ProbeId).Distinct().Take(5)];
+    }
+
+    private static (bool Condition, double Value) Compute(Series series, AlertRule rule)
+    {
+        var samples = series.Samples;
+        if (samples.Count < rule.Options.MinSamples)
+        {
+            return (false, 0);
+        }
+
+        double value;
+        var breaching = 0;
+        switch (rule.Statistic)
+        {
+            case AlertStatistic.Loss:
+                foreach (var s in samples)
+                {
+                    breaching += s.Breaching ? 1 : 0;
+                }
+
+                value = 100.0 * breaching / samples.Count;
+                break;
+            case AlertStatistic.Freezes:
+                // A freeze is a run of consecutive lost probes (field report 000: ~42 in a row).
+                var run = 0;
+                value = 0;
+                foreach (var s in samples)
+                {
+                    run = s.Breaching ? run + 1 : 0;
+                    if (run == rule.Options.FreezeMinLost)
+                    {
+                        value++;
+                    }
+                }
+
+                return (value > rule.Threshold, value);
+            default:
+                var sorted = new List<double>(samples.Count);
+                foreach (var s in samples)
+                {
+                    sorted.Add(s.Value);
+                    breaching += s.Breaching ? 1 : 0;
+                }
+
+                sorted.Sort();
+                value = rule.Statistic switch
+                {
+                    AlertStatistic.P50 => Percentiles.Nearest(sorted, 0.50),
+                    AlertStatistic.P99 => Percentiles.Nearest(sorted, 0.99),
+                    _ => sorted[^1],
+                };
+                break;
+        }
+
+        return (value > rule.Threshold && breaching >= rule.Options.MinBreaching, value);
+    }
+
+    private readonly record struct Sample(long Ns, double Value, long ProbeId, bool Breaching);
+
+    private sealed class Series(AlertRule rule, string src, string dst)
+    {
+        public AlertRule Rule { get; set; } = rule;
+
+        public string Src { get; } = src;
+
+        public string Dst { get; } = dst;
+
+        public bool Removed { get; set; }
+
+        public Queue<Sample> Samples { get; } = new();
+
+        public AlertInstance? Alert { get; set; }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Threading.Channels;
+using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Hosting;
+using HopCapture.Protos;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Correlator.Alerts;
+
+/// <summary>
+/// Feeds stored probes (from the Watch fan-out, so ids are known) to the <see cref="AlertEvaluator"/>,
+/// evaluates every <see cref="AlertOptions.EvaluationInterval"/>, records transitions with their
+/// notifications in the store and wakes the <see cref="WebhookDispatcher"/>. Rules come from
+/// IOptionsMonitor on every turn: an edited config file applies without a restart; an invalid
+/// one is logged and the previous rules stay.
+/// </summary>
+public sealed partial class AlertService(
+    IOptionsMonitor<AlertOptions> options,
+    WatchBroadcaster watch,
+    AlertStore store,
+    WebhookDispatcher dispatcher,
+    TimeProvider timeProvider,
+    ILogger<AlertService> logger) : BackgroundService
+{
+    /// <summary>Probes waiting for the evaluator; a burst beyond it is dropped and counted.</summary>
+    public const int QueueCapacity = 65_536;
+
+    private readonly AlertEvaluator _evaluator = new();
+    private readonly Lock _gate = new();
+    private AlertOptions? _applied;
+    private WatchSubscription? _subscription;
+    private string _lastConfigError = "";
+
+    /// <summary>Pending and firing alerts as of the last evaluation (for the query API).</summary>
+    public IReadOnlyList<AlertInstance> Active
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _evaluator.Active];
+            }
+        }
+    }
+
+    public long Dropped => _subscription?.Dropped ?? 0;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        store.Initialize();
+        var closed = store.ResolveOrphans(timeProvider.NowNs());
+        if (closed > 0)
+        {
+            Log.OrphansClosed(logger, closed);
+        }
+
+        _subscription = watch.Subscribe(_ => true, QueueCapacity);
+        ApplyRules();
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        _subscription?.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = _subscription!.Reader;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                Turn(reader);
+            }
+            catch (Exception ex)
+            {
+                // One bad turn (a locked database…) must not end alerting: next turn retries.
+                Log.TurnFailed(logger, ex);
+            }
+
+            var interval = _applied?.EvaluationInterval ?? TimeSpan.FromSeconds(1);
+            try
+            {
+                await Task.Delay(interval, timeProvider, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One evaluation: take the queued probes, advance the state machine, record what changed.</summary>
+    internal void Turn(ChannelReader<ProbeRecord> reader)
+    {
+        ApplyRules();
+        var now = timeProvider.NowNs();
+        List<AlertTransition> transitions;
+        lock (_gate)
+        {
+            while (reader.TryRead(out var record))
+            {
+                _evaluator.Observe(record, now);
+            }
+
+            transitions = _evaluator.Evaluate(now);
+        }
+
+        if (transitions.Count == 0)
+        {
+            return;
+        }
+
+        var config = _applied!;
+        var hooks = config.Webhooks.Select(w => w.Name).ToList();
+        foreach (var transition in transitions)
+        {
+            store.Record(transition, hooks, a => AlertmanagerPayload.Build(a, config.GeneratorUrl), now);
+            if (transition.To == AlertState.Firing)
+            {
+                Log.Firing(logger, transition.Alert.Id, transition.Alert.Rule.Name, transition.Alert.Summary);
+            }
+            else
+            {
+                Log.Resolved(logger, transition.Alert.Id, transition.Alert.Rule.Name, transition.Alert.Path);
+            }
+        }
+
+        dispatcher.Wake();
+    }
+
+    private void ApplyRules()
+    {
+        AlertOptions current;
+        try
+        {
+            current = options.CurrentValue;
+        }
+        catch (OptionsValidationException ex)
+        {
+            var message = string.Join("; ", ex.Failures);
+            if (message != _lastConfigError)
+            {
+                _lastConfigError = message;
+                Log.InvalidReload(logger, message);
+            }
+
+            return;
+        }
+
+        if (ReferenceEquals(current, _applied))
+        {
+            return;
+        }
+
+        var rules = current.Rules.Select(AlertRule.Compile).ToList();
+        lock (_gate)
+        {
+            _evaluator.SetRules(rules);
+        }
+
+        if (_applied is not null)
+        {
+            Log.Reloaded(logger, rules.Count, current.Webhooks.Count);
+        }
+
+        _applied = current;
+        _lastConfigError = "";
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Alert {Id} firing: {Rule}: {Summary}")]
+        public static partial void Firing(ILogger logger, long id, string rule, string summary);
+
+        [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Alert {Id} resolved: {Rule} on {Path}")]
+        public static partial void Resolved(ILogger logger, long id, string rule, string path);
+
+        [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Alert evaluation failed; retrying next turn")]
+        public static partial void TurnFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5004, Level = LogLevel.Error, Message = "Reloaded alert configuration is invalid, keeping the previous rules: {Problem}")]
+        public static partial void InvalidReload(ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Alert configuration reloaded: {Rules} rules, {Webhooks} webhooks")]
+        public static partial void Reloaded(ILogger logger, int rules, int webhooks);
+
+        [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "Closed {Count} alerts left firing by the previous run")]
+        public static partial void OrphansClosed(ILogger logger, int count);
+    }
+}

@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Text.Json;
+using HopCapture.Correlator.Storage;
+using HopCapture.Protos;
+using Microsoft.Data.Sqlite;
+
+namespace HopCapture.Correlator.Alerts;
+
+/// <summary>One notification waiting in the outbox for one webhook.</summary>
+public sealed record OutboxItem(long Id, string Webhook, string IdempotencyKey, string Body, int Attempts);
+
+/// <summary>
+/// Alert history and the notification outbox, in the results database. A state change and its
+/// notifications are written in one transaction, so a crash never loses a notification and a
+/// delivered one is marked once: each receiver gets each state change once (the idempotency key
+/// covers the rare retry after a lost response).
+/// </summary>
+public sealed class AlertStore(ProbeStore store)
+{
+    /// <summary>Own tables, created if missing; they do not touch the probes schema version.</summary>
+    public void Initialize()
+    {
+        using var connection = store.Open();
+        ProbeStore.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS alerts(
+                id INTEGER PRIMARY KEY,
+                rule TEXT NOT NULL,
+                src TEXT NOT NULL,
+                dst TEXT NOT NULL,
+                state TEXT NOT NULL,
+                labels TEXT NOT NULL,
+                summary TEXT NOT NULL,
+                value REAL NOT NULL,
+                unit TEXT NOT NULL,
+                worst_probes TEXT NOT NULL,
+                started_ns INTEGER NOT NULL,
+                firing_ns INTEGER NOT NULL,
+                resolved_ns INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_alerts_state ON alerts(state, resolved_ns);
+            CREATE TABLE IF NOT EXISTS alert_outbox(
+                id INTEGER PRIMARY KEY,
+                alert_id INTEGER NOT NULL,
+                webhook TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL UNIQUE,
+                body TEXT NOT NULL,
+                created_ns INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_ns INTEGER NOT NULL,
+                delivered_ns INTEGER,
+                last_error TEXT NOT NULL DEFAULT '');
+            CREATE INDEX IF NOT EXISTS ix_outbox_due ON alert_outbox(delivered_ns, next_ns);
+            """);
+    }
+
+    /// <summary>Records a transition and queues one notification per webhook, atomically.</summary>
+    public void Record(AlertTransition transition, IReadOnlyList<string> webhooks, Func<AlertInstance, string> body, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(webhooks);
+        ArgumentNullException.ThrowIfNull(body);
+        var alert = transition.Alert;
+        using var connection = store.Open();
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            if (alert.Id == 0)
+            {
+                command.CommandText = "INSERT INTO alerts(rule, src, dst, state, labels, summary, value, unit, worst_probes, started_ns, firing_ns, resolved_ns) " +
+                                      "VALUES ($rule, $src, $dst, $state, $labels, $summary, $value, $unit, $worst, $started, $firing, $resolved) RETURNING id";
+                command.Parameters.AddWithValue("$rule", alert.Rule.Name);
+                command.Parameters.AddWithValue("$src", alert.Src);
+                command.Parameters.AddWithValue("$dst", alert.Dst);
+                command.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(alert.Labels()));
+                command.Parameters.AddWithValue("$unit", alert.Rule.Unit);
+                command.Parameters.AddWithValue("$started", alert.StartedNs);
+            }
+            else
+            {
+                command.CommandText = "UPDATE alerts SET state = $state, summary = $summary, value = $value, worst_probes = $worst, " +
+                                      "firing_ns = $firing, resolved_ns = $resolved WHERE id = $id RETURNING id";
+                command.Parameters.AddWithValue("$id", alert.Id);
+            }
+
+            command.Parameters.AddWithValue("$state", StateName(transition.To));
+            command.Parameters.AddWithValue("$summary", alert.Summary);
+            command.Parameters.AddWithValue("$value", alert.Value);
+            command.Parameters.AddWithValue("$worst", string.Join(',', alert.WorstProbes.Select(id => id.ToString(CultureInfo.InvariantCulture))));
+            command.Parameters.AddWithValue("$firing", alert.FiringNs);
+            command.Parameters.AddWithValue("$resolved", alert.ResolvedNs);
+            alert.Id = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        var text = body(alert);
+        foreach (var webhook in webhooks)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "INSERT OR IGNORE INTO alert_outbox(alert_id, webhook, idempotency_key, body, created_ns, next_ns) " +
+                                  "VALUES ($alert, $webhook, $key, $body, $now, $now)";
+            command.Parameters.AddWithValue("$alert", alert.Id);
+            command.Parameters.AddWithValue("$webhook", webhook);
+            command.Parameters.AddWithValue("$key", $"hopcapture-alert-{alert.Id.ToString(CultureInfo.InvariantCulture)}-{StateName(transition.To)}-{webhook}");
+            command.Parameters.AddWithValue("$body", text);
+            command.Parameters.AddWithValue("$now", nowNs);
+            command.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    /// <summary>Undelivered notifications that are due, oldest first.</summary>
+    public IReadOnlyList<OutboxItem> Due(long nowNs, int limit)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, webhook, idempotency_key, body, attempts FROM alert_outbox " +
+                              "WHERE delivered_ns IS NULL AND next_ns <= $now ORDER BY id LIMIT $limit";
+        command.Parameters.AddWithValue("$now", nowNs);
+        command.Parameters.AddWithValue("$limit", limit);
+        using var reader = command.ExecuteReader();
+        var items = new List<OutboxItem>();
+        while (reader.Read())
+        {
+            items.Add(new OutboxItem(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4)));
+        }
+
+        return items;
+    }
+
+    public void MarkDelivered(long id, long nowNs) =>
+        Update("UPDATE alert_outbox SET delivered_ns = $now, attempts = attempts + 1, last_error = '' WHERE id = $id", id, nowNs, "");
+
+    public void MarkFailed(long id, long nextNs, string error) =>
+        Update("UPDATE alert_outbox SET next_ns = $now, attempts = attempts + 1, last_error = $error WHERE id = $id", id, nextNs, error);
+
+    /// <summary>Notifications not yet delivered, all webhooks.</summary>
+    public long Undelivered()
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM alert_outbox WHERE delivered_ns IS NULL";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Firing alerts, and resolved ones since <paramref name="sinceNs"/>, newest first.</summary>
+    public IReadOnlyList<AlertRecord> List(long sinceNs, int limit)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT a.id, a.rule, a.state, a.labels, a.summary, a.value, a.unit, a.worst_probes, a.started_ns, a.firing_ns, a.resolved_ns, a.src, a.dst,
+                   (SELECT COUNT(*) FROM alert_outbox o WHERE o.alert_id = a.id AND o.delivered_ns IS NULL)
+            FROM alerts a WHERE a.state = 'firing' OR a.resolved_ns >= $since
+            ORDER BY a.state = 'firing' DESC, a.firing_ns DESC LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$since", sinceNs);
+        command.Parameters.AddWithValue("$limit", limit);
+        using var reader = command.ExecuteReader();
+        var list = new List<AlertRecord>();
+        while (reader.Read())
+        {
+            var record = new AlertRecord
+            {
+                Id = reader.GetInt64(0),
+                Rule = reader.GetString(1),
+                State = reader.GetString(2),
+                Summary = reader.GetString(4),
+                Value = reader.GetDouble(5),
+                Unit = reader.GetString(6),
+                StartedNs = reader.GetInt64(8),
+                FiringNs = reader.GetInt64(9),
+                ResolvedNs = reader.GetInt64(10),
+                Path = $"{reader.GetString(11)} → {reader.GetString(12)}",
+                NotificationsPending = (uint)reader.GetInt64(13),
+            };
+            var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [];
+            record.Labels.Add(labels);
+            record.Segment = labels.GetValueOrDefault("segment", "");
+            record.Leg = labels.GetValueOrDefault("leg", "");
+            foreach (var id in reader.GetString(7).Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                record.WorstProbes.Add(long.Parse(id, CultureInfo.InvariantCulture));
+            }
+
+            list.Add(record);
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Alerts still firing from a previous run: their windows are gone, so they are closed at
+    /// start (a condition that still holds fires a new alert after its hold time).
+    /// </summary>
+    public int ResolveOrphans(long nowNs)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE alerts SET state = 'resolved', resolved_ns = $now, summary = summary || ' (closed at correlator restart)' WHERE state = 'firing'";
+        command.Parameters.AddWithValue("$now", nowNs);
+        return command.ExecuteNonQuery();
+    }
+
+    public static string StateName(AlertState state) => state switch
+    {
+        AlertState.Pending => "pending",
+        AlertState.Firing => "firing",
+        AlertState.Resolved => "resolved",
+        _ => "inactive",
+    };
+
+    private void Update(string sql, long id, long nowNs, string error)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$now", nowNs);
+        command.Parameters.AddWithValue("$error", error);
+        command.ExecuteNonQuery();
+    }
+}

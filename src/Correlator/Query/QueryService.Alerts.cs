@@ -1,0 +1,49 @@
+using Grpc.Core;
+using HopCapture.Correlator.Alerts;
+using HopCapture.Correlator.Hosting;
+using HopCapture.Protos;
+
+namespace HopCapture.Correlator.Query;
+
+public sealed partial class QueryService
+{
+    public const int DefaultAlertWindowHours = 24;
+
+    /// <summary>Pending alerts (live, not stored), firing ones and those resolved since the window start.</summary>
+    public override Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+
+        // Resolved from the request's services, so the query service's constructor stays as the
+        // other features left it.
+        var services = context.GetHttpContext().RequestServices;
+        var alerts = services.GetRequiredService<AlertService>();
+        var store = services.GetRequiredService<AlertStore>();
+        var now = services.GetRequiredService<TimeProvider>().NowNs();
+        var since = request.SinceNs != 0 ? request.SinceNs : now - (long)TimeSpan.FromHours(DefaultAlertWindowHours).TotalNanoseconds;
+        var limit = request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit);
+        var response = new ListAlertsResponse();
+        foreach (var pending in alerts.Active.Where(a => a.State == AlertState.Pending))
+        {
+            var record = new AlertRecord
+            {
+                Rule = pending.Rule.Name,
+                State = AlertStore.StateName(pending.State),
+                Summary = pending.Summary,
+                Value = pending.Value,
+                Unit = pending.Rule.Unit,
+                StartedNs = pending.StartedNs,
+                Path = pending.Path,
+                Segment = pending.Rule.Segment,
+                Leg = SegmentLegs.Name(pending.Rule.Leg),
+            };
+            record.Labels.Add(pending.Labels());
+            record.WorstProbes.AddRange(pending.WorstProbes);
+            response.Alerts.Add(record);
+        }
+
+        response.Alerts.AddRange(Store(() => store.List(since, limit)));
+        return Task.FromResult(response);
+    }
+}

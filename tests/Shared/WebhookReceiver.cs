@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace HopCapture.Tests.Shared;
+
+/// <summary>One POST the receiver accepted.</summary>
+public sealed record ReceivedAlert(string IdempotencyKey, JsonElement Body)
+{
+    public string Label(string name) => Body[0].GetProperty("labels").GetProperty(name).GetString() ?? "";
+
+    public string Annotation(string name) => Body[0].GetProperty("annotations").GetProperty(name).GetString() ?? "";
+
+    public bool Resolved => Body[0].TryGetProperty("endsAt", out _);
+}
+
+/// <summary>
+/// A real HTTP server (Kestrel on loopback) that accepts Alertmanager's POST /api/v2/alerts and
+/// keeps what it got. Can be started on a port chosen earlier, to play a receiver that was down.
+/// </summary>
+public sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private WebhookReceiver(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string Url => $"http://127.0.0.1:{Port}/api/v2/alerts";
+
+    public ConcurrentQueue<ReceivedAlert> Received { get; } = new();
+
+    /// <summary>A loopback port that was free a moment ago (for a receiver that starts later).</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task<WebhookReceiver> StartAsync(int port = 0)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        var app = builder.Build();
+        WebhookReceiver? receiver = null;
+        app.MapPost("/api/v2/alerts", async (HttpContext context) =>
+        {
+            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            receiver!.Received.Enqueue(new ReceivedAlert(context.Request.Headers["Idempotency-Key"].ToString(), body.RootElement.Clone()));
+            return Results.Ok();
+        });
+        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var address = new Uri(app.Urls.First());
+        receiver = new WebhookReceiver(app, address.Port);
+        return receiver;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await _app.DisposeAsync();
+    }
+}
