@@ -26,35 +26,16 @@ public sealed partial class FaultAttributionTests
     private LabEnvironment? _lab;
 
     [OneTimeSetUp]
-    public async Task StartLabAsync()
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var reason = await LabEnvironment.UnavailableReasonAsync(limit.Token);
-        if (reason is not null)
-        {
-            Assert.Ignore(reason);
-        }
-
-        _lab = LabEnvironment.Locate();
-        var started = false;
-        try
-        {
-            await _lab.LabAsync(TimeSpan.FromMinutes(1), limit.Token, "up");
-            await _lab.LabAsync(TimeSpan.FromMinutes(3), limit.Token, "start-pipeline");
-            started = true;
-        }
-        finally
-        {
-            if (!started)
-            {
-                // Leave nothing behind even though NUnit will not run the tests.
-                await TearDownLabAsync();
-            }
-        }
-    }
+    public async Task StartLabAsync() => _lab = await LabEnvironment.StartPipelineOrIgnoreAsync();
 
     [OneTimeTearDown]
-    public async Task StopLabAsync() => await TearDownLabAsync();
+    public async Task StopLabAsync()
+    {
+        if (_lab is not null)
+        {
+            await _lab.DownAsync();
+        }
+    }
 
     [Test]
     [CancelAfter(300_000)]
@@ -155,17 +136,6 @@ public sealed partial class FaultAttributionTests
             previous = slow.Count;
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
         }
-    }
-
-    private async Task TearDownLabAsync()
-    {
-        if (_lab is null)
-        {
-            return;
-        }
-
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await _lab.LabAsync(TimeSpan.FromMinutes(2), limit.Token, "down");
     }
 
     [GeneratedRegex(@"(\d+) (?:packets )?received")]
