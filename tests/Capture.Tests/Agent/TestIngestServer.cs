@@ -1,6 +1,7 @@
 using System.Net;
 using Grpc.Core;
 using HopCapture.Protos;
+using HopCapture.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -47,17 +48,8 @@ internal sealed class TestIngestServer : IAsyncDisposable
     public static async Task<TestIngestServer> StartAsync(int port = 0, ulong resumeAfter = 0, Func<ulong, bool>? ack = null)
     {
         var recorder = new Recorder(resumeAfter, ack ?? (_ => true));
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(recorder);
-        var app = builder.Build();
-        app.MapGrpcService<IngestService>();
-        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestIngestServer(app, recorder, new Uri(address).Port);
+        var (app, bound) = await LoopbackGrpcHost.StartAsync<IngestService>(services => services.AddSingleton(recorder), port);
+        return new TestIngestServer(app, recorder, bound);
     }
 
     /// <summary>Ends every open stream abruptly and stops listening, like a crashed correlator.</summary>

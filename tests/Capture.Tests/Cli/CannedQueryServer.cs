@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Grpc.Core;
 using HopCapture.Protos;
+using HopCapture.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -35,17 +36,8 @@ internal sealed class CannedQueryServer : IAsyncDisposable
     public static async Task<CannedQueryServer> StartAsync()
     {
         var service = new CannedQueryService();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Logging.ClearProviders();
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(service);
-        var app = builder.Build();
-        app.MapGrpcService<CannedQueryService>();
-        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new CannedQueryServer(app, service, address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal));
+        var (app, port) = await LoopbackGrpcHost.StartAsync<CannedQueryService>(services => services.AddSingleton(service));
+        return new CannedQueryServer(app, service, $"http://127.0.0.1:{port}");
     }
 
     public async ValueTask DisposeAsync()
