@@ -64,17 +64,27 @@ public static class BenchHarness
         var inputs = path.Points.Select((p, i) => new AnalyzeInput(files[i], p.Node, p.Iface, Role(p.Role), null)).ToList();
         results = results with { Files = files.Count, Bytes = files.Sum(f => new FileInfo(f).Length) };
 
-        log.WriteLine("bench: engine");
-        results = MeasureEngine(settings, inputs, results);
-        log.WriteLine($"bench: engine {results.EngineObsPerSecond:N0} obs/s, {results.BytesPerInFlightProbe:N0} B per in-flight probe");
+        if (settings.Only.Contains("engine"))
+        {
+            log.WriteLine("bench: engine");
+            results = MeasureEngine(settings, inputs, results);
+            log.WriteLine($"bench: engine {results.EngineObsPerSecond:N0} obs/s, {results.BytesPerInFlightProbe:N0} B per in-flight probe");
+        }
 
-        log.WriteLine("bench: analyze vs tshark vs tcpdump");
-        results = MeasureOffline(settings, inputs, results, log);
-        log.WriteLine($"bench: analyze {results.AnalyzeProcessSeconds:0.00} s, tshark {results.TsharkSeconds:0.00} s, tcpdump {results.TcpdumpSeconds:0.00} s");
+        if (settings.Only.Contains("offline"))
+        {
+            log.WriteLine("bench: analyze vs tshark vs tcpdump");
+            results = MeasureOffline(settings, inputs, results, log);
+            log.WriteLine($"bench: analyze {results.AnalyzeProcessSeconds:0.00} s, tshark {results.TsharkSeconds:0.00} s, tcpdump {results.TcpdumpSeconds:0.00} s");
+        }
 
-        log.WriteLine($"bench: ingest, {settings.Agents} agents, {settings.IngestSeconds} s at {settings.IngestRate:N0} obs/s offered");
-        results = await MeasureIngestAsync(settings, results);
-        log.WriteLine($"bench: ingest {results.IngestObsPerSecond:N0} obs/s, latency p50 {results.LatencyP50Ms:0} ms p99 {results.LatencyP99Ms:0} ms");
+        if (settings.Only.Contains("ingest"))
+        {
+            log.WriteLine($"bench: ingest, {settings.Agents} agents, {settings.IngestSeconds} s at {settings.IngestRate:N0} obs/s offered");
+            results = await MeasureIngestAsync(settings, results);
+            log.WriteLine($"bench: ingest {results.IngestObsPerSecond:N0} obs/s, latency p50 {results.LatencyP50Ms:0} ms p99 {results.LatencyP99Ms:0} ms");
+        }
+
         return results;
     }
 

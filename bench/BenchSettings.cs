@@ -25,6 +25,11 @@ public sealed record BenchSettings
     /// <summary>Compare with tshark and tcpdump when they are installed.</summary>
     public bool External { get; init; } = true;
 
+    /// <summary>The measures to run (engine, offline, ingest); all by default.</summary>
+    public IReadOnlySet<string> Only { get; init; } = Measures;
+
+    public static readonly IReadOnlySet<string> Measures = new HashSet<string>(["engine", "offline", "ingest"], StringComparer.Ordinal);
+
     public string OutputDirectory { get; init; } = "bench";
 
     public string WorkDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "hopcapture-bench");
@@ -70,6 +75,9 @@ public sealed record BenchSettings
                     break;
                 case "--engine-runs" when number > 0:
                     settings = settings with { EngineRuns = number };
+                    break;
+                case "--only" when value.Split(',').All(Measures.Contains):
+                    settings = settings with { Only = value.Split(',').ToHashSet(StringComparer.Ordinal) };
                     break;
                 case "--out":
                     settings = settings with { OutputDirectory = value };

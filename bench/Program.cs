@@ -1,6 +1,6 @@
 using HopCapture.Bench;
 
-// hopcapture-bench [--packets N] [--agents N] [--ingest-seconds S] [--ingest-rate OBS_PER_S] [--out DIR] [--work DIR]
+// hopcapture-bench [--packets N] [--agents N] [--ingest-seconds S] [--ingest-rate OBS_PER_S] [--only engine,offline,ingest] [--no-external] [--out DIR] [--work DIR]
 // build/bench.sh runs it in Release and writes bench/RESULTS.md and bench/results.json.
 var settings = BenchSettings.Parse(args, Console.Error);
 if (settings is null)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using HopCapture.Contracts.Mapping;
 using HopCapture.Engine.Correlation;
@@ -25,6 +26,12 @@ public readonly record struct AnalyzeProgress(long BytesRead, long BytesTotal, l
 /// through the correlator's own engine and record mapping, into <see cref="IAnalyzeView"/>s.
 /// Streams: each file is read through one buffer, the engine holds the in-flight window, the
 /// views keep what they show.
+/// <para>
+/// Three stages, so the engine's thread does nothing but merge and correlate: each file is decoded
+/// on its own thread into a few chunks ahead (<see cref="Source"/>), and finalised probes are mapped
+/// to records and fed to the views on another (<see cref="Publisher"/>). Every hand-off is a
+/// bounded FIFO, so the result is the same as one thread would give, ids included.
+/// </para>
 /// </summary>
 public sealed class AnalyzeSession : IDisposable
 {
@@ -32,9 +39,10 @@ public sealed class AnalyzeSession : IDisposable
     public static readonly long AdvanceEveryNs = 100_000_000;
 
     private readonly List<Source> _sources = [];
-    private readonly List<ProbeResult> _finalized = [];
     private readonly IReadOnlyList<IAnalyzeView> _views;
-    private long _nextId;
+    private readonly CancellationTokenSource _abort = new();
+    private List<ProbeResult> _finalized = [];
+    private Publisher? _publisher;
 
     public AnalyzeSession(IReadOnlyList<AnalyzeInput> inputs, EngineOptions options, IReadOnlyList<IAnalyzeView> views)
     {
@@ -63,10 +71,48 @@ public sealed class AnalyzeSession : IDisposable
 
     public long Observations { get; private set; }
 
-    public long Probes => _nextId;
+    public long Probes => _publisher?.Published ?? 0;
 
     /// <summary>Runs to the end of every file and returns the report the views filled in.</summary>
     public AnalyzeReport Run(IObservationSink? sink = null, Action<AnalyzeProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var cancelled = cancellationToken.Register(static abort => ((CancellationTokenSource)abort!).Cancel(), _abort);
+        _publisher = new Publisher(Catalog, _views, _abort);
+        foreach (var source in _sources)
+        {
+            source.Start(_abort.Token);
+        }
+
+        try
+        {
+            Merge(sink, progress);
+            _publisher.Complete();
+        }
+        catch (OperationCanceledException) when (_publisher.Failure is not null)
+        {
+            // A view threw on the publisher's thread, which stopped this one: that is the error.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_publisher.Failure);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+
+        var report = new AnalyzeReport { Engine = Stats() };
+        foreach (var source in _sources)
+        {
+            report.Files.Add(source.Describe());
+        }
+
+        foreach (var view in _views)
+        {
+            view.Complete(report);
+        }
+
+        return report;
+    }
+
+    private void Merge(IObservationSink? sink, Action<AnalyzeProgress>? progress)
     {
         var heads = new PriorityQueue<int, long>(_sources.Count);
         for (var i = 0; i < _sources.Count; i++)
@@ -121,7 +167,7 @@ public sealed class AnalyzeSession : IDisposable
 
             if ((Observations & 0xFFFF) == 0)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                _abort.Token.ThrowIfCancellationRequested();
                 if (progress is not null && progressClock.ElapsedMilliseconds >= 500)
                 {
                     progress(Progress());
@@ -134,27 +180,20 @@ public sealed class AnalyzeSession : IDisposable
         Engine.Flush(_finalized);
         Publish();
         progress?.Invoke(Progress());
-
-        var report = new AnalyzeReport { Engine = Stats() };
-        foreach (var source in _sources)
-        {
-            report.Files.Add(source.Describe());
-        }
-
-        foreach (var view in _views)
-        {
-            view.Complete(report);
-        }
-
-        return report;
     }
 
     public void Dispose()
     {
+        // Stops the decoders (they may be waiting for room) before their files are closed.
+        _abort.Cancel();
+        _publisher?.Complete(drain: false);
+        _publisher?.Dispose();
         foreach (var source in _sources)
         {
             source.Dispose();
         }
+
+        _abort.Dispose();
     }
 
     private void Announce(IObservationSink? sink, ref int announced)
@@ -167,17 +206,10 @@ public sealed class AnalyzeSession : IDisposable
 
     private void Publish()
     {
-        foreach (var result in _finalized)
+        if (_finalized.Count > 0)
         {
-            var record = result.ToRecord(Catalog, imported: true);
-            record.Id = ++_nextId;
-            foreach (var view in _views)
-            {
-                view.Add(record);
-            }
+            _finalized = _publisher!.Post(_finalized);
         }
-
-        _finalized.Clear();
     }
 
     private AnalyzeProgress Progress()
@@ -189,7 +221,7 @@ public sealed class AnalyzeSession : IDisposable
             total += source.Reader.Length;
         }
 
-        return new AnalyzeProgress(read, total, Observations, _nextId);
+        return new AnalyzeProgress(read, total, Observations, Probes);
     }
 
     private EngineStats Stats()
@@ -207,9 +239,111 @@ public sealed class AnalyzeSession : IDisposable
         };
     }
 
-    /// <summary>One file: its reader, the interfaces it maps to, and the echo at its head.</summary>
+    /// <summary>
+    /// Maps finalised probes to records and feeds the views, on its own thread, in the order the
+    /// engine finalised them (ids are numbered here). Lists go back to the engine's thread for reuse.
+    /// </summary>
+    private sealed class Publisher : IDisposable
+    {
+        private const int Queued = 8;
+
+        private readonly BlockingCollection<List<ProbeResult>> _queue = new(Queued);
+        private readonly ConcurrentQueue<List<ProbeResult>> _spare = new();
+        private readonly InterfaceCatalog _catalog;
+        private readonly IReadOnlyList<IAnalyzeView> _views;
+        private readonly CancellationTokenSource _abort;
+        private readonly Task _task;
+        private long _published;
+
+        public Publisher(InterfaceCatalog catalog, IReadOnlyList<IAnalyzeView> views, CancellationTokenSource abort)
+        {
+            _catalog = catalog;
+            _views = views;
+            _abort = abort;
+            _task = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        public long Published => Interlocked.Read(ref _published);
+
+        public Exception? Failure { get; private set; }
+
+        /// <summary>Queues <paramref name="finalized"/> (waits while the views are behind) and returns an empty list to fill next.</summary>
+        public List<ProbeResult> Post(List<ProbeResult> finalized)
+        {
+            _queue.Add(finalized, _abort.Token);
+            return _spare.TryDequeue(out var list) ? list : [];
+        }
+
+        /// <summary>No more probes: waits until the views have seen every one (or, with <paramref name="drain"/> false, just stops).</summary>
+        public void Complete(bool drain = true)
+        {
+            _queue.CompleteAdding();
+            if (drain)
+            {
+                _task.GetAwaiter().GetResult();
+                if (Failure is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(Failure);
+                }
+            }
+            else
+            {
+                _task.Wait(TimeSpan.FromSeconds(10));
+            }
+        }
+
+        public void Dispose() => _queue.Dispose();
+
+        private void Run()
+        {
+            try
+            {
+                foreach (var finalized in _queue.GetConsumingEnumerable(_abort.Token))
+                {
+                    foreach (var result in finalized)
+                    {
+                        var record = result.ToRecord(_catalog, imported: true);
+                        record.Id = Interlocked.Increment(ref _published);
+                        foreach (var view in _views)
+                        {
+                            view.Add(record);
+                        }
+                    }
+
+                    finalized.Clear();
+                    _spare.Enqueue(finalized);
+                }
+            }
+            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                Failure = ex;
+                _abort.Cancel();
+            }
+        }
+    }
+
+    /// <summary>
+    /// One file: its reader (decoded ahead on its own thread into a few chunks), the interfaces it
+    /// maps to, and the echo at its head. Interface descriptions travel with the chunks, so the
+    /// merge thread never reads the reader's list while the decoder grows it.
+    /// </summary>
     private sealed class Source(AnalyzeInput input, CaptureFileReader reader, InterfaceCatalog catalog) : IDisposable
     {
+        private const int ChunkEchoes = 4096;
+        private const int ChunksAhead = 4;
+
+        private readonly BlockingCollection<Chunk> _full = new(ChunksAhead);
+        private readonly ConcurrentQueue<Chunk> _spare = new();
+        private CancellationToken _token;
+        private Task _decoder = Task.CompletedTask;
+        private Exception? _failure;
+        private Chunk? _chunk;
+        private int _next;
+        private CaptureFileInterface[] _described = [];
+        private int _describedBeforeFirst;
         private int[] _ifaceIds = [];
         private Observation _head;
         private long _echoes;
@@ -222,13 +356,38 @@ public sealed class AnalyzeSession : IDisposable
 
         public ushort Vlan { get; private set; }
 
+        public void Start(CancellationToken token)
+        {
+            _token = token;
+            _decoder = Task.Factory.StartNew(Decode, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
         public bool MoveNext()
         {
-            if (!reader.TryReadNext(out var echo))
+            while (_chunk is null || _next >= _chunk.Count)
             {
-                return false;
+                if (_chunk is not null)
+                {
+                    _spare.Enqueue(_chunk);
+                    _chunk = null;
+                }
+
+                if (!_full.TryTake(out var chunk, Timeout.Infinite, _token))
+                {
+                    if (_failure is not null)
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_failure);
+                    }
+
+                    return false;
+                }
+
+                _chunk = chunk;
+                _next = 0;
+                _described = chunk.Described ?? _described;
             }
 
+            ref readonly var echo = ref _chunk.Echoes[_next++];
             _echoes++;
             _head = echo.ToObservation(IfaceId(echo.FileInterface));
             WireLength = echo.Echo.WireLength;
@@ -263,14 +422,83 @@ public sealed class AnalyzeSession : IDisposable
             return file;
         }
 
-        public void Dispose() => reader.Dispose();
+        public void Dispose()
+        {
+            _decoder.Wait(TimeSpan.FromSeconds(10));
+            reader.Dispose();
+            _full.Dispose();
+        }
 
+        /// <summary>Registers the interfaces the file described before its first echo (all of them when it has none).</summary>
         public void RegisterDescribed()
         {
-            for (var k = 0; k < reader.Interfaces.Count; k++)
+            for (var k = 0; k < Math.Min(Volatile.Read(ref _describedBeforeFirst), _described.Length); k++)
             {
                 IfaceId(k);
             }
+        }
+
+        private void Decode()
+        {
+            try
+            {
+                var described = 0;
+                var chunk = Rent();
+                var first = true;
+                while (reader.TryReadNext(out chunk.Echoes[chunk.Count]))
+                {
+                    if (first)
+                    {
+                        first = false;
+                        Volatile.Write(ref _describedBeforeFirst, reader.Interfaces.Count);
+                    }
+
+                    if (++chunk.Count == ChunkEchoes)
+                    {
+                        Seal(chunk, ref described);
+                        _full.Add(chunk, _token);
+                        chunk = Rent();
+                    }
+                }
+
+                if (first)
+                {
+                    Volatile.Write(ref _describedBeforeFirst, reader.Interfaces.Count);
+                }
+
+                Seal(chunk, ref described);
+                _full.Add(chunk, _token);
+            }
+            catch (OperationCanceledException) when (_token.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                _failure = ex;
+            }
+            finally
+            {
+                _full.CompleteAdding();
+            }
+        }
+
+        private void Seal(Chunk chunk, ref int described)
+        {
+            // Taken after the chunk's last echo: it names every interface the chunk's echoes use.
+            chunk.Described = reader.Interfaces.Count != described ? [.. reader.Interfaces] : null;
+            described = reader.Interfaces.Count;
+        }
+
+        private Chunk Rent()
+        {
+            if (_spare.TryDequeue(out var chunk))
+            {
+                chunk.Count = 0;
+                chunk.Described = null;
+                return chunk;
+            }
+
+            return new Chunk();
         }
 
         private int IfaceId(int fileInterface)
@@ -282,7 +510,7 @@ public sealed class AnalyzeSession : IDisposable
 
             if (fileInterface >= _ifaceIds.Length)
             {
-                var grown = new int[Math.Max(fileInterface + 1, reader.Interfaces.Count)];
+                var grown = new int[Math.Max(fileInterface + 1, _described.Length)];
                 Array.Fill(grown, -1);
                 _ifaceIds.CopyTo(grown, 0);
                 _ifaceIds = grown;
@@ -301,13 +529,23 @@ public sealed class AnalyzeSession : IDisposable
                 return named;
             }
 
-            if (fileInterface < reader.Interfaces.Count && reader.Interfaces[fileInterface].Name is { } fromFile)
+            if (fileInterface < _described.Length && _described[fileInterface].Name is { } fromFile)
             {
                 return fromFile;
             }
 
             var stem = System.IO.Path.GetFileNameWithoutExtension(input.Path);
-            return reader.Interfaces.Count > 1 ? $"{stem}#{fileInterface}" : stem;
+            return _described.Length > 1 ? $"{stem}#{fileInterface}" : stem;
+        }
+
+        private sealed class Chunk
+        {
+            public readonly CapturedEcho[] Echoes = new CapturedEcho[ChunkEchoes];
+
+            public int Count;
+
+            /// <summary>The file's interfaces when they changed with this chunk, else null.</summary>
+            public CaptureFileInterface[]? Described;
         }
     }
 }

@@ -46,11 +46,7 @@ public static class ContractMapping
     /// <summary>Lower-case role name as users type it in configs and see it in tables.</summary>
     public static string ToName(this Role role) => role.ToEngine().ToString().ToLowerInvariant();
 
-    public static ByteString AddressBytes(UInt128 address)
-    {
-        Span<byte> buffer = stackalloc byte[16];
-        return ByteString.CopyFrom(buffer[..IpAddress128.WriteBytes(address, buffer)]);
-    }
+    public static ByteString AddressBytes(UInt128 address) => AddressForms.Bytes(address);
 
     public static Engine.Correlation.ProbeKey ToEngine(this Protos.ProbeKey key) => new(
         IpAddress128.FromBytes(key.Src.Span),
@@ -79,8 +75,8 @@ public static class ContractMapping
                 IcmpSeq = result.Key.IcmpSeq,
                 PayloadHash = result.Key.PayloadHash,
             },
-            Src = IpAddress128.Format(result.Key.Src),
-            Dst = IpAddress128.Format(result.Key.Dst),
+            Src = AddressForms.Text(result.Key.Src),
+            Dst = AddressForms.Text(result.Key.Dst),
             FirstTsNs = result.FirstTimestampNs,
             RttNs = result.RoundTripNs,
             Answered = result.Answered,

@@ -1,0 +1,148 @@
+using System.Net;
+using HopCapture.Cli.Commands;
+using HopCapture.Engine.Correlation;
+using HopCapture.Engine.Model;
+using HopCapture.Packets.Files;
+using HopCapture.Protos;
+using HopCapture.Tests.Support;
+using Observation = HopCapture.Engine.Model.Observation;
+
+namespace HopCapture.Tests.Cli;
+
+/// <summary>
+/// The analyze pipeline itself: files decoded ahead on their own threads, probes published to the
+/// views on another. It must give what one thread would, and stop cleanly when a stage fails.
+/// </summary>
+public class AnalyzeSessionTests
+{
+    // Enough echoes per file to cross several decode chunks.
+    private const int Probes = 5_000;
+    private const long StartNs = 1_763_900_000_000_000_000;
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+    private string _directory = "";
+    private List<AnalyzeInput> _inputs = [];
+
+    [SetUp]
+    public void SetUp()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "hopcapture-session-" + Guid.NewGuid().ToString("N"));
+        var path = new SyntheticPath(SyntheticPath.Report003Points, IPAddress.Parse("192.168.47.111"), IPAddress.Parse("192.168.47.127"))
+        {
+            HopDelayNs = static (probe, hop, request) => !request && hop == 2 && probe % 50 == 7 ? 30_000_000 : 25_000,
+            RequestLostAfter = static probe => probe % 500 == 499 ? 2 : null,
+        };
+        var files = path.WritePcaps(_directory, Probes, StartNs, 1_000_000);
+        _inputs = [.. path.Points.Select((p, i) => new AnalyzeInput(files[i], p.Node, p.Iface, Role(p.Role), null))];
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_directory, recursive: true);
+
+    private static PointRole Role(string role) => Enum.Parse<PointRole>(role, ignoreCase: true);
+
+    [Test]
+    public async Task Run_FilesLongerThanAChunk_GivesWhatTheEngineGivesOverTheMergedObservations()
+    {
+        var recorder = new Recorder();
+        AnalyzeReport report;
+        using (var session = new AnalyzeSession(_inputs, new EngineOptions(), [recorder]))
+        {
+            report = await Task.Run(() => session.Run()).WaitAsync(Limit);
+        }
+
+        // The reference: every echo of every file, sorted by capture time, through one engine on this thread.
+        var catalog = new InterfaceCatalog();
+        var all = new List<Observation>();
+        foreach (var input in _inputs)
+        {
+            var id = catalog.Register(input.Node, input.Iface!, null, input.Role).Id;
+            all.AddRange(CaptureFileReader.ReadObservations(input.Path, id).Observations);
+        }
+
+        var ordered = all.OrderBy(static o => o.TimestampNs).ToList();
+        var engine = new CorrelationEngine(new EngineOptions(), catalog);
+        var expected = new List<ProbeResult>();
+        var next = long.MinValue;
+        foreach (var observation in ordered)
+        {
+            engine.Add(observation, observation.TimestampNs);
+            if (observation.TimestampNs >= next)
+            {
+                engine.Advance(observation.TimestampNs, expected);
+                next = observation.TimestampNs + AnalyzeSession.AdvanceEveryNs;
+            }
+        }
+
+        engine.Advance(ordered[^1].TimestampNs, expected);
+        engine.Flush(expected);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Engine.Observations, Is.EqualTo((ulong)ordered.Count));
+            Assert.That(report.Files.Sum(static f => (long)f.Echoes), Is.EqualTo(ordered.Count));
+            Assert.That(recorder.Records.Select(static r => r.Id), Is.EqualTo(Enumerable.Range(1, expected.Count).Select(static i => (long)i)),
+                "ids are numbered in finalisation order");
+            Assert.That(recorder.Records.Select(static r => (r.Key.IcmpSeq, r.Answered, r.Verdict.Kind, r.RttNs)),
+                Is.EqualTo(expected.Select(static r => ((uint)r.Key.IcmpSeq, r.Answered, r.Verdict?.Kind ?? "lost:" + r.LostIn, r.RoundTripNs))));
+            Assert.That(recorder.Records.Count(static r => !r.Answered), Is.EqualTo(Probes / 500));
+            Assert.That(recorder.Completed, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void Run_ViewThrows_ThatErrorComesOutAndNothingHangs()
+    {
+        using var session = new AnalyzeSession(_inputs, new EngineOptions(), [new Recorder(throwAt: 100)]);
+
+        var error = Assert.ThrowsAsync<InvalidOperationException>(() => Task.Run(() => session.Run()).WaitAsync(Limit));
+
+        Assert.That(error!.Message, Does.Contain("view failed at probe 100"));
+    }
+
+    [Test]
+    public void Run_Cancelled_StopsWithOperationCanceled()
+    {
+        using var cancel = new CancellationTokenSource();
+        // The view cancels the run from the publisher's thread once probes flow.
+        using var session = new AnalyzeSession(_inputs, new EngineOptions(), [new Recorder(onRecord: id =>
+        {
+            if (id == 10)
+            {
+                cancel.Cancel();
+            }
+        })]);
+
+        Assert.CatchAsync<OperationCanceledException>(() => Task.Run(() => session.Run(cancellationToken: cancel.Token)).WaitAsync(Limit));
+    }
+
+    [Test]
+    public async Task Dispose_BeforeRunFinishesReading_ReturnsPromptly()
+    {
+        // Never run: the decoders were never started. Run and abandoned: they are waiting for room.
+        new AnalyzeSession(_inputs, new EngineOptions(), []).Dispose();
+        var session = new AnalyzeSession(_inputs, new EngineOptions(), [new Recorder(throwAt: 1)]);
+        Assert.ThrowsAsync<InvalidOperationException>(() => Task.Run(() => session.Run()).WaitAsync(Limit));
+
+        await Task.Run(session.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private sealed class Recorder(int throwAt = 0, Action<long>? onRecord = null) : IAnalyzeView
+    {
+        public List<ProbeRecord> Records { get; } = [];
+
+        public int Completed { get; private set; }
+
+        public void Add(ProbeRecord record)
+        {
+            if (record.Id == throwAt)
+            {
+                throw new InvalidOperationException($"view failed at probe {throwAt}");
+            }
+
+            Records.Add(record);
+            onRecord?.Invoke(record.Id);
+        }
+
+        public void Complete(AnalyzeReport report) => Completed++;
+    }
+}
