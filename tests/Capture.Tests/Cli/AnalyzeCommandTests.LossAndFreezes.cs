@@ -1,6 +1,3 @@
-using System.Net;
-using Google.Protobuf;
-using HopCapture.Cli;
 using HopCapture.Protos;
 using HopCapture.Tests.Correlator;
 using HopCapture.Tests.Support;
@@ -8,32 +5,17 @@ using HopCapture.Tests.Support;
 namespace HopCapture.Tests.Cli;
 
 /// <summary>
-/// <c>capture analyze</c>'s loss and freezes views on field report 003's six capture points, as
-/// report 000 saw them: three times, 8 requests in a row vanish in the fabric after nc1's NIC,
-/// every 5 s; one more request vanishes alone in vm_a's virtio hop.
+/// The loss and freezes views on report 003's six capture points as report 000 saw them: three
+/// times, 8 requests in a row vanish in the fabric after nc1's NIC, every 5 s; one more request
+/// vanishes alone in vm_a's virtio hop.
 /// </summary>
-[NonParallelizable]
-public class AnalyzeLossAndFreezesTests
+public partial class AnalyzeCommandTests
 {
-    private const int Probes = 150;
+    private const int RunProbes = 150;
     private const long IntervalNs = 100_000_000;
     private const int FreezeEvery = 50;
     private const int FreezeLength = 8;
     private const int LoneLoss = 100;
-    private const long StartNs = 1_763_900_000_000_000_000;
-    private static readonly IPAddress VmA = IPAddress.Parse("192.168.47.111");
-    private static readonly IPAddress VmB = IPAddress.Parse("192.168.47.127");
-    private string _directory = "";
-
-    [SetUp]
-    public void SetUp()
-    {
-        _directory = Path.Combine(Path.GetTempPath(), "hopcapture-analyze-freezes-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
-    }
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_directory, recursive: true);
 
     private static bool InFreeze(int probe) => probe % FreezeEvery is >= 20 and < 20 + FreezeLength;
 
@@ -46,23 +28,8 @@ public class AnalyzeLossAndFreezesTests
 
     private string[] Write(SyntheticPath path, long startNs)
     {
-        var files = path.WritePcaps(_directory, Probes, startNs, IntervalNs, icmpId: 777);
+        var files = path.WritePcaps(_directory, RunProbes, startNs, IntervalNs, icmpId: 777);
         return [.. path.Points.Select((p, i) => $"{p.Node}:{p.Iface}:{p.Role}={files[i]}")];
-    }
-
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = await CliApp.RunAsync(args, stdout, stderr).WaitAsync(TimeSpan.FromSeconds(60));
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
-
-    private static async Task<AnalyzeReport> JsonAsync(params string[] args)
-    {
-        var (exit, stdout, stderr) = await RunAsync(["--json", "analyze", .. args]);
-        Assert.That(exit, Is.Zero, stderr);
-        return new JsonParser(JsonParser.Settings.Default).Parse<AnalyzeReport>(stdout);
     }
 
     [Test]
@@ -71,7 +38,7 @@ public class AnalyzeLossAndFreezesTests
         var report = await JsonAsync(Write(Path000(), StartNs));
 
         var freezes = report.Freezes;
-        var lost = (ulong)(Enumerable.Range(0, Probes).Count(InFreeze) + 1);
+        var lost = (ulong)(Enumerable.Range(0, RunProbes).Count(InFreeze) + 1);
         Assert.Multiple(() =>
         {
             Assert.That(freezes.Freezes.Select(f => (f.IcmpId, f.FirstSeq, f.LastSeq, f.Lost, f.Unseen, f.Segment, f.Leg, f.After)), Is.EqualTo(new[]
@@ -87,8 +54,8 @@ public class AnalyzeLossAndFreezesTests
                 Is.EqualTo((3u, true, FreezeEvery * IntervalNs, 0L, IntervalNs, 8.0, "fabric")));
 
             var path = report.Loss.Paths.Single();
-            Assert.That((path.Src, path.Dst, path.Probes, path.Lost), Is.EqualTo(("192.168.47.111", "192.168.47.127", (ulong)Probes, lost)));
-            Assert.That(path.Rate, Is.EqualTo((double)lost / Probes));
+            Assert.That((path.Src, path.Dst, path.Probes, path.Lost), Is.EqualTo(("192.168.47.111", "192.168.47.127", (ulong)RunProbes, lost)));
+            Assert.That(path.Rate, Is.EqualTo((double)lost / RunProbes));
             Assert.That(path.Places.Select(p => (p.Segment, p.Leg, p.After, p.Lost)), Is.EqualTo(new[]
             {
                 ("fabric", "request", "nc1/eth0", 24UL),
@@ -164,8 +131,8 @@ public class AnalyzeLossAndFreezesTests
         var offline = await JsonAsync([.. specs, "--load", correlator.Address]);
         await TestCorrelator.EventuallyAsync(
             ct => correlator.Query.ListProbesAsync(new ListProbesRequest { Limit = 1000 }, cancellationToken: ct).ResponseAsync,
-            r => r.Probes.Count == Probes,
-            $"{Probes} loaded probes to be stored",
+            r => r.Probes.Count == RunProbes,
+            $"{RunProbes} loaded probes to be stored",
             TimeSpan.FromSeconds(30));
         var loss = await correlator.Query.ListLossAsync(new ListLossRequest()).ResponseAsync.WaitAsync(TimeSpan.FromSeconds(10));
         var freezes = await correlator.Query.ListFreezesAsync(new ListFreezesRequest()).ResponseAsync.WaitAsync(TimeSpan.FromSeconds(10));
