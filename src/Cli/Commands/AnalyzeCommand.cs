@@ -3,6 +3,7 @@ using System.Globalization;
 using HopCapture.Cli.Connection;
 using HopCapture.Cli.Rendering;
 using HopCapture.Engine.Correlation;
+using HopCapture.Engine.Loss;
 using HopCapture.Packets.Files;
 using HopCapture.Protos;
 
@@ -48,6 +49,7 @@ internal static class AnalyzeCommand
             Description = "Also send the observations to the correlator at URL (ingest port), stamped as an import",
             HelpName = "URL",
         };
+        var minLost = LossCommands.MinLostOption();
         var progress = new Option<bool>("--progress") { Description = "Print progress on stderr even when it is not a terminal" };
         var command = new Command("analyze",
             "Correlate capture files (pcap/pcapng from tcpdump, one per capture point) offline with the correlator's engine\n\n" +
@@ -55,9 +57,10 @@ internal static class AnalyzeCommand
             "  capture analyze vm1:eth0:guest=vm1.pcap hv1:tap100i0:vif=hv1-tap.pcap hv1:eno1:nic=hv1-eno1.pcap \\\n" +
             "                  hv2:eno1:nic=hv2-eno1.pcap hv2:tap200i0:vif=hv2-tap.pcap vm2:eth0:guest=vm2.pcap --min-rtt 20ms\n" +
             "  capture analyze --map captures.txt --explain 184\n" +
+            "  capture analyze --map captures.txt --min-lost 5     # loss places and freezes of 5+ lost probes\n" +
             "  capture analyze hv1:nic=hv1-any.pcapng --load http://correlator:7400")
         {
-            files, map, minRtt, limit, explain, explainId, load, progress,
+            files, map, minRtt, limit, explain, explainId, load, minLost, progress,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -68,7 +71,8 @@ internal static class AnalyzeCommand
                 parse.GetValue(explain) ?? [],
                 parse.GetValue(explainId) ?? [],
                 parse.GetValue(load),
-                parse.GetValue(progress) || run.Context.ErrorIsTerminal);
+                parse.GetValue(progress) || run.Context.ErrorIsTerminal,
+                (int)(parse.GetValue(minLost) ?? FreezeDetector.DefaultMinLost));
             return await RunAsync(run.Context, inputs, settings, parse.GetValue(run.Json), cancellationToken);
         });
         return command;
@@ -220,14 +224,17 @@ public sealed record AnalyzeSettings(
     IReadOnlyCollection<long> ExplainSeqs,
     IReadOnlyCollection<long> ExplainIds,
     string? Load = null,
-    bool Progress = false)
+    bool Progress = false,
+    int MinLost = FreezeDetector.DefaultMinLost)
 {
-    /// <summary>The views of a run; freezes (issue 3) join this list.</summary>
+    /// <summary>The views of a run: what the live CLI's paths, probes, explain, loss and freezes print.</summary>
     public IReadOnlyList<IAnalyzeView> CreateViews() =>
     [
         new PathsAnalyzeView(),
         new SlowAnalyzeView(MinRttNs, Limit),
         new LostAnalyzeView(Limit),
         new ExplainAnalyzeView(ExplainSeqs.ToHashSet(), ExplainIds.ToHashSet()),
+        new LossAnalyzeView(),
+        new FreezesAnalyzeView(MinLost),
     ];
 }

@@ -6,7 +6,7 @@ namespace HopCapture.Cli.Commands;
 /// <summary>
 /// One view of an offline analysis, fed every finalised probe as it comes. Views keep only what
 /// they show (a top-N, counts, per-path RTTs), so memory follows the engine's in-flight window,
-/// not the file size. A new view (freezes, issue 3) is one more implementation in the list.
+/// not the file size. A new view is one more implementation in AnalyzeSettings.CreateViews.
 /// </summary>
 public interface IAnalyzeView
 {
@@ -138,5 +138,37 @@ public sealed class ExplainAnalyzeView(IReadOnlyCollection<long> seqs, IReadOnly
     {
         ArgumentNullException.ThrowIfNull(report);
         report.Explained.AddRange(_picked.OrderBy(static r => r.Id));
+    }
+}
+
+/// <summary><c>capture loss</c> over the files: the correlator's own aggregation, per path and place (no probe kept).</summary>
+public sealed class LossAnalyzeView : IAnalyzeView
+{
+    private readonly LossReportBuilder _loss = new();
+
+    public void Add(ProbeRecord record) => _loss.Add(record);
+
+    public void Complete(AnalyzeReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        report.Loss = _loss.Build();
+    }
+}
+
+/// <summary>
+/// <c>capture freezes</c> over the files: the correlator's own detection. Lost probes finalise
+/// after later answered ones, so the builder sorts each run first; it keeps 16 bytes per probe
+/// (see <see cref="FreezeReportBuilder"/>), twice the paths view's 8.
+/// </summary>
+public sealed class FreezesAnalyzeView(int minLost) : IAnalyzeView
+{
+    private readonly FreezeReportBuilder _freezes = new(minLost);
+
+    public void Add(ProbeRecord record) => _freezes.Add(record);
+
+    public void Complete(AnalyzeReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        report.Freezes = _freezes.Build();
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HopCapture.Cli.Rendering;
+using HopCapture.Engine.Loss;
 using HopCapture.Protos;
 
 namespace HopCapture.Cli.Commands;
@@ -30,7 +31,7 @@ internal static class LossCommands
     public static Command Freezes(CliRun run)
     {
         var filters = new ProbeFilterOptions(run);
-        var minLost = CliOptions.Number("--min-lost", "Consecutive lost probes that make a freeze (default 3)", 1, 65_535);
+        var minLost = MinLostOption();
         var command = new Command("freezes", "Runs of consecutive lost probes (or silences) per ping run: when, how long, how many, where; and whether they recur");
         filters.AddTo(command);
         command.Options.Add(minLost);
@@ -49,4 +50,8 @@ internal static class LossCommands
         }));
         return command;
     }
+
+    /// <summary>--min-lost, shared with <c>capture analyze</c>.</summary>
+    public static Option<long?> MinLostOption() =>
+        CliOptions.Number("--min-lost", $"Consecutive lost probes that make a freeze (default {FreezeDetector.DefaultMinLost})", 1, 65_535);
 }

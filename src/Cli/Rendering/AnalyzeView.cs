@@ -5,8 +5,8 @@ using Spectre.Console.Rendering;
 namespace HopCapture.Cli.Rendering;
 
 /// <summary>
-/// <c>capture analyze</c>: the files read, then the live CLI's own views (paths, probes, explain)
-/// over what the engine made of them.
+/// <c>capture analyze</c>: the files read, then the live CLI's own views (paths, probes, loss,
+/// freezes, explain) over what the engine made of them.
 /// </summary>
 public static class AnalyzeView
 {
@@ -34,6 +34,20 @@ public static class AnalyzeView
             parts.Add(Tables.Blank());
             parts.Add(Tables.Bold("lost probes"));
             parts.Add(ProbesView.Build(lost, Today(report)));
+        }
+
+        if (report.Loss is { } loss && loss.Paths.Any(static p => p.Lost > 0))
+        {
+            parts.Add(Tables.Blank());
+            parts.Add(Tables.Bold("loss"));
+            parts.Add(LossView.Build(loss));
+        }
+
+        if (report.Freezes is { Freezes.Count: > 0 } freezes)
+        {
+            parts.Add(Tables.Blank());
+            parts.Add(Tables.Bold("freezes"));
+            parts.Add(FreezesView.Build(freezes, Today(report)));
         }
 
         foreach (var probe in report.Explained)

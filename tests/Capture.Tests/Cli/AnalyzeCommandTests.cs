@@ -13,7 +13,7 @@ namespace HopCapture.Tests.Cli;
 /// points, every 10th reply held 120 ms in the fabric, one request lost there.
 /// </summary>
 [NonParallelizable]
-public class AnalyzeCommandTests
+public partial class AnalyzeCommandTests
 {
     private const int Probes = 60;
     private const long FabricDelayNs = 120_000_000;
