@@ -2,7 +2,6 @@ using HopCapture.Tests.Shared;
 using System.Diagnostics;
 using System.Net;
 using HopCapture.Cli.Commands;
-using HopCapture.Correlator.Hosting;
 using HopCapture.Engine.Correlation;
 using HopCapture.Engine.Model;
 using HopCapture.Packets.Files;
@@ -33,6 +32,8 @@ public sealed record BenchResults
     public double LatencyP50Ms { get; init; }
     public double LatencyP99Ms { get; init; }
     public double LatencyMaxMs { get; init; }
+    public double CorrelatorCpuCores { get; init; }
+    public long CorrelatorPeakMemoryBytes { get; init; }
     public double AnalyzeInProcessSeconds { get; init; }
     public double AnalyzeProcessSeconds { get; init; }
     public double TsharkSeconds { get; init; }
@@ -81,7 +82,7 @@ public static class BenchHarness
         if (settings.Only.Contains("ingest"))
         {
             log.WriteLine($"bench: ingest, {settings.Agents} agents, {settings.IngestSeconds} s at {settings.IngestRate:N0} obs/s offered");
-            results = await MeasureIngestAsync(settings, results);
+            results = await MeasureIngestAsync(settings, results, log);
             log.WriteLine($"bench: ingest {results.IngestObsPerSecond:N0} obs/s, latency p50 {results.LatencyP50Ms:0} ms p99 {results.LatencyP99Ms:0} ms");
         }
 
@@ -320,11 +321,13 @@ public static class BenchHarness
     }
 
     /// <summary>
-    /// N agents (the report 003 nodes, round-robin) stream through the real ingest protocol into a
-    /// real correlator (SQLite WAL file, settle 200 ms); capture time is the wall clock when the
-    /// probe is made, so "capture ts → queryable" is measured by polling the database.
+    /// N agents (the report 003 nodes, round-robin) stream through the real ingest protocol into the
+    /// real correlator binary, run as its own process as it is deployed (server GC, SQLite WAL file,
+    /// settle 200 ms); capture time is the wall clock when the probe is made, so "capture ts →
+    /// queryable" is measured by polling the database. The correlator's CPU time and peak memory
+    /// are read from /proc.
     /// </summary>
-    private static async Task<BenchResults> MeasureIngestAsync(BenchSettings settings, BenchResults results)
+    private static async Task<BenchResults> MeasureIngestAsync(BenchSettings settings, BenchResults results, TextWriter log)
     {
         var time = TimeProvider.System;
         var database = Path.Combine(settings.WorkDirectory, "ingest.db");
@@ -333,61 +336,66 @@ public static class BenchHarness
             File.Delete(stale);
         }
 
-        var app = CorrelatorApp.Build(["--listen", "127.0.0.1:0", "--db", database], new Dictionary<string, string?>
-        {
-            ["Correlator:Engine:Settle"] = "00:00:00.200",
-            ["Correlator:Engine:ProbeTimeout"] = "00:00:02",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        await CorrelatorApp.StartAsync(app);
-        try
-        {
-            var address = CorrelatorApp.ListeningAddress(app);
-            var points = SyntheticPath.Report003Points;
-            var obsPerProbe = points.Count * 2;
-            var probeIntervalNs = (long)(1e9 * obsPerProbe / settings.IngestRate);
-            var totalProbes = (long)(settings.IngestSeconds * 1e9 / probeIntervalNs);
-            var startNs = Now(time) + 200_000_000;
-            var stop = new CancellationTokenSource();
-            var latencies = new List<double>();
-            var poller = Task.Run(() => Poll(database, time, latencies, totalProbes, stop.Token));
+        using var correlator = CorrelatorProcess.Start(database, log);
+        var address = await correlator.ListeningAsync(TimeSpan.FromSeconds(60));
+        var points = SyntheticPath.Report003Points;
+        var obsPerProbe = points.Count * 2;
+        var probeIntervalNs = (long)(1e9 * obsPerProbe / settings.IngestRate);
 
-            // Agent a owns the points whose index % agents == a (one node name per agent).
-            var clock = Stopwatch.StartNew();
-            var agents = Enumerable.Range(0, settings.Agents).Select(a => Task.Factory.StartNew(
-                () => RunAgentAsync(address, a, settings.Agents, points, totalProbes, startNs, probeIntervalNs, time),
-                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToArray();
-            var loads = await Task.WhenAll(agents);
-            var sendSeconds = clock.Elapsed.TotalSeconds;
-            var accepted = loads.Sum(static l => (long)l.Accepted);
+        // Warm-up at the same rate (its own ICMP id), stored before the measurement starts: a
+        // correlator runs for months, so its first seconds of JIT are not what is being measured.
+        var warmProbes = (long)(settings.IngestWarmupSeconds * 1e9 / probeIntervalNs);
+        var warmStartNs = Now(time) + 200_000_000;
+        await Task.WhenAll(Enumerable.Range(0, settings.Agents).Select(a => Task.Factory.StartNew(
+            () => RunAgentAsync(address, a, settings.Agents, points, warmProbes, warmStartNs, probeIntervalNs, time, icmpId: 8),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()));
+        var startId = await StoredAsync(database, warmProbes, TimeSpan.FromSeconds(60));
 
-            await poller.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await stop.CancelAsync();
-            await poller.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            latencies.Sort();
-            return results with
-            {
-                IngestAgents = settings.Agents,
-                IngestObservations = accepted,
-                IngestObsPerSecond = accepted / sendSeconds,
-                IngestOfferedObsPerSecond = settings.IngestRate,
-                IngestProbesStored = latencies.Count,
-                LatencyP50Ms = Percentile(latencies, 0.50),
-                LatencyP99Ms = Percentile(latencies, 0.99),
-                LatencyMaxMs = latencies.Count > 0 ? latencies[^1] : 0,
-            };
-        }
-        finally
+        var totalProbes = (long)(settings.IngestSeconds * 1e9 / probeIntervalNs);
+        var startNs = Now(time) + 200_000_000;
+        using var stop = new CancellationTokenSource();
+        var latencies = new List<double>();
+        var poller = Task.Run(() => Poll(database, time, latencies, startId, totalProbes, stop.Token));
+
+        // Agent a owns the points whose index % agents == a (one node name per agent).
+        var cpuBefore = correlator.CpuSeconds();
+        var clock = Stopwatch.StartNew();
+        var agents = Enumerable.Range(0, settings.Agents).Select(a => Task.Factory.StartNew(
+            () => RunAgentAsync(address, a, settings.Agents, points, totalProbes, startNs, probeIntervalNs, time, icmpId: 7),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToArray();
+        var loads = await Task.WhenAll(agents);
+        // From the first probe's capture time (the schedule starts 200 ms after the agents) to the last ack.
+        var sendSeconds = (Now(time) - startNs) / 1e9;
+        var accepted = loads.Sum(static l => (long)l.Accepted);
+
+        await poller.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var busySeconds = clock.Elapsed.TotalSeconds;
+        var cpu = correlator.CpuSeconds() - cpuBefore;
+        await stop.CancelAsync();
+        await poller.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var peakMemory = correlator.PeakResidentBytes();
+        await correlator.StopAsync(TimeSpan.FromSeconds(30));
+        latencies.Sort();
+        return results with
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+            IngestAgents = settings.Agents,
+            IngestObservations = accepted,
+            IngestObsPerSecond = accepted / sendSeconds,
+            IngestOfferedObsPerSecond = settings.IngestRate,
+            IngestProbesStored = latencies.Count,
+            LatencyP50Ms = Percentile(latencies, 0.50),
+            LatencyP99Ms = Percentile(latencies, 0.99),
+            LatencyMaxMs = latencies.Count > 0 ? latencies[^1] : 0,
+            CorrelatorCpuCores = busySeconds > 0 ? cpu / busySeconds : 0,
+            CorrelatorPeakMemoryBytes = peakMemory,
+        };
     }
 
     private static long Now(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000 + (time.GetTimestamp() % 1_000_000);
 
     private static async Task<AnalyzeLoadResult> RunAgentAsync(
-        string address, int agent, int agents, IReadOnlyList<SyntheticPoint> points, long probes, long startNs, long intervalNs, TimeProvider time)
+        string address, int agent, int agents, IReadOnlyList<SyntheticPoint> points, long probes, long startNs, long intervalNs, TimeProvider time,
+        ushort icmpId)
     {
         await using var loader = new AnalyzeLoader(address);
         var owned = Enumerable.Range(0, points.Count).Where(i => i % agents == agent).ToArray();
@@ -421,8 +429,8 @@ public static class BenchHarness
             foreach (var i in owned)
             {
                 // Round trips shrink along the path, 20 µs per hop each way.
-                var request = new Observation(i, t + (i * 20_000), src, dst, 7, seq, hash, EchoType.Request, PacketDirection.Unknown);
-                var reply = new Observation(i, t + ((2 * points.Count - i) * 20_000), dst, src, 7, seq, hash, EchoType.Reply, PacketDirection.Unknown);
+                var request = new Observation(i, t + (i * 20_000), src, dst, icmpId, seq, hash, EchoType.Request, PacketDirection.Unknown);
+                var reply = new Observation(i, t + ((2 * points.Count - i) * 20_000), dst, src, icmpId, seq, hash, EchoType.Reply, PacketDirection.Unknown);
                 loader.Add(request, 98, 0);
                 loader.Add(reply, 98, 0);
             }
@@ -432,9 +440,32 @@ public static class BenchHarness
         return new AnalyzeLoadResult((long)load.Accepted);
     }
 
-    private static void Poll(string database, TimeProvider time, List<double> latencies, long expected, CancellationToken cancellationToken)
+    /// <summary>Waits until <paramref name="expected"/> probes are stored; returns the largest id.</summary>
+    private static async Task<long> StoredAsync(string database, long expected, TimeSpan timeout)
     {
-        long lastId = 0;
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            using (var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False"))
+            {
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM probes";
+                using var reader = command.ExecuteReader();
+                reader.Read();
+                if (reader.GetInt64(0) >= expected || deadline.Elapsed > timeout)
+                {
+                    return reader.GetInt64(1);
+                }
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static void Poll(string database, TimeProvider time, List<double> latencies, long afterId, long expected, CancellationToken cancellationToken)
+    {
+        var lastId = afterId;
         while (!cancellationToken.IsCancellationRequested && latencies.Count < expected)
         {
             Thread.Sleep(20);

@@ -16,6 +16,9 @@ public sealed record BenchSettings
 
     public double IngestSeconds { get; init; } = 10;
 
+    /// <summary>Load sent before the measured ingest run, so the correlator's JIT has settled.</summary>
+    public double IngestWarmupSeconds { get; init; } = 5;
+
     /// <summary>Offered observations per second, across all agents.</summary>
     public int IngestRate { get; init; } = 600_000;
 
@@ -69,6 +72,9 @@ public sealed record BenchSettings
                     break;
                 case "--ingest-seconds" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0:
                     settings = settings with { IngestSeconds = s };
+                    break;
+                case "--ingest-warmup" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && w >= 0:
+                    settings = settings with { IngestWarmupSeconds = w };
                     break;
                 case "--ingest-rate" when number > 0:
                     settings = settings with { IngestRate = number };

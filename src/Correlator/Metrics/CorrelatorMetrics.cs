@@ -22,6 +22,10 @@ public sealed class CorrelatorMetrics : BackgroundService
     private readonly Counter _probes;
     private readonly Counter _lost;
     private readonly Counter _dropped;
+
+    // Label children per path, looked up once: WithLabels per probe and segment cost more than the
+    // observations themselves at ingest rates. Only the metrics loop touches this.
+    private readonly Dictionary<(string Src, string Dst), PathChildren> _paths = [];
     private WatchSubscription? _subscription;
 
     public CorrelatorMetrics(
@@ -111,18 +115,35 @@ public sealed class CorrelatorMetrics : BackgroundService
     public void Record(ProbeRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        _probes.WithLabels(record.Src, record.Dst).Inc();
+        if (!_paths.TryGetValue((record.Src, record.Dst), out var path))
+        {
+            path = new PathChildren(_probes.WithLabels(record.Src, record.Dst), _rtt.WithLabels(record.Src, record.Dst));
+            _paths.Add((record.Src, record.Dst), path);
+        }
+
+        path.Probes.Inc();
         if (!record.Answered)
         {
             _lost.WithLabels(record.Src, record.Dst, record.LostIn.Length == 0 ? "unknown" : record.LostIn).Inc();
             return;
         }
 
-        _rtt.WithLabels(record.Src, record.Dst).Observe(record.RttNs / 1e9);
+        path.Rtt.Observe(record.RttNs / 1e9);
         foreach (var segment in record.Segments)
         {
-            _segment.WithLabels(record.Src, record.Dst, segment.Kind).Observe(Math.Max(0, segment.CostNs) / 1e9);
+            if (!path.Segments.TryGetValue(segment.Kind, out var cost))
+            {
+                cost = _segment.WithLabels(record.Src, record.Dst, segment.Kind);
+                path.Segments.Add(segment.Kind, cost);
+            }
+
+            cost.Observe(Math.Max(0, segment.CostNs) / 1e9);
         }
+    }
+
+    private sealed record PathChildren(Counter.Child Probes, Histogram.Child Rtt)
+    {
+        public Dictionary<string, Histogram.Child> Segments { get; } = new(StringComparer.Ordinal);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

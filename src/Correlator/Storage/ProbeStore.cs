@@ -21,7 +21,7 @@ public sealed class ProbeStore
 
     private const string InsertSql =
         "INSERT INTO probes(src, dst, icmp_id, icmp_seq, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, lost_in, imported, record, verdict_leg) " +
-        "VALUES ($src, $dst, $icmp_id, $icmp_seq, $first_ts_ns, $rtt_ns, $answered, $verdict_kind, $verdict_cost_ns, $lost_in, $imported, $record, $verdict_leg) RETURNING id";
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
     private readonly string _connectionString;
 
@@ -121,47 +121,8 @@ public sealed class ProbeStore
         }
     }
 
-    /// <summary>A prepared insert bound to <paramref name="connection"/>; reuse it for a whole transaction.</summary>
-    public static SqliteCommand PrepareInsert(SqliteConnection connection)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        var command = connection.CreateCommand();
-        command.CommandText = InsertSql;
-        foreach (var name in (string[])["$src", "$dst", "$icmp_id", "$icmp_seq", "$first_ts_ns", "$rtt_ns", "$answered",
-                     "$verdict_kind", "$verdict_cost_ns", "$lost_in", "$imported", "$record", "$verdict_leg"])
-        {
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
-
-        command.Prepare();
-        return command;
-    }
-
-    /// <summary>Inserts one record with a command from <see cref="PrepareInsert"/> and returns its id.</summary>
-    public static long Insert(SqliteCommand command, ProbeRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(command);
-        ArgumentNullException.ThrowIfNull(record);
-        var id = record.Id;
-        record.Id = 0;
-        var bytes = record.ToByteArray();
-        record.Id = id;
-        var p = command.Parameters;
-        p[0].Value = record.Src;
-        p[1].Value = record.Dst;
-        p[2].Value = (long)(record.Key?.IcmpId ?? 0);
-        p[3].Value = (long)(record.Key?.IcmpSeq ?? 0);
-        p[4].Value = record.FirstTsNs;
-        p[5].Value = record.RttNs;
-        p[6].Value = record.Answered ? 1 : 0;
-        p[7].Value = record.Verdict?.Kind ?? "";
-        p[8].Value = record.Verdict?.CostNs ?? 0;
-        p[9].Value = record.LostIn;
-        p[10].Value = record.Imported ? 1 : 0;
-        p[11].Value = bytes;
-        p[12].Value = PathSummaryBuilder.VerdictLeg(record);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
+    /// <summary>A prepared insert on <paramref name="connection"/>; reuse it for a whole transaction.</summary>
+    public static ProbeInserter PrepareInsert(SqliteConnection connection) => new(connection, InsertSql);
 
     public void UpsertAgent(string node, string instance, long lastSeenNs, Hello hello)
     {

@@ -49,7 +49,7 @@ public sealed partial class StoreWriter(
         var reader = channels.Results.Reader;
         var batch = new List<ProbeRecord>(MaxBatch);
         SqliteConnection? connection = null;
-        SqliteCommand? insert = null;
+        ProbeInserter? insert = null;
         try
         {
             // Deliberately not cancelled by stoppingToken: shutdown ends when the channel is complete.
@@ -65,14 +65,16 @@ public sealed partial class StoreWriter(
                     if (connection is null)
                     {
                         connection = store.Open();
+                        // WAL with synchronous NORMAL: a commit is on disk at the next checkpoint, not at
+                        // once; a power cut may lose the last moments of probes but never corrupts the file.
+                        ProbeStore.Execute(connection, "PRAGMA synchronous = NORMAL;");
                         insert = ProbeStore.PrepareInsert(connection);
                     }
 
                     using var transaction = connection.BeginTransaction();
-                    insert!.Transaction = transaction;
                     foreach (var record in batch)
                     {
-                        record.Id = ProbeStore.Insert(insert, record);
+                        record.Id = insert!.Insert(record);
                     }
 
                     transaction.Commit();

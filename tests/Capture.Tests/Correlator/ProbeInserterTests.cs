@@ -1,0 +1,88 @@
+using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Storage;
+using HopCapture.Tests.Cli;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Tests.Correlator;
+
+/// <summary>The raw-statement insert the store writer uses, against a real SQLite file.</summary>
+public class ProbeInserterTests
+{
+    private string _directory = "";
+    private ProbeStore _store = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "hopcapture-inserter-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_directory);
+        _store = new ProbeStore(Options.Create(new CorrelatorOptions { Database = Path.Combine(_directory, "probes.db") }));
+        _store.Initialize();
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Test]
+    public void Insert_InATransaction_StoresColumnsAndTheRecordUnderIncreasingIds()
+    {
+        var probe = Seed003.Probe();
+        probe.Id = 77; // the caller's id is not stored in the blob, and is left as it was
+        var ids = new List<long>();
+        using (var connection = _store.Open())
+        using (var insert = ProbeStore.PrepareInsert(connection))
+        using (var transaction = connection.BeginTransaction())
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                probe.Key.IcmpSeq = (uint)(110 + i);
+                ids.Add(insert.Insert(probe));
+            }
+
+            transaction.Commit();
+        }
+
+        using var read = _store.Open();
+        using var command = read.CreateCommand();
+        command.CommandText = "SELECT id, src, dst, icmp_seq, rtt_ns, answered, verdict_kind, verdict_leg, record FROM probes ORDER BY id";
+        using var reader = command.ExecuteReader();
+        var rows = new List<(long Id, string Src, string Dst, long Seq, long Rtt, long Answered, string Kind, string Leg, Protos.ProbeRecord Record)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
+                reader.GetString(6), reader.GetString(7), ProbeStore.ReadRecord(reader.GetInt64(0), (byte[])reader[8])));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(probe.Id, Is.EqualTo(77));
+            Assert.That(ids, Is.EqualTo(new long[] { 1, 2, 3 }));
+            Assert.That(rows.Select(static r => r.Id), Is.EqualTo(ids));
+            Assert.That(rows.Select(static r => r.Seq), Is.EqualTo(new long[] { 110, 111, 112 }));
+            Assert.That(rows.Select(static r => (r.Src, r.Dst, r.Rtt, r.Answered, r.Kind)),
+                Is.All.EqualTo((probe.Src, probe.Dst, probe.RttNs, 1L, probe.Verdict.Kind)));
+            Assert.That(rows.Select(static r => r.Record.Key.IcmpSeq), Is.EqualTo(new uint[] { 110, 111, 112 }));
+            Assert.That(rows[0].Record.Points, Is.EqualTo(probe.Points));
+            Assert.That(rows[0].Record.Id, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void Insert_ReadOnlyConnection_ThrowsTheSqliteErrorAndTheStatementStaysUsable()
+    {
+        var path = Path.Combine(_directory, "probes.db");
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var insert = ProbeStore.PrepareInsert(connection);
+
+        var error = Assert.Throws<SqliteException>(() => insert.Insert(Seed003.Probe()));
+        Assert.That(error!.Message, Does.Contain("readonly").IgnoreCase);
+        // Reset after the failure: a second attempt fails the same way rather than misbehaving.
+        Assert.Throws<SqliteException>(() => insert.Insert(Seed003.Probe()));
+    }
+}
