@@ -240,8 +240,8 @@ public sealed class AnalyzeSession : IDisposable
     }
 
     /// <summary>
-    /// Maps finalised probes to records and feeds the views, on its own thread, in the order the
-    /// engine finalised them (ids are numbered here). Lists go back to the engine's thread for reuse.
+    /// Feeds finalised probes to the views, on its own thread, in the order the engine finalised
+    /// them (ids are numbered here). Lists go back to the engine's thread for reuse.
     /// </summary>
     private sealed class Publisher : IDisposable
     {
@@ -302,11 +302,10 @@ public sealed class AnalyzeSession : IDisposable
                 {
                     foreach (var result in finalized)
                     {
-                        var record = result.ToRecord(_catalog, imported: true);
-                        record.Id = Interlocked.Increment(ref _published);
+                        var probe = new AnalyzedProbe(result, Interlocked.Increment(ref _published), _catalog);
                         foreach (var view in _views)
                         {
-                            view.Add(record);
+                            view.Add(probe);
                         }
                     }
 

@@ -1,4 +1,7 @@
+using HopCapture.Contracts.Mapping;
 using HopCapture.Contracts.Reports;
+using HopCapture.Engine.Correlation;
+using HopCapture.Engine.Model;
 using HopCapture.Protos;
 
 namespace HopCapture.Cli.Commands;
@@ -10,9 +13,66 @@ namespace HopCapture.Cli.Commands;
 /// </summary>
 public interface IAnalyzeView
 {
-    void Add(ProbeRecord record);
+    void Add(AnalyzedProbe probe);
 
     void Complete(AnalyzeReport report);
+}
+
+/// <summary>
+/// A finalised probe as the views see it: the fields the aggregations read, straight off the
+/// engine's result (mapped as <see cref="ContractMapping.ToRecord"/> maps them), and the full
+/// <see cref="ProbeRecord"/> built only for the probes a view keeps to show — most probes of a
+/// large capture are only counted, and building their records was a third of the run.
+/// </summary>
+public sealed class AnalyzedProbe(ProbeResult result, long id, InterfaceCatalog catalog)
+{
+    private ProbeRecord? _record;
+
+    public ProbeResult Result => result;
+
+    /// <summary>Numbered by analyze in finalisation order, as the correlator numbers stored probes.</summary>
+    public long Id => id;
+
+    public string Src => AddressForms.Text(result.Key.Src);
+
+    public string Dst => AddressForms.Text(result.Key.Dst);
+
+    public ushort IcmpId => result.Key.IcmpId;
+
+    public ushort IcmpSeq => result.Key.IcmpSeq;
+
+    public long FirstTsNs => result.FirstTimestampNs;
+
+    public long RttNs => result.RoundTripNs;
+
+    public bool Answered => result.Answered;
+
+    public string VerdictKind => ContractMapping.VerdictKind(result);
+
+    public long VerdictCostNs => result.Verdict?.CostNs ?? 0;
+
+    public string VerdictLeg => ContractMapping.VerdictLeg(result);
+
+    public string LostIn => result.LostIn;
+
+    public string LostLeg => ContractMapping.LostLeg(result);
+
+    public string LostAfter => ContractMapping.LostAfter(result, catalog);
+
+    /// <summary>The record the correlator would store for this probe (stamped imported), built once on first use.</summary>
+    public ProbeRecord Record
+    {
+        get
+        {
+            if (_record is null)
+            {
+                _record = result.ToRecord(catalog, imported: true);
+                _record.Id = id;
+            }
+
+            return _record;
+        }
+    }
 }
 
 /// <summary><c>capture paths</c> over the files: the correlator's own aggregation.</summary>
@@ -20,16 +80,17 @@ public sealed class PathsAnalyzeView : IAnalyzeView
 {
     private readonly Dictionary<(string Src, string Dst), PathSummaryBuilder> _paths = [];
 
-    public void Add(ProbeRecord record)
+    public void Add(AnalyzedProbe probe)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        if (!_paths.TryGetValue((record.Src, record.Dst), out var builder))
+        ArgumentNullException.ThrowIfNull(probe);
+        var (src, dst) = (probe.Src, probe.Dst);
+        if (!_paths.TryGetValue((src, dst), out var builder))
         {
-            builder = new PathSummaryBuilder(record.Src, record.Dst);
-            _paths.Add((record.Src, record.Dst), builder);
+            builder = new PathSummaryBuilder(src, dst);
+            _paths.Add((src, dst), builder);
         }
 
-        builder.Add(record);
+        builder.Add(probe.Id, probe.FirstTsNs, probe.RttNs, probe.Answered, probe.VerdictKind, probe.VerdictCostNs, probe.VerdictLeg);
     }
 
     public void Complete(AnalyzeReport report)
@@ -51,26 +112,26 @@ public sealed class PathsAnalyzeView : IAnalyzeView
 public sealed class SlowAnalyzeView(long minRttNs, int limit) : IAnalyzeView
 {
     // Min-heap on (rtt, -id): the root is the first to give way to a slower probe.
-    private readonly PriorityQueue<ProbeRecord, (long Rtt, long NegId)> _top = new();
+    private readonly PriorityQueue<AnalyzedProbe, (long Rtt, long NegId)> _top = new();
     private ulong _matched;
 
-    public void Add(ProbeRecord record)
+    public void Add(AnalyzedProbe probe)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        if (!record.Answered || record.RttNs < minRttNs)
+        ArgumentNullException.ThrowIfNull(probe);
+        if (!probe.Answered || probe.RttNs < minRttNs)
         {
             return;
         }
 
         _matched++;
-        var priority = (record.RttNs, -record.Id);
+        var priority = (probe.RttNs, -probe.Id);
         if (_top.Count < limit)
         {
-            _top.Enqueue(record, priority);
+            _top.Enqueue(probe, priority);
         }
         else if (_top.TryPeek(out _, out var least) && priority.CompareTo(least) > 0)
         {
-            _top.DequeueEnqueue(record, priority);
+            _top.DequeueEnqueue(probe, priority);
         }
     }
 
@@ -78,9 +139,9 @@ public sealed class SlowAnalyzeView(long minRttNs, int limit) : IAnalyzeView
     {
         ArgumentNullException.ThrowIfNull(report);
         var probes = new List<ProbeRecord>(_top.Count);
-        while (_top.TryDequeue(out var record, out _))
+        while (_top.TryDequeue(out var probe, out _))
         {
-            probes.Add(record);
+            probes.Add(probe.Record);
         }
 
         probes.Reverse();
@@ -92,13 +153,13 @@ public sealed class SlowAnalyzeView(long minRttNs, int limit) : IAnalyzeView
 /// <summary>Unanswered probes in the order they were sent (the first N kept) and how many there were.</summary>
 public sealed class LostAnalyzeView(int limit) : IAnalyzeView
 {
-    private readonly List<ProbeRecord> _first = [];
+    private readonly List<AnalyzedProbe> _first = [];
     private ulong _matched;
 
-    public void Add(ProbeRecord record)
+    public void Add(AnalyzedProbe probe)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        if (record.Answered)
+        ArgumentNullException.ThrowIfNull(probe);
+        if (probe.Answered)
         {
             return;
         }
@@ -106,7 +167,7 @@ public sealed class LostAnalyzeView(int limit) : IAnalyzeView
         _matched++;
         if (_first.Count < limit)
         {
-            _first.Add(record);
+            _first.Add(probe);
         }
     }
 
@@ -114,7 +175,7 @@ public sealed class LostAnalyzeView(int limit) : IAnalyzeView
     {
         ArgumentNullException.ThrowIfNull(report);
         report.Lost = new ListProbesResponse { Matched = _matched };
-        report.Lost.Probes.AddRange(_first.OrderBy(static r => r.FirstTsNs).ThenBy(static r => r.Id));
+        report.Lost.Probes.AddRange(_first.OrderBy(static p => p.FirstTsNs).ThenBy(static p => p.Id).Select(static p => p.Record));
     }
 }
 
@@ -123,21 +184,21 @@ public sealed class ExplainAnalyzeView(IReadOnlyCollection<long> seqs, IReadOnly
 {
     public const int MaxExplained = 100;
 
-    private readonly List<ProbeRecord> _picked = [];
+    private readonly List<AnalyzedProbe> _picked = [];
 
-    public void Add(ProbeRecord record)
+    public void Add(AnalyzedProbe probe)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        if (_picked.Count < MaxExplained && (ids.Contains(record.Id) || seqs.Contains(record.Key.IcmpSeq)))
+        ArgumentNullException.ThrowIfNull(probe);
+        if (_picked.Count < MaxExplained && (ids.Contains(probe.Id) || seqs.Contains(probe.IcmpSeq)))
         {
-            _picked.Add(record);
+            _picked.Add(probe);
         }
     }
 
     public void Complete(AnalyzeReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        report.Explained.AddRange(_picked.OrderBy(static r => r.Id));
+        report.Explained.AddRange(_picked.OrderBy(static p => p.Id).Select(static p => p.Record));
     }
 }
 
@@ -146,7 +207,11 @@ public sealed class LossAnalyzeView : IAnalyzeView
 {
     private readonly LossReportBuilder _loss = new();
 
-    public void Add(ProbeRecord record) => _loss.Add(record);
+    public void Add(AnalyzedProbe probe)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        _loss.Add(probe.Src, probe.Dst, probe.FirstTsNs, probe.Answered, probe.LostIn, probe.LostLeg, probe.LostAfter);
+    }
 
     public void Complete(AnalyzeReport report)
     {
@@ -164,7 +229,11 @@ public sealed class FreezesAnalyzeView(int minLost) : IAnalyzeView
 {
     private readonly FreezeReportBuilder _freezes = new(minLost);
 
-    public void Add(ProbeRecord record) => _freezes.Add(record);
+    public void Add(AnalyzedProbe probe)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        _freezes.Add(probe.Src, probe.Dst, probe.IcmpId, probe.IcmpSeq, probe.FirstTsNs, probe.Answered, probe.LostIn, probe.LostLeg, probe.LostAfter);
+    }
 
     public void Complete(AnalyzeReport report)
     {

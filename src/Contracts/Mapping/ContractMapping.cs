@@ -81,17 +81,10 @@ public static class ContractMapping
             RttNs = result.RoundTripNs,
             Answered = result.Answered,
             LostIn = result.LostIn,
-            LostLeg = result.Outcome switch
-            {
-                ProbeOutcome.RequestLost => "request",
-                ProbeOutcome.ReplyLost => "reply",
-                _ => "",
-            },
+            LostLeg = LostLeg(result),
             Imported = imported,
             Duplicates = (uint)result.Duplicates,
-            LostAfter = result.LostAfter >= 0 && result.LostAfter < result.Points.Length
-                ? PointName(catalog.Point(result.Points[result.LostAfter].PointId))
-                : "",
+            LostAfter = LostAfter(result, catalog),
         };
 
         foreach (var point in result.Points)
@@ -126,7 +119,7 @@ public static class ContractMapping
                 RequestNs = segment.Split.RequestNs,
                 ReplyNs = segment.Split.ReplyNs,
                 LegUncertaintyNs = segment.Split.UncertaintyNs,
-                Leg = segment.To < 0 ? "" : LegSplit.Name(segment.Split.Leg),
+                Leg = Leg(segment),
                 OffsetNs = segment.Split.OffsetNs,
                 LegClamped = segment.Split.Clamped,
             });
@@ -144,10 +137,53 @@ public static class ContractMapping
             }
             : new Verdict
             {
-                Kind = result.Answered ? "" : "lost:" + result.LostIn,
+                Kind = VerdictKind(result),
                 Segment = -1,
                 Text = result.Answered ? "not enough points" : $"lost in {result.LostIn}",
             };
         return record;
     }
+
+    // The fields below are what ToRecord puts into a record, for readers that need only them
+    // (analyze's views read them straight off the engine's result and build records for the few
+    // probes they keep).
+
+    /// <summary>ProbeRecord.lost_leg: "request" or "reply" for a lost probe, else "".</summary>
+    public static string LostLeg(ProbeResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Outcome switch
+        {
+            ProbeOutcome.RequestLost => "request",
+            ProbeOutcome.ReplyLost => "reply",
+            _ => "",
+        };
+    }
+
+    /// <summary>ProbeRecord.lost_after: "node/point" that saw the lost packet last, else "".</summary>
+    public static string LostAfter(ProbeResult result, InterfaceCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(catalog);
+        return result.LostAfter >= 0 && result.LostAfter < result.Points.Length
+            ? PointName(catalog.Point(result.Points[result.LostAfter].PointId))
+            : "";
+    }
+
+    /// <summary>Verdict.kind: the verdict segment's kind, "lost:KIND" for a lost probe, "" when none.</summary>
+    public static string VerdictKind(ProbeResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Verdict is { } verdict ? verdict.Kind : result.Answered ? "" : "lost:" + result.LostIn;
+    }
+
+    /// <summary>The leg of the verdict's segment, as PathSummaryBuilder.VerdictLeg reads it off a record.</summary>
+    public static string VerdictLeg(ProbeResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Verdict is { } verdict ? Leg(verdict) : "";
+    }
+
+    /// <summary>Segment.leg: "" for the segment past the last point, else the leg's name.</summary>
+    private static string Leg(SegmentView segment) => segment.To < 0 ? "" : LegSplit.Name(segment.Split.Leg);
 }

@@ -90,6 +90,35 @@ public class AnalyzeSessionTests
     }
 
     [Test]
+    public async Task AnalyzedProbe_Fields_AreWhatTheRecordSays()
+    {
+        // The views count most probes from these fields and build records only for those they keep:
+        // the two must never disagree (answered, slow, lost request, lost reply alike).
+        var fields = new List<(string, string, uint, uint, long, long, bool, string, long, string, string, string, string)>();
+        var records = new List<(string, string, uint, uint, long, long, bool, string, long, string, string, string, string)>();
+        var view = new Recorder(onProbe: p =>
+        {
+            fields.Add((p.Src, p.Dst, p.IcmpId, p.IcmpSeq, p.FirstTsNs, p.RttNs, p.Answered, p.VerdictKind, p.VerdictCostNs, p.VerdictLeg,
+                p.LostIn, p.LostLeg, p.LostAfter));
+            var r = p.Record;
+            records.Add((r.Src, r.Dst, r.Key.IcmpId, r.Key.IcmpSeq, r.FirstTsNs, r.RttNs, r.Answered, r.Verdict.Kind, r.Verdict.CostNs,
+                HopCapture.Contracts.Reports.PathSummaryBuilder.VerdictLeg(r), r.LostIn, r.LostLeg, r.LostAfter));
+        });
+        using (var session = new AnalyzeSession(_inputs, new EngineOptions(), [view]))
+        {
+            await Task.Run(() => session.Run()).WaitAsync(Limit);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(fields, Is.EqualTo(records));
+            Assert.That(fields.Count(static f => !f.Item7), Is.EqualTo(Probes / 500));
+            Assert.That(fields.Where(static f => !f.Item7).Select(static f => (f.Item8, f.Item12)), Is.All.EqualTo(("lost:fabric", "request")));
+            Assert.That(fields.Count(static f => f.Item8 == "fabric" && f.Item6 > 20_000_000), Is.EqualTo(Probes / 50));
+        });
+    }
+
+    [Test]
     public void Run_ViewThrows_ThatErrorComesOutAndNothingHangs()
     {
         using var session = new AnalyzeSession(_inputs, new EngineOptions(), [new Recorder(throwAt: 100)]);
@@ -126,21 +155,27 @@ public class AnalyzeSessionTests
         await Task.Run(session.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
-    private sealed class Recorder(int throwAt = 0, Action<long>? onRecord = null) : IAnalyzeView
+    private sealed class Recorder(int throwAt = 0, Action<long>? onRecord = null, Action<AnalyzedProbe>? onProbe = null) : IAnalyzeView
     {
         public List<ProbeRecord> Records { get; } = [];
 
         public int Completed { get; private set; }
 
-        public void Add(ProbeRecord record)
+        public void Add(AnalyzedProbe probe)
         {
-            if (record.Id == throwAt)
+            if (probe.Id == throwAt)
             {
                 throw new InvalidOperationException($"view failed at probe {throwAt}");
             }
 
-            Records.Add(record);
-            onRecord?.Invoke(record.Id);
+            if (onProbe is not null)
+            {
+                onProbe(probe);
+                return;
+            }
+
+            Records.Add(probe.Record);
+            onRecord?.Invoke(probe.Id);
         }
 
         public void Complete(AnalyzeReport report) => Completed++;
