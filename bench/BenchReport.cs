@@ -43,8 +43,9 @@ public static class BenchReport
         Row(md, "tshark field extraction (all files)", $"{r.TsharkSeconds:0.00} s → analyze is {r.TsharkRatio:0.0}× faster", "≥ 20×", r.TsharkSeconds > 0 ? r.TsharkRatio >= 20 : null);
         Row(md, "tcpdump -nn -q -tt (all files)", $"{r.TcpdumpSeconds:0.00} s → analyze is {r.TcpdumpRatio:0.00}× as fast", "≥ 1×", r.TcpdumpSeconds > 0 ? r.TcpdumpRatio >= 1 : null);
         md.AppendLine();
-        md.AppendLine("Ingest latency includes the correlator's settle time (set to 200 ms for this run; the shipped default is 1.5 s,");
-        md.AppendLine("which adds 1.3 s) and the 20 ms database poll. tshark and tcpdump read each file in turn, output discarded.");
+        md.AppendLine("Ingest: the correlator binary runs as its own process with its shipped settings, after a warm-up at the same rate;");
+        md.AppendLine("latency includes the agents' batching and the 20 ms database poll. The load generators share the 2 cores with it.");
+        md.AppendLine("`capture analyze`, tshark and tcpdump: best of three runs each; tshark and tcpdump read each file in turn, output discarded.");
         foreach (var note in r.Notes)
         {
             md.AppendLine(c, $"- {note}");

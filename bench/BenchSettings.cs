@@ -16,8 +16,11 @@ public sealed record BenchSettings
 
     public double IngestSeconds { get; init; } = 10;
 
-    /// <summary>Load sent before the measured ingest run, so the correlator's JIT has settled.</summary>
-    public double IngestWarmupSeconds { get; init; } = 5;
+    /// <summary>
+    /// Load sent before the measured ingest run, so the correlator's JIT has settled and the path's
+    /// points have been stable for a probe timeout (5 s), as on a correlator that has been running.
+    /// </summary>
+    public double IngestWarmupSeconds { get; init; } = 8;
 
     /// <summary>Offered observations per second, across all agents.</summary>
     public int IngestRate { get; init; } = 600_000;
@@ -34,6 +37,9 @@ public sealed record BenchSettings
     public static readonly IReadOnlySet<string> Measures = new HashSet<string>(["engine", "offline", "ingest"], StringComparer.Ordinal);
 
     public string OutputDirectory { get; init; } = "bench";
+
+    /// <summary>The capture CLI to time (build/bench.sh passes the published one); default: the build output, run with dotnet.</summary>
+    public string? Cli { get; init; }
 
     public string WorkDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "hopcapture-bench");
 
@@ -84,6 +90,9 @@ public sealed record BenchSettings
                     break;
                 case "--only" when value.Split(',').All(Measures.Contains):
                     settings = settings with { Only = value.Split(',').ToHashSet(StringComparer.Ordinal) };
+                    break;
+                case "--cli":
+                    settings = settings with { Cli = value };
                     break;
                 case "--out":
                     settings = settings with { OutputDirectory = value };

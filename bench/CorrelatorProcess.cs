@@ -29,11 +29,21 @@ public sealed class CorrelatorProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[dll, "--listen", "127.0.0.1:0", "--db", database,
-                     "--Correlator:Engine:Settle=00:00:00.200", "--Correlator:Engine:ProbeTimeout=00:00:02",
-                     "--Logging:LogLevel:Default=Warning"])
+        // The shipped engine settings: nothing tuned for the benchmark.
+        foreach (var arg in (string[])[dll, "--listen", "127.0.0.1:0", "--db", database, "--Logging:LogLevel:Default=Warning"])
         {
             start.ArgumentList.Add(arg);
+        }
+
+        // For experiments: HC_BENCH_CORRELATOR_ENV="NAME=VALUE …" is added to the correlator's
+        // environment only (GC settings, HOPCAPTURE_Correlator__Metrics__Listen=127.0.0.1:9464, …).
+        foreach (var pair in (Environment.GetEnvironmentVariable("HC_BENCH_CORRELATOR_ENV") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                start.Environment[pair[..equals]] = pair[(equals + 1)..];
+            }
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start the correlator");
