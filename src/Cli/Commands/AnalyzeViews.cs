@@ -27,15 +27,18 @@ public interface IAnalyzeView
 public sealed class AnalyzedProbe(ProbeResult result, long id, InterfaceCatalog catalog)
 {
     private ProbeRecord? _record;
+    private string? _src;
+    private string? _dst;
 
     public ProbeResult Result => result;
 
     /// <summary>Numbered by analyze in finalisation order, as the correlator numbers stored probes.</summary>
     public long Id => id;
 
-    public string Src => AddressForms.Text(result.Key.Src);
+    // Every aggregating view asks for the path: looked up once per probe.
+    public string Src => _src ??= AddressForms.Text(result.Key.Src);
 
-    public string Dst => AddressForms.Text(result.Key.Dst);
+    public string Dst => _dst ??= AddressForms.Text(result.Key.Dst);
 
     public ushort IcmpId => result.Key.IcmpId;
 
