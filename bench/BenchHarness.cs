@@ -354,9 +354,7 @@ public static class BenchHarness
         // correlator runs for months, so its first seconds of JIT are not what is being measured.
         var warmProbes = (long)(settings.IngestWarmupSeconds * 1e9 / probeIntervalNs);
         var warmStartNs = Now(time) + 200_000_000;
-        await Task.WhenAll(Enumerable.Range(0, settings.Agents).Select(a => Task.Factory.StartNew(
-            () => RunAgentAsync(address, a, settings.Agents, points, warmProbes, warmStartNs, probeIntervalNs, time, icmpId: 8),
-            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()));
+        await RunAgentsAsync(address, settings.Agents, points, warmProbes, warmStartNs, probeIntervalNs, time, icmpId: 8);
         var startId = await StoredAsync(database, warmProbes, TimeSpan.FromSeconds(60));
 
         var totalProbes = (long)(settings.IngestSeconds * 1e9 / probeIntervalNs);
@@ -365,13 +363,9 @@ public static class BenchHarness
         var latencies = new List<double>();
         var poller = Task.Run(() => Poll(database, time, latencies, startId, totalProbes, stop.Token));
 
-        // Agent a owns the points whose index % agents == a (one node name per agent).
         var cpuBefore = correlator.CpuSeconds();
         var clock = Stopwatch.StartNew();
-        var agents = Enumerable.Range(0, settings.Agents).Select(a => Task.Factory.StartNew(
-            () => RunAgentAsync(address, a, settings.Agents, points, totalProbes, startNs, probeIntervalNs, time, icmpId: 7),
-            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToArray();
-        var loads = await Task.WhenAll(agents);
+        var loads = await RunAgentsAsync(address, settings.Agents, points, totalProbes, startNs, probeIntervalNs, time, icmpId: 7);
         // From the first probe's capture time (the schedule starts 200 ms after the agents) to the last ack.
         var sendSeconds = (Now(time) - startNs) / 1e9;
         var accepted = loads.Sum(static l => (long)l.Accepted);
@@ -400,6 +394,13 @@ public static class BenchHarness
     }
 
     private static long Now(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000 + (time.GetTimestamp() % 1_000_000);
+
+    /// <summary>All agents, each on its own thread; agent a owns the points whose index % agents == a (one node name per agent).</summary>
+    private static Task<AnalyzeLoadResult[]> RunAgentsAsync(
+        string address, int agents, IReadOnlyList<SyntheticPoint> points, long probes, long startNs, long intervalNs, TimeProvider time, ushort icmpId) =>
+        Task.WhenAll(Enumerable.Range(0, agents).Select(a => Task.Factory.StartNew(
+            () => RunAgentAsync(address, a, agents, points, probes, startNs, intervalNs, time, icmpId),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()));
 
     private static async Task<AnalyzeLoadResult> RunAgentAsync(
         string address, int agent, int agents, IReadOnlyList<SyntheticPoint> points, long probes, long startNs, long intervalNs, TimeProvider time,

@@ -24,13 +24,13 @@ public readonly record struct AnalyzeProgress(long BytesRead, long BytesTotal, l
 /// <summary>
 /// Offline analysis: a time-ordered k-way merge of capture files (capture time as arrival time)
 /// through the correlator's own engine and record mapping, into <see cref="IAnalyzeView"/>s.
-/// Streams: each file is read through one buffer, the engine holds the in-flight window, the
+/// Streams: each file is read a few chunks ahead, the engine holds the in-flight window, the
 /// views keep what they show.
 /// <para>
 /// Three stages, so the engine's thread does nothing but merge and correlate: each file is decoded
-/// on its own thread into a few chunks ahead (<see cref="Source"/>), and finalised probes are mapped
-/// to records and fed to the views on another (<see cref="Publisher"/>). Every hand-off is a
-/// bounded FIFO, so the result is the same as one thread would give, ids included.
+/// on its own thread (<see cref="Source"/>), and finalised probes are fed to the views on another
+/// (<see cref="Publisher"/>), which build records only for the probes they keep. Every hand-off
+/// is a bounded FIFO, so the result is the same as one thread would give, ids included.
 /// </para>
 /// </summary>
 public sealed class AnalyzeSession : IDisposable

@@ -16,16 +16,21 @@ public sealed class ProbeInserter : IDisposable
 {
     private const int SqliteDone = 101;
 
+    // Column order here is the bind order in Insert.
+    private const string Sql =
+        "INSERT INTO probes(src, dst, icmp_id, icmp_seq, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, lost_in, imported, record, verdict_leg) " +
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _statement;
     private byte[] _buffer = new byte[4096];
 
-    internal ProbeInserter(SqliteConnection connection, string sql)
+    internal ProbeInserter(SqliteConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
         var db = connection.Handle ?? throw new InvalidOperationException("the connection is not open");
-        var rc = raw.sqlite3_prepare_v2(db, sql, out _statement);
+        var rc = raw.sqlite3_prepare_v2(db, Sql, out _statement);
         SqliteException.ThrowExceptionForRC(rc, db);
     }
 

@@ -19,10 +19,6 @@ public sealed class ProbeStore
 {
     public const int SchemaVersion = 2;
 
-    private const string InsertSql =
-        "INSERT INTO probes(src, dst, icmp_id, icmp_seq, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, lost_in, imported, record, verdict_leg) " +
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-
     private readonly string _connectionString;
 
     public ProbeStore(IOptions<CorrelatorOptions> options)
@@ -122,7 +118,7 @@ public sealed class ProbeStore
     }
 
     /// <summary>A prepared insert on <paramref name="connection"/>; reuse it for a whole transaction.</summary>
-    public static ProbeInserter PrepareInsert(SqliteConnection connection) => new(connection, InsertSql);
+    public static ProbeInserter PrepareInsert(SqliteConnection connection) => new(connection);
 
     public void UpsertAgent(string node, string instance, long lastSeenNs, Hello hello)
     {
