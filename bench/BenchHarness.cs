@@ -193,7 +193,7 @@ public static class BenchHarness
             {
                 engine.Advance(observation.TimestampNs, finalized);
                 count += Drain(finalized, catalog, toRecords);
-                next = observation.TimestampNs + AnalyzeSession.AdvanceEveryNs;
+                next = observation.TimestampNs + (long)HopCapture.Analysis.Driver.EngineDriver.AdvanceEvery.TotalNanoseconds;
             }
         }
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using HopCapture.Cli.Connection;
 using HopCapture.Cli.Rendering;
 using HopCapture.Engine.Correlation;
-using HopCapture.Engine.Loss;
+using HopCapture.Analysis.Loss;
 using HopCapture.Packets.Files;
 using HopCapture.Protos;
 
@@ -72,7 +72,7 @@ internal static class AnalyzeCommand
                 parse.GetValue(explainId) ?? [],
                 parse.GetValue(load),
                 parse.GetValue(progress) || run.Context.ErrorIsTerminal,
-                (int)(parse.GetValue(minLost) ?? FreezeDetector.DefaultMinLost));
+                (int)(parse.GetValue(minLost) ?? PingRun.DefaultMinLost));
             return await RunAsync(run.Context, inputs, settings, parse.GetValue(run.Json), cancellationToken);
         });
         return command;
@@ -225,7 +225,7 @@ public sealed record AnalyzeSettings(
     IReadOnlyCollection<long> ExplainIds,
     string? Load = null,
     bool Progress = false,
-    int MinLost = FreezeDetector.DefaultMinLost)
+    int MinLost = PingRun.DefaultMinLost)
 {
     /// <summary>The views of a run: what the live CLI's paths, probes, explain, loss and freezes print.</summary>
     public IReadOnlyList<IAnalyzeView> CreateViews() =>

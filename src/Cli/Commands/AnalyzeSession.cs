@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using HopCapture.Analysis.Driver;
+using HopCapture.Analysis.Probes;
 using HopCapture.Contracts.Mapping;
 using HopCapture.Engine.Correlation;
 using HopCapture.Engine.Model;
@@ -35,13 +37,10 @@ public readonly record struct AnalyzeProgress(long BytesRead, long BytesTotal, l
 /// </summary>
 public sealed class AnalyzeSession : IDisposable
 {
-    /// <summary>How often (in capture time) the engine is asked to finalise, as the correlator's engine host does.</summary>
-    public static readonly long AdvanceEveryNs = 100_000_000;
-
     private readonly List<Source> _sources = [];
     private readonly IReadOnlyList<IAnalyzeView> _views;
     private readonly CancellationTokenSource _abort = new();
-    private List<ProbeResult> _finalized = [];
+    private List<Probe> _finalized = [];
     private Publisher? _publisher;
 
     public AnalyzeSession(IReadOnlyList<AnalyzeInput> inputs, EngineOptions options, IReadOnlyList<IAnalyzeView> views)
@@ -49,7 +48,7 @@ public sealed class AnalyzeSession : IDisposable
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(views);
         Catalog = new InterfaceCatalog();
-        Engine = new CorrelationEngine(options, Catalog);
+        Driver = new EngineDriver(options, Catalog);
         _views = views;
         try
         {
@@ -67,7 +66,10 @@ public sealed class AnalyzeSession : IDisposable
 
     public InterfaceCatalog Catalog { get; }
 
-    public CorrelationEngine Engine { get; }
+    /// <summary>The correlator's own engine driver: capture time as arrival time.</summary>
+    public EngineDriver Driver { get; }
+
+    public CorrelationEngine Engine => Driver.Engine;
 
     public long Observations { get; private set; }
 
@@ -77,7 +79,7 @@ public sealed class AnalyzeSession : IDisposable
     public AnalyzeReport Run(IObservationSink? sink = null, Action<AnalyzeProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         using var cancelled = cancellationToken.Register(static abort => ((CancellationTokenSource)abort!).Cancel(), _abort);
-        _publisher = new Publisher(Catalog, _views, _abort);
+        _publisher = new Publisher(_views, _abort);
         foreach (var source in _sources)
         {
             source.Start(_abort.Token);
@@ -133,14 +135,13 @@ public sealed class AnalyzeSession : IDisposable
         var announced = 0;
         Announce(sink, ref announced);
 
-        var nextAdvance = long.MinValue;
         var progressClock = Stopwatch.StartNew();
         var lastTs = 0L;
         while (heads.TryDequeue(out var index, out var ts))
         {
             var source = _sources[index];
             ref readonly var observation = ref source.Head;
-            Engine.Add(observation, ts);
+            Driver.Add(observation, ts);
             if (sink is not null)
             {
                 if (Catalog.InterfaceCount != announced)
@@ -153,11 +154,10 @@ public sealed class AnalyzeSession : IDisposable
 
             Observations++;
             lastTs = ts;
-            if (ts >= nextAdvance)
+            if (Driver.Due(ts))
             {
-                Engine.Advance(ts, _finalized);
+                Driver.Advance(ts, _finalized);
                 Publish();
-                nextAdvance = ts + AdvanceEveryNs;
             }
 
             if (source.MoveNext())
@@ -176,8 +176,8 @@ public sealed class AnalyzeSession : IDisposable
             }
         }
 
-        Engine.Advance(lastTs, _finalized);
-        Engine.Flush(_finalized);
+        Driver.Advance(lastTs, _finalized);
+        Driver.Flush(_finalized);
         Publish();
         progress?.Invoke(Progress());
     }
@@ -247,17 +247,15 @@ public sealed class AnalyzeSession : IDisposable
     {
         private const int Queued = 8;
 
-        private readonly BlockingCollection<List<ProbeResult>> _queue = new(Queued);
-        private readonly ConcurrentQueue<List<ProbeResult>> _spare = new();
-        private readonly InterfaceCatalog _catalog;
+        private readonly BlockingCollection<List<Probe>> _queue = new(Queued);
+        private readonly ConcurrentQueue<List<Probe>> _spare = new();
         private readonly IReadOnlyList<IAnalyzeView> _views;
         private readonly CancellationTokenSource _abort;
         private readonly Task _task;
         private long _published;
 
-        public Publisher(InterfaceCatalog catalog, IReadOnlyList<IAnalyzeView> views, CancellationTokenSource abort)
+        public Publisher(IReadOnlyList<IAnalyzeView> views, CancellationTokenSource abort)
         {
-            _catalog = catalog;
             _views = views;
             _abort = abort;
             _task = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -268,7 +266,7 @@ public sealed class AnalyzeSession : IDisposable
         public Exception? Failure { get; private set; }
 
         /// <summary>Queues <paramref name="finalized"/> (waits while the views are behind) and returns an empty list to fill next.</summary>
-        public List<ProbeResult> Post(List<ProbeResult> finalized)
+        public List<Probe> Post(List<Probe> finalized)
         {
             _queue.Add(finalized, _abort.Token);
             return _spare.TryDequeue(out var list) ? list : [];
@@ -300,9 +298,9 @@ public sealed class AnalyzeSession : IDisposable
             {
                 foreach (var finalized in _queue.GetConsumingEnumerable(_abort.Token))
                 {
-                    foreach (var result in finalized)
+                    foreach (var probe in finalized)
                     {
-                        var probe = new AnalyzedProbe(result, Interlocked.Increment(ref _published), _catalog);
+                        probe.Id = Interlocked.Increment(ref _published);
                         foreach (var view in _views)
                         {
                             view.Add(probe);
@@ -388,7 +386,8 @@ public sealed class AnalyzeSession : IDisposable
 
             ref readonly var echo = ref _chunk.Echoes[_next++];
             _echoes++;
-            _head = echo.ToObservation(IfaceId(echo.FileInterface));
+            // Stamped imported, as the correlator stamps what `analyze --load` sends it.
+            _head = echo.ToObservation(IfaceId(echo.FileInterface)) with { Imported = true };
             WireLength = echo.Echo.WireLength;
             Vlan = echo.Echo.Vlan;
             return true;

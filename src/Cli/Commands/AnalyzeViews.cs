@@ -1,7 +1,6 @@
+using HopCapture.Analysis.Probes;
 using HopCapture.Contracts.Mapping;
 using HopCapture.Contracts.Reports;
-using HopCapture.Engine.Correlation;
-using HopCapture.Engine.Model;
 using HopCapture.Protos;
 
 namespace HopCapture.Cli.Commands;
@@ -13,69 +12,9 @@ namespace HopCapture.Cli.Commands;
 /// </summary>
 public interface IAnalyzeView
 {
-    void Add(AnalyzedProbe probe);
+    void Add(Probe probe);
 
     void Complete(AnalyzeReport report);
-}
-
-/// <summary>
-/// A finalised probe as the views see it: the fields the aggregations read, straight off the
-/// engine's result (mapped as <see cref="ContractMapping.ToRecord"/> maps them), and the full
-/// <see cref="ProbeRecord"/> built only for the probes a view keeps to show — most probes of a
-/// large capture are only counted, and building their records was a third of the run.
-/// </summary>
-public sealed class AnalyzedProbe(ProbeResult result, long id, InterfaceCatalog catalog)
-{
-    private ProbeRecord? _record;
-    private string? _src;
-    private string? _dst;
-
-    public ProbeResult Result => result;
-
-    /// <summary>Numbered by analyze in finalisation order, as the correlator numbers stored probes.</summary>
-    public long Id => id;
-
-    // Every aggregating view asks for the path: looked up once per probe.
-    public string Src => _src ??= AddressForms.Text(result.Key.Src);
-
-    public string Dst => _dst ??= AddressForms.Text(result.Key.Dst);
-
-    public ushort IcmpId => result.Key.IcmpId;
-
-    public ushort IcmpSeq => result.Key.IcmpSeq;
-
-    public long FirstTsNs => result.FirstTimestampNs;
-
-    public long RttNs => result.RoundTripNs;
-
-    public bool Answered => result.Answered;
-
-    public string VerdictKind => ContractMapping.VerdictKind(result);
-
-    public long VerdictCostNs => result.Verdict?.CostNs ?? 0;
-
-    public string VerdictLeg => ContractMapping.VerdictLeg(result);
-
-    public string LostIn => result.LostIn;
-
-    public string LostLeg => ContractMapping.LostLeg(result);
-
-    public string LostAfter => ContractMapping.LostAfter(result, catalog);
-
-    /// <summary>The record the correlator would store for this probe (stamped imported), built once on first use.</summary>
-    public ProbeRecord Record
-    {
-        get
-        {
-            if (_record is null)
-            {
-                _record = result.ToRecord(catalog, imported: true);
-                _record.Id = id;
-            }
-
-            return _record;
-        }
-    }
 }
 
 /// <summary><c>capture paths</c> over the files: the correlator's own aggregation.</summary>
@@ -83,7 +22,7 @@ public sealed class PathsAnalyzeView : IAnalyzeView
 {
     private readonly Dictionary<(string Src, string Dst), PathSummaryBuilder> _paths = [];
 
-    public void Add(AnalyzedProbe probe)
+    public void Add(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
         var (src, dst) = (probe.Src, probe.Dst);
@@ -93,7 +32,7 @@ public sealed class PathsAnalyzeView : IAnalyzeView
             _paths.Add((src, dst), builder);
         }
 
-        builder.Add(probe.Id, probe.FirstTsNs, probe.RttNs, probe.Answered, probe.VerdictKind, probe.VerdictCostNs, probe.VerdictLeg);
+        builder.Add(probe.Id, probe.FirstTsNs, probe.RttNs, probe.Answered, probe.VerdictKindName, probe.VerdictCostNs, probe.VerdictLegName);
     }
 
     public void Complete(AnalyzeReport report)
@@ -115,10 +54,10 @@ public sealed class PathsAnalyzeView : IAnalyzeView
 public sealed class SlowAnalyzeView(long minRttNs, int limit) : IAnalyzeView
 {
     // Min-heap on (rtt, -id): the root is the first to give way to a slower probe.
-    private readonly PriorityQueue<AnalyzedProbe, (long Rtt, long NegId)> _top = new();
+    private readonly PriorityQueue<Probe, (long Rtt, long NegId)> _top = new();
     private ulong _matched;
 
-    public void Add(AnalyzedProbe probe)
+    public void Add(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
         if (!probe.Answered || probe.RttNs < minRttNs)
@@ -144,7 +83,7 @@ public sealed class SlowAnalyzeView(long minRttNs, int limit) : IAnalyzeView
         var probes = new List<ProbeRecord>(_top.Count);
         while (_top.TryDequeue(out var probe, out _))
         {
-            probes.Add(probe.Record);
+            probes.Add(probe.ToRecord());
         }
 
         probes.Reverse();
@@ -156,10 +95,10 @@ public sealed class SlowAnalyzeView(long minRttNs, int limit) : IAnalyzeView
 /// <summary>Unanswered probes in the order they were sent (the first N kept) and how many there were.</summary>
 public sealed class LostAnalyzeView(int limit) : IAnalyzeView
 {
-    private readonly List<AnalyzedProbe> _first = [];
+    private readonly List<Probe> _first = [];
     private ulong _matched;
 
-    public void Add(AnalyzedProbe probe)
+    public void Add(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
         if (probe.Answered)
@@ -178,7 +117,7 @@ public sealed class LostAnalyzeView(int limit) : IAnalyzeView
     {
         ArgumentNullException.ThrowIfNull(report);
         report.Lost = new ListProbesResponse { Matched = _matched };
-        report.Lost.Probes.AddRange(_first.OrderBy(static p => p.FirstTsNs).ThenBy(static p => p.Id).Select(static p => p.Record));
+        report.Lost.Probes.AddRange(_first.OrderBy(static p => p.FirstTsNs).ThenBy(static p => p.Id).Select(static p => p.ToRecord()));
     }
 }
 
@@ -187,9 +126,9 @@ public sealed class ExplainAnalyzeView(IReadOnlyCollection<long> seqs, IReadOnly
 {
     public const int MaxExplained = 100;
 
-    private readonly List<AnalyzedProbe> _picked = [];
+    private readonly List<Probe> _picked = [];
 
-    public void Add(AnalyzedProbe probe)
+    public void Add(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
         if (_picked.Count < MaxExplained && (ids.Contains(probe.Id) || seqs.Contains(probe.IcmpSeq)))
@@ -201,7 +140,7 @@ public sealed class ExplainAnalyzeView(IReadOnlyCollection<long> seqs, IReadOnly
     public void Complete(AnalyzeReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        report.Explained.AddRange(_picked.OrderBy(static p => p.Id).Select(static p => p.Record));
+        report.Explained.AddRange(_picked.OrderBy(static p => p.Id).Select(static p => p.ToRecord()));
     }
 }
 
@@ -210,10 +149,10 @@ public sealed class LossAnalyzeView : IAnalyzeView
 {
     private readonly LossReportBuilder _loss = new();
 
-    public void Add(AnalyzedProbe probe)
+    public void Add(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        _loss.Add(probe.Src, probe.Dst, probe.FirstTsNs, probe.Answered, probe.LostIn, probe.LostLeg, probe.LostAfter);
+        _loss.Add(probe.Src, probe.Dst, probe.FirstTsNs, probe.Answered, probe.LostInName, probe.LostLegName, probe.LostAfterName);
     }
 
     public void Complete(AnalyzeReport report)
@@ -232,10 +171,10 @@ public sealed class FreezesAnalyzeView(int minLost) : IAnalyzeView
 {
     private readonly FreezeReportBuilder _freezes = new(minLost);
 
-    public void Add(AnalyzedProbe probe)
+    public void Add(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        _freezes.Add(probe.Src, probe.Dst, probe.IcmpId, probe.IcmpSeq, probe.FirstTsNs, probe.Answered, probe.LostIn, probe.LostLeg, probe.LostAfter);
+        _freezes.Add(probe.Src, probe.Dst, probe.IcmpId, probe.IcmpSeq, probe.FirstTsNs, probe.Answered, probe.LostInName, probe.LostLegName, probe.LostAfterName);
     }
 
     public void Complete(AnalyzeReport report)

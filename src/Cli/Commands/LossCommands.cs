@@ -1,6 +1,6 @@
 using System.CommandLine;
 using HopCapture.Cli.Rendering;
-using HopCapture.Engine.Loss;
+using HopCapture.Analysis.Loss;
 using HopCapture.Protos;
 
 namespace HopCapture.Cli.Commands;
@@ -53,5 +53,5 @@ internal static class LossCommands
 
     /// <summary>--min-lost, shared with <c>capture analyze</c>.</summary>
     public static Option<long?> MinLostOption() =>
-        CliOptions.Number("--min-lost", $"Consecutive lost probes that make a freeze (default {FreezeDetector.DefaultMinLost})", 1, 65_535);
+        CliOptions.Number("--min-lost", $"Consecutive lost probes that make a freeze (default {PingRun.DefaultMinLost})", 1, 65_535);
 }

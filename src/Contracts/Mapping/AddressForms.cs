@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
+using HopCapture.Analysis.Probes;
 using HopCapture.Engine.Model;
 
 namespace HopCapture.Contracts.Mapping;
@@ -14,20 +15,18 @@ public static class AddressForms
     // Bounded: past this many distinct addresses the cache starts over rather than grow.
     private const int Capacity = 65_536;
 
-    private static readonly ConcurrentDictionary<UInt128, (string Text, ByteString Bytes)> Cache = new();
+    private static readonly ConcurrentDictionary<UInt128, ByteString> Cache = new();
     private static int _added;
 
-    /// <summary>As <see cref="IpAddress128.Format"/> prints it (dotted quad for IPv4).</summary>
-    public static string Text(UInt128 address) => Get(address).Text;
+    /// <summary>As <see cref="IpAddress128.Format"/> prints it (dotted quad for IPv4); one cache with the domain's <see cref="AddressText"/>.</summary>
+    public static string Text(UInt128 address) => AddressText.Of(address);
 
     /// <summary>4 bytes for IPv4, 16 for IPv6, as the contracts carry them.</summary>
-    public static ByteString Bytes(UInt128 address) => Get(address).Bytes;
-
-    private static (string Text, ByteString Bytes) Get(UInt128 address)
+    public static ByteString Bytes(UInt128 address)
     {
-        if (Cache.TryGetValue(address, out var forms))
+        if (Cache.TryGetValue(address, out var bytes))
         {
-            return forms;
+            return bytes;
         }
 
         if (Interlocked.Increment(ref _added) > Capacity)
@@ -37,8 +36,8 @@ public static class AddressForms
         }
 
         Span<byte> buffer = stackalloc byte[16];
-        forms = (IpAddress128.Format(address), ByteString.CopyFrom(buffer[..IpAddress128.WriteBytes(address, buffer)]));
-        Cache.TryAdd(address, forms);
-        return forms;
+        bytes = ByteString.CopyFrom(buffer[..IpAddress128.WriteBytes(address, buffer)]);
+        Cache.TryAdd(address, bytes);
+        return bytes;
     }
 }

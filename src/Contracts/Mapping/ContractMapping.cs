@@ -1,4 +1,6 @@
 using Google.Protobuf;
+using HopCapture.Analysis.Legs;
+using HopCapture.Analysis.Probes;
 using HopCapture.Engine.Correlation;
 using HopCapture.Engine.Direction;
 using HopCapture.Engine.Model;
@@ -62,52 +64,59 @@ public static class ContractMapping
         return point.Node + "/" + point.Point;
     }
 
-    /// <summary>Builds the stored and queried form of a finalised probe.</summary>
-    public static ProbeRecord ToRecord(this ProbeResult result, InterfaceCatalog catalog, bool imported = false)
+    /// <summary>The stored and queried form of an engine result (as <see cref="ToRecord(Probe)"/>).</summary>
+    public static ProbeRecord ToRecord(this ProbeResult result, InterfaceCatalog catalog) => new Probe(result, catalog).ToRecord();
+
+    /// <summary>Builds the stored and queried form of a correlated probe.</summary>
+    public static ProbeRecord ToRecord(this Probe probe)
     {
+        ArgumentNullException.ThrowIfNull(probe);
+        var key = probe.Key;
         var record = new ProbeRecord
         {
+            Id = probe.Id,
             Key = new Protos.ProbeKey
             {
-                Src = AddressBytes(result.Key.Src),
-                Dst = AddressBytes(result.Key.Dst),
-                IcmpId = result.Key.IcmpId,
-                IcmpSeq = result.Key.IcmpSeq,
-                PayloadHash = result.Key.PayloadHash,
+                Src = AddressBytes(key.Src),
+                Dst = AddressBytes(key.Dst),
+                IcmpId = key.IcmpId,
+                IcmpSeq = key.IcmpSeq,
+                PayloadHash = key.PayloadHash,
             },
-            Src = AddressForms.Text(result.Key.Src),
-            Dst = AddressForms.Text(result.Key.Dst),
-            FirstTsNs = result.FirstTimestampNs,
-            RttNs = result.RoundTripNs,
-            Answered = result.Answered,
-            LostIn = result.LostIn,
-            LostLeg = LostLeg(result),
-            Imported = imported,
-            Duplicates = (uint)result.Duplicates,
-            LostAfter = LostAfter(result, catalog),
+            Src = probe.Src,
+            Dst = probe.Dst,
+            FirstTsNs = probe.FirstTsNs,
+            RttNs = probe.RttNs,
+            Answered = probe.Answered,
+            LostIn = probe.LostInName,
+            LostLeg = probe.LostLegName,
+            Imported = probe.Imported,
+            Duplicates = (uint)probe.Duplicates,
+            LostAfter = probe.LostAfterName,
         };
 
-        foreach (var point in result.Points)
+        for (var i = 0; i < probe.PointCount; i++)
         {
-            var entry = catalog.Point(point.PointId);
-            record.Points.Add(new ProbePoint
+            var point = probe.Point(i);
+            var view = point.View;
+            record.Points.Add(new Protos.ProbePoint
             {
-                Node = entry.Node,
-                Point = entry.Point,
-                Role = entry.Role.ToProto(),
-                RequestIface = point.HasRequest ? catalog.Interface(point.RequestIface).Iface : "",
-                ReplyIface = point.HasReply ? catalog.Interface(point.ReplyIface).Iface : "",
-                RequestDirection = point.RequestDirection.ToProto(),
-                ReplyDirection = point.ReplyDirection.ToProto(),
-                HasRequest = point.HasRequest,
-                HasReply = point.HasReply,
-                RequestTsNs = point.RequestNs,
-                ReplyTsNs = point.ReplyNs,
-                RoundTripNs = point.RoundTripNs,
+                Node = point.Node,
+                Point = point.Point,
+                Role = point.Role.ToProto(),
+                RequestIface = point.RequestIface,
+                ReplyIface = point.ReplyIface,
+                RequestDirection = view.RequestDirection.ToProto(),
+                ReplyDirection = view.ReplyDirection.ToProto(),
+                HasRequest = view.HasRequest,
+                HasReply = view.HasReply,
+                RequestTsNs = view.RequestNs,
+                ReplyTsNs = view.ReplyNs,
+                RoundTripNs = view.RoundTripNs,
             });
         }
 
-        foreach (var segment in result.Segments)
+        foreach (var segment in probe.Result.Segments)
         {
             record.Segments.Add(new Protos.Segment
             {
@@ -119,71 +128,77 @@ public static class ContractMapping
                 RequestNs = segment.Split.RequestNs,
                 ReplyNs = segment.Split.ReplyNs,
                 LegUncertaintyNs = segment.Split.UncertaintyNs,
-                Leg = Leg(segment),
+                Leg = segment.To < 0 ? "" : SegmentLegs.Name(segment.Split.Leg),
                 OffsetNs = segment.Split.OffsetNs,
                 LegClamped = segment.Split.Clamped,
             });
         }
 
-        record.Verdict = result.Verdict is { } verdict
-            ? new Verdict
-            {
-                Kind = verdict.Kind,
-                CostNs = verdict.CostNs,
-                Segment = result.VerdictSegment,
-                Text = verdict.To < 0 || verdict.WithinNoise
-                    ? Durations.VerdictText(verdict.Kind, verdict.CostNs, verdict.WithinNoise)
-                    : Durations.VerdictText(verdict.Kind, verdict.CostNs, verdict.Split),
-            }
-            : new Verdict
-            {
-                Kind = VerdictKind(result),
-                Segment = -1,
-                Text = result.Answered ? "not enough points" : $"lost in {result.LostIn}",
-            };
+        record.Verdict = new Verdict
+        {
+            Kind = probe.VerdictKindName,
+            CostNs = probe.VerdictCostNs,
+            Segment = probe.VerdictIndex,
+            Text = probe.VerdictText,
+        };
         return record;
     }
 
-    // The fields below are what ToRecord puts into a record, for readers that need only them
-    // (analyze's views read them straight off the engine's result and build records for the few
-    // probes they keep).
-
-    /// <summary>ProbeRecord.lost_leg: "request" or "reply" for a lost probe, else "".</summary>
-    public static string LostLeg(ProbeResult result)
+    /// <summary>
+    /// A stored or received record back to the domain probe, for what reads records and reasons
+    /// about them (alerts and reports fed from storage, tests that start past the engine). The
+    /// record's points are named in a catalog of their own; its printable addresses are kept.
+    /// </summary>
+    public static Probe ToProbe(this ProbeRecord record)
     {
-        ArgumentNullException.ThrowIfNull(result);
-        return result.Outcome switch
+        ArgumentNullException.ThrowIfNull(record);
+        var catalog = new InterfaceCatalog();
+        var points = new PointView[record.Points.Count];
+        var lostAfter = -1;
+        for (var i = 0; i < points.Length; i++)
         {
-            ProbeOutcome.RequestLost => "request",
-            ProbeOutcome.ReplyLost => "reply",
-            _ => "",
+            var p = record.Points[i];
+            var role = p.Role.ToEngine();
+            var pointName = p.Point.Length > 0 ? p.Point : "?";
+            var node = p.Node.Length > 0 ? p.Node : "?";
+            var request = catalog.Register(node, p.RequestIface.Length > 0 ? p.RequestIface : pointName, pointName, role);
+            var reply = catalog.Register(node, p.ReplyIface.Length > 0 ? p.ReplyIface : pointName, pointName, role);
+            points[i] = new PointView(request.PointId, request.Id, reply.Id, p.RequestTsNs, p.ReplyTsNs,
+                p.RequestDirection.ToEngine(), p.ReplyDirection.ToEngine(), p.HasRequest, p.HasReply);
+            if (lostAfter < 0 && record.LostAfter.Length > 0 && record.LostAfter == node + "/" + pointName)
+            {
+                lostAfter = i;
+            }
+        }
+
+        var segments = new SegmentView[record.Segments.Count];
+        for (var i = 0; i < segments.Length; i++)
+        {
+            var s = record.Segments[i];
+            segments[i] = new SegmentView(s.FromPoint, s.ToPoint, s.Kind, s.CostNs, s.WithinNoise)
+            {
+                Split = new LegSplit(SegmentLegs.ParseSplit(s.Leg), s.RequestNs, s.ReplyNs, s.LegUncertaintyNs, s.OffsetNs, s.LegClamped),
+            };
+        }
+
+        var verdict = record.Verdict is { Segment: >= 0 } v && v.Segment < segments.Length ? v.Segment : -1;
+        var key = record.Key ?? new Protos.ProbeKey();
+        var result = new ProbeResult
+        {
+            Key = new Engine.Correlation.ProbeKey(Address(key.Src), Address(key.Dst), (ushort)key.IcmpId, (ushort)key.IcmpSeq, key.PayloadHash),
+            Points = points,
+            Segments = segments,
+            VerdictSegment = verdict,
+            Outcome = record.Answered ? ProbeOutcome.Answered : record.LostLeg == "reply" ? ProbeOutcome.ReplyLost : ProbeOutcome.RequestLost,
+            LostIn = record.Answered ? "" : record.LostIn,
+            LostAfter = lostAfter,
+            FirstTimestampNs = record.FirstTsNs,
+            RoundTripNs = record.RttNs,
+            Duplicates = (int)record.Duplicates,
+            Imported = record.Imported,
         };
+        return new Probe(result, catalog, record.Src, record.Dst) { Id = record.Id };
     }
 
-    /// <summary>ProbeRecord.lost_after: "node/point" that saw the lost packet last, else "".</summary>
-    public static string LostAfter(ProbeResult result, InterfaceCatalog catalog)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        ArgumentNullException.ThrowIfNull(catalog);
-        return result.LostAfter >= 0 && result.LostAfter < result.Points.Length
-            ? PointName(catalog.Point(result.Points[result.LostAfter].PointId))
-            : "";
-    }
-
-    /// <summary>Verdict.kind: the verdict segment's kind, "lost:KIND" for a lost probe, "" when none.</summary>
-    public static string VerdictKind(ProbeResult result)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        return result.Verdict is { } verdict ? verdict.Kind : result.Answered ? "" : "lost:" + result.LostIn;
-    }
-
-    /// <summary>The leg of the verdict's segment, as PathSummaryBuilder.VerdictLeg reads it off a record.</summary>
-    public static string VerdictLeg(ProbeResult result)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        return result.Verdict is { } verdict ? Leg(verdict) : "";
-    }
-
-    /// <summary>Segment.leg: "" for the segment past the last point, else the leg's name.</summary>
-    private static string Leg(SegmentView segment) => segment.To < 0 ? "" : LegSplit.Name(segment.Split.Leg);
+    private static UInt128 Address(ByteString bytes) => bytes.Length is 4 or 16 ? IpAddress128.FromBytes(bytes.Span) : UInt128.Zero;
 }

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
-using HopCapture.Engine.Loss;
+using HopCapture.Analysis.Loss;
 using HopCapture.Protos;
 
 namespace HopCapture.Contracts.Reports;
 
 /// <summary>
 /// Freezes per ping run (src, dst, ICMP id) and the runs whose freezes recur: a
-/// <see cref="ListFreezesResponse"/> from <see cref="FreezeDetector"/>. The one copy of this
+/// <see cref="ListFreezesResponse"/> from <see cref="PingRun"/>. The one copy of this
 /// aggregation: the correlator feeds it rows from SQLite, <c>capture analyze</c> feeds it records.
 /// </summary>
 /// <remarks>
@@ -26,7 +26,7 @@ public sealed class FreezeReportBuilder
     private readonly ListFreezesResponse _response = new();
     private Comparison<Compact>? _order;
 
-    public FreezeReportBuilder(int minLost = FreezeDetector.DefaultMinLost)
+    public FreezeReportBuilder(int minLost = PingRun.DefaultMinLost)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(minLost, 1);
         _minLost = minLost;
@@ -144,7 +144,7 @@ public sealed class FreezeReportBuilder
             outcomes[i] = new SeqOutcome(probe.Seq, probe.TimestampNs, probe.Place == Compact.Answered, segment, leg, after);
         }
 
-        var freezes = FreezeDetector.Find(outcomes, _minLost);
+        var freezes = PingRun.Freezes(outcomes, _minLost);
         foreach (var freeze in freezes)
         {
             _response.Freezes.Add(new FreezeInfo
@@ -173,7 +173,7 @@ public sealed class FreezeReportBuilder
             return;
         }
 
-        var period = FreezeDetector.Period(losses);
+        var period = PingRun.Period(losses);
         _response.Series.Add(new FreezeSeries
         {
             Src = key.Src,
@@ -184,7 +184,7 @@ public sealed class FreezeReportBuilder
             PeriodNs = period?.PeriodNs ?? 0,
             SpreadNs = period?.SpreadNs ?? 0,
             MeanLost = losses.Average(f => (double)f.Lost),
-            IntervalNs = FreezeDetector.Interval(outcomes),
+            IntervalNs = PingRun.Interval(outcomes),
             Segment = losses.GroupBy(f => f.Segment).OrderByDescending(g => g.Count()).First().Key,
         });
     }

@@ -1,3 +1,4 @@
+using HopCapture.Analysis.Reports;
 using HopCapture.Protos;
 
 namespace HopCapture.Contracts.Reports;

@@ -1,8 +1,10 @@
-using HopCapture.Contracts.Reports;
 using System.Globalization;
-using HopCapture.Correlator.Storage;
+using HopCapture.Analysis.Legs;
+using HopCapture.Analysis.Loss;
+using HopCapture.Analysis.Probes;
+using HopCapture.Analysis.Reports;
+using HopCapture.Analysis.Segments;
 using HopCapture.Engine.Model;
-using HopCapture.Protos;
 
 namespace HopCapture.Correlator.Alerts;
 
@@ -77,6 +79,7 @@ public sealed class AlertInstance
         ["src"] = Src,
         ["dst"] = Dst,
         ["segment"] = Rule.Segment,
+        ["segment_match"] = SegmentSelector.MatchName(Rule.Selector.Match),
         ["leg"] = SegmentLegs.Name(Rule.Leg),
         ["statistic"] = AlertStatistics.Name(Rule.Statistic),
     };
@@ -133,17 +136,17 @@ public sealed class AlertEvaluator
         }
     }
 
-    public void Observe(ProbeRecord record, long nowNs)
+    public void Observe(Probe probe, long nowNs)
     {
-        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(probe);
         foreach (var rule in _rules)
         {
-            if (!rule.MatchesPath(record) || !rule.TrySample(record, out var value, out var breaching))
+            if (!rule.MatchesPath(probe) || !rule.TrySample(probe, out var value, out var breaching))
             {
                 continue;
             }
 
-            var key = (rule.Name, record.Src, record.Dst);
+            var key = (rule.Name, probe.Src, probe.Dst);
             if (!_series.TryGetValue(key, out var series))
             {
                 if (_series.Count >= MaxSeries)
@@ -152,7 +155,7 @@ public sealed class AlertEvaluator
                     continue;
                 }
 
-                series = new Series(rule, record.Src, record.Dst);
+                series = new Series(rule, probe.Src, probe.Dst);
                 _series[key] = series;
             }
 
@@ -161,7 +164,11 @@ public sealed class AlertEvaluator
                 series.Samples.Dequeue();
             }
 
-            series.Samples.Enqueue(new Sample(nowNs, value, record.Id, breaching));
+            // Freezes need each probe's place in its ping run; the other statistics only its value.
+            var run = rule.Statistic == AlertStatistic.Freezes
+                ? new SeqOutcome(probe.IcmpSeq, probe.FirstTsNs, probe.Answered, probe.LostInName, probe.LostLegName, probe.LostAfterName)
+                : default;
+            series.Samples.Enqueue(new Sample(nowNs, value, probe.Id, breaching, probe.IcmpId, run));
         }
     }
 
@@ -272,18 +279,9 @@ public sealed class AlertEvaluator
                 value = 100.0 * breaching / samples.Count;
                 break;
             case AlertStatistic.Freezes:
-                // A freeze is a run of consecutive lost probes (field report 000: ~42 in a row).
-                var run = 0;
-                value = 0;
-                foreach (var s in samples)
-                {
-                    run = s.Breaching ? run + 1 : 0;
-                    if (run == rule.Options.FreezeMinLost)
-                    {
-                        value++;
-                    }
-                }
-
+                // What `capture freezes` finds over the same probes (field report 000: ~42 lost in a
+                // row, seq gaps included), counted where the rule looks.
+                value = CountFreezes(samples, rule);
                 return (value > rule.Threshold, value);
             default:
                 var sorted = new List<double>(samples.Count);
@@ -306,7 +304,38 @@ public sealed class AlertEvaluator
         return (value > rule.Threshold && breaching >= rule.Options.MinBreaching, value);
     }
 
-    private readonly record struct Sample(long Ns, double Value, long ProbeId, bool Breaching);
+    /// <summary>
+    /// The freezes of each ping run (one ICMP id) among the window's probes, found by the one
+    /// ping-run analysis in its order, that the rule counts (their place and leg).
+    /// </summary>
+    private static int CountFreezes(Queue<Sample> samples, AlertRule rule)
+    {
+        var runs = new Dictionary<ushort, List<SeqOutcome>>();
+        foreach (var s in samples)
+        {
+            if (!runs.TryGetValue(s.IcmpId, out var run))
+            {
+                run = [];
+                runs.Add(s.IcmpId, run);
+            }
+
+            run.Add(s.Run);
+        }
+
+        var count = 0;
+        foreach (var run in runs.Values)
+        {
+            run.Sort(PingRun.Order);
+            foreach (var freeze in PingRun.Freezes(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(run), rule.Options.FreezeMinLost))
+            {
+                count += rule.Counts(freeze) ? 1 : 0;
+            }
+        }
+
+        return count;
+    }
+
+    private readonly record struct Sample(long Ns, double Value, long ProbeId, bool Breaching, ushort IcmpId, SeqOutcome Run);
 
     private sealed class Series(AlertRule rule, string src, string dst)
     {

@@ -38,7 +38,13 @@ public sealed class AlertRuleOptions
     /// <summary>Segment kind: fabric, nic, vif, stack, remote, a combined kind such as nic+fabric, or "*" for the whole round trip.</summary>
     public string Segment { get; set; } = "fabric";
 
-    /// <summary>any | request | reply (see <see cref="SegmentLegs"/>).</summary>
+    /// <summary>
+    /// contains (default): the rule also looks at combined kinds that contain its kind (a fabric
+    /// rule sees nic+fabric when a NIC point was not captured); exact: only that kind.
+    /// </summary>
+    public string SegmentMatch { get; set; } = "contains";
+
+    /// <summary>any | request | reply (see <see cref="HopCapture.Analysis.Legs.SegmentLegs"/>).</summary>
     public string Leg { get; set; } = "any";
 
     /// <summary>p50 | p99 | max (segment latency, ms), loss (percent of probes lost in the segment), freezes (runs of lost probes).</summary>

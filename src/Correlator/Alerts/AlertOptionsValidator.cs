@@ -1,3 +1,5 @@
+using HopCapture.Analysis.Legs;
+using HopCapture.Analysis.Segments;
 using Microsoft.Extensions.Options;
 
 namespace HopCapture.Correlator.Alerts;
@@ -48,6 +50,15 @@ public sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
             if (string.IsNullOrWhiteSpace(rule.Segment))
             {
                 failures.Add($"{key}:Segment: is empty (fabric, nic, vif, stack, remote, or * for the whole round trip)");
+            }
+            else if (!SegmentSelector.TryParse(rule.Segment, SegmentMatch.Contains, out _))
+            {
+                failures.Add($"{key}:Segment: '{rule.Segment}' is not a segment kind (fabric, nic, vif, stack, remote, unknown, a combined kind such as nic+fabric, or *)");
+            }
+
+            if (!SegmentSelector.TryParseMatch(rule.SegmentMatch, out _))
+            {
+                failures.Add($"{key}:SegmentMatch: '{rule.SegmentMatch}' is not one of contains, exact");
             }
 
             if (double.IsNaN(rule.Threshold) || rule.Threshold < 0)

@@ -1,5 +1,8 @@
+using HopCapture.Analysis.Legs;
+using HopCapture.Analysis.Loss;
+using HopCapture.Analysis.Probes;
+using HopCapture.Analysis.Segments;
 using HopCapture.Correlator.Selection;
-using HopCapture.Protos;
 
 namespace HopCapture.Correlator.Alerts;
 
@@ -13,8 +16,9 @@ public sealed class AlertRule
         Src = new Glob(options.Src);
         Dst = new Glob(options.Dst);
         Node = new Glob(options.Node);
-        Segment = options.Segment.Trim().ToLowerInvariant();
         // The validator has refused unknown values before a rule is compiled.
+        var match = SegmentSelector.TryParseMatch(options.SegmentMatch, out var m) ? m : throw new ArgumentException($"unknown segment match '{options.SegmentMatch}'", nameof(options));
+        Selector = SegmentSelector.TryParse(options.Segment, match, out var selector) ? selector : throw new ArgumentException($"unknown segment '{options.Segment}'", nameof(options));
         Leg = SegmentLegs.TryParse(options.Leg, out var leg) ? leg : throw new ArgumentException($"unknown leg '{options.Leg}'", nameof(options));
         Statistic = AlertStatistics.TryParse(options.Statistic, out var statistic)
             ? statistic
@@ -31,8 +35,11 @@ public sealed class AlertRule
 
     public Glob Node { get; }
 
+    /// <summary>Which segments the rule looks at, and how combined kinds count (<see cref="SegmentSelector"/>).</summary>
+    public SegmentSelector Selector { get; }
+
     /// <summary>Lower case kind, or "*" for the whole round trip / any loss.</summary>
-    public string Segment { get; }
+    public string Segment => Selector.Name;
 
     public Leg Leg { get; }
 
@@ -48,53 +55,44 @@ public sealed class AlertRule
 
     public string Unit => AlertStatistics.Unit(Statistic);
 
-    private bool AnySegment => Segment is "*" or "any" or "";
-
     public static AlertRule Compile(AlertRuleOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         return new AlertRule(options);
     }
 
-    public bool MatchesPath(ProbeRecord record)
+    public bool MatchesPath(Probe probe)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        if (!Src.IsMatch(record.Src) || !Dst.IsMatch(record.Dst))
+        ArgumentNullException.ThrowIfNull(probe);
+        if (!Src.IsMatch(probe.Src) || !Dst.IsMatch(probe.Dst))
         {
             return false;
         }
 
-        if (Node.MatchesAll)
-        {
-            return true;
-        }
-
-        foreach (var point in record.Points)
-        {
-            if (Node.IsMatch(point.Node))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        return Node.MatchesAll || probe.AnyNode(Node.IsMatch);
     }
 
     /// <summary>
     /// The probe's sample for this rule in the rule's unit (ms, or 100/0 for lost/not lost), and
     /// whether the sample alone breaches the threshold. False when the probe says nothing about
     /// the segment (answered without crossing it, or a latency rule and the probe was lost).
+    /// Freezes take every probe of the path: where a run of losses vanished is decided over the
+    /// whole run by the ping-run analysis (<see cref="PingRun"/>), as <c>capture freezes</c> does.
     /// </summary>
-    public bool TrySample(ProbeRecord record, out double value, out bool breaching)
+    public bool TrySample(Probe probe, out double value, out bool breaching)
     {
-        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(probe);
         value = 0;
         breaching = false;
         switch (Statistic)
         {
-            case AlertStatistic.Loss or AlertStatistic.Freezes:
-                var lost = !record.Answered && (AnySegment || KindMatches(record.LostIn)) && SegmentLegs.LossMatches(record.LostLeg, Leg);
-                if (!lost && !AnySegment && record.Answered && !Crosses(record))
+            case AlertStatistic.Freezes:
+                breaching = !probe.Answered && LossCounts(probe.Loss);
+                value = breaching ? 100 : 0;
+                return true;
+            case AlertStatistic.Loss:
+                var lost = !probe.Answered && LossCounts(probe.Loss);
+                if (!lost && !Selector.IsAny && probe.Answered && !Crosses(probe))
                 {
                     return false;
                 }
@@ -103,21 +101,22 @@ public sealed class AlertRule
                 breaching = lost;
                 return true;
             default:
-                if (!record.Answered)
+                if (!probe.Answered)
                 {
                     return false;
                 }
 
                 long? worst = null;
-                if (AnySegment)
+                if (Selector.IsAny)
                 {
-                    worst = record.RttNs;
+                    worst = probe.RttNs;
                 }
                 else
                 {
-                    foreach (var segment in record.Segments)
+                    for (var i = 0; i < probe.SegmentCount; i++)
                     {
-                        if (KindMatches(segment.Kind) && SegmentLegs.Cost(segment, Leg) is { } cost && (worst is null || cost > worst))
+                        var segment = probe.Segment(i);
+                        if (Selector.Matches(segment.Kind) && SegmentLegs.Cost(segment, Leg) is { } cost && (worst is null || cost > worst))
                         {
                             worst = cost;
                         }
@@ -135,11 +134,31 @@ public sealed class AlertRule
         }
     }
 
-    private bool Crosses(ProbeRecord record)
+    /// <summary>Whether a freeze found by the ping-run analysis is one this rule counts: its place and leg.</summary>
+    public bool Counts(Freeze freeze)
     {
-        foreach (var segment in record.Segments)
+        ArgumentNullException.ThrowIfNull(freeze);
+        if (freeze.Silence)
         {
-            if (KindMatches(segment.Kind))
+            return false;
+        }
+
+        if (!Selector.IsAny && !Selector.Matches(SegmentKind.Of(freeze.Segment)))
+        {
+            return false;
+        }
+
+        return SegmentLegs.LossMatches(freeze.Leg, Leg);
+    }
+
+    private bool LossCounts(ProbeLoss? loss) =>
+        loss is { } l && (Selector.IsAny || Selector.Matches(l.Segment)) && SegmentLegs.LossMatches(l.Leg, Leg);
+
+    private bool Crosses(Probe probe)
+    {
+        for (var i = 0; i < probe.SegmentCount; i++)
+        {
+            if (Selector.Matches(probe.Segment(i).Kind))
             {
                 return true;
             }
@@ -147,6 +166,4 @@ public sealed class AlertRule
 
         return false;
     }
-
-    private bool KindMatches(string kind) => string.Equals(kind, Segment, StringComparison.OrdinalIgnoreCase);
 }

@@ -1,13 +1,12 @@
 using System.Threading.Channels;
-using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Storage;
 using HopCapture.Correlator.Hosting;
-using HopCapture.Protos;
 using Microsoft.Extensions.Options;
 
 namespace HopCapture.Correlator.Alerts;
 
 /// <summary>
-/// Feeds stored probes (from the Watch fan-out, so ids are known) to the <see cref="AlertEvaluator"/>,
+/// Feeds stored probes (from the <see cref="StoredProbeBus"/>, so ids are known) to the <see cref="AlertEvaluator"/>,
 /// evaluates every <see cref="AlertOptions.EvaluationInterval"/>, records transitions with their
 /// notifications in the store and wakes the <see cref="WebhookDispatcher"/>. Rules come from
 /// IOptionsMonitor on every turn: an edited config file applies without a restart; an invalid
@@ -15,7 +14,7 @@ namespace HopCapture.Correlator.Alerts;
 /// </summary>
 public sealed partial class AlertService(
     IOptionsMonitor<AlertOptions> options,
-    WatchBroadcaster watch,
+    StoredProbeBus stored,
     AlertStore store,
     WebhookDispatcher dispatcher,
     TimeProvider timeProvider,
@@ -27,7 +26,7 @@ public sealed partial class AlertService(
     private readonly AlertEvaluator _evaluator = new();
     private readonly Lock _gate = new();
     private AlertOptions? _applied;
-    private WatchSubscription? _subscription;
+    private StoredProbeSubscription? _subscription;
     private string _lastConfigError = "";
 
     /// <summary>Pending and firing alerts as of the last evaluation (for the query API).</summary>
@@ -53,7 +52,7 @@ public sealed partial class AlertService(
             Log.OrphansClosed(logger, closed);
         }
 
-        _subscription = watch.Subscribe(_ => true, QueueCapacity);
+        _subscription = stored.Subscribe(_ => true, QueueCapacity);
         ApplyRules();
         return base.StartAsync(cancellationToken);
     }
@@ -92,16 +91,16 @@ public sealed partial class AlertService(
     }
 
     /// <summary>One evaluation: take the queued probes, advance the state machine, record what changed.</summary>
-    internal void Turn(ChannelReader<ProbeRecord> reader)
+    internal void Turn(ChannelReader<StoredProbe> reader)
     {
         ApplyRules();
         var now = timeProvider.NowNs();
         List<AlertTransition> transitions;
         lock (_gate)
         {
-            while (reader.TryRead(out var record))
+            while (reader.TryRead(out var item))
             {
-                _evaluator.Observe(record, now);
+                _evaluator.Observe(item.Probe, now);
             }
 
             transitions = _evaluator.Evaluate(now);

@@ -176,6 +176,8 @@ public sealed class AlertStore(ProbeStore store)
             var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [];
             record.Labels.Add(labels);
             record.Segment = labels.GetValueOrDefault("segment", "");
+            // Alerts recorded before combined kinds had a rule matched exactly.
+            record.SegmentMatch = labels.GetValueOrDefault("segment_match", "exact");
             record.Leg = labels.GetValueOrDefault("leg", "");
             foreach (var id in reader.GetString(7).Split(',', StringSplitOptions.RemoveEmptyEntries))
             {

@@ -1,12 +1,12 @@
 using System.Threading.Channels;
 using HopCapture.Engine.Model;
-using HopCapture.Protos;
+using HopCapture.Analysis.Probes;
 using Observation = HopCapture.Engine.Model.Observation;
 
 namespace HopCapture.Correlator.Correlation;
 
-/// <summary>Validated observations of one agent batch, already in engine form.</summary>
-public sealed record IngestBatch(Observation[] Observations, bool Imported);
+/// <summary>Validated observations of one agent batch, already in engine form (each carries its imported flag).</summary>
+public sealed record IngestBatch(Observation[] Observations);
 
 /// <summary>
 /// The two hand-offs of the pipeline: ingest streams → engine host (bounded, writers wait, which
@@ -20,6 +20,6 @@ public sealed class CorrelatorChannels
     public Channel<IngestBatch> Observations { get; } = Channel.CreateBounded<IngestBatch>(
         new BoundedChannelOptions(ObservationBatchCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
-    public Channel<ProbeRecord> Results { get; } = Channel.CreateBounded<ProbeRecord>(
+    public Channel<Probe> Results { get; } = Channel.CreateBounded<Probe>(
         new BoundedChannelOptions(ResultCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
 }

@@ -1,37 +1,33 @@
-using HopCapture.Contracts.Mapping;
+using HopCapture.Analysis.Driver;
+using HopCapture.Analysis.Probes;
 using HopCapture.Correlator.Hosting;
 using HopCapture.Engine.Correlation;
 using HopCapture.Engine.Direction;
 using HopCapture.Engine.Model;
-using HopCapture.Protos;
 using Microsoft.Extensions.Options;
-using Observation = HopCapture.Engine.Model.Observation;
-using ProbeKey = HopCapture.Engine.Correlation.ProbeKey;
 
 namespace HopCapture.Correlator.Correlation;
 
 /// <summary>
-/// Owns the <see cref="CorrelationEngine"/>: the only thread that touches it. Feeds it the
-/// ingested observations, advances it every <see cref="AdvanceInterval"/> and after each
-/// burst of batches, and hands finalised probes to the store writer.
+/// Owns the <see cref="EngineDriver"/>: the only thread that touches the engine. Feeds it the
+/// ingested observations, turns it every <see cref="AdvanceInterval"/> and after each burst of
+/// batches, and hands finalised probes to the store writer.
 /// </summary>
 public sealed partial class EngineHost : BackgroundService
 {
-    public static readonly TimeSpan AdvanceInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan AdvanceInterval = EngineDriver.AdvanceEvery;
 
     // Upper bound of batches taken before the engine is advanced again, so finalisation keeps
     // up under a steady stream of batches.
     private const int BatchesPerTurn = 64;
 
-    private readonly CorrelationEngine _engine;
+    private readonly EngineDriver _driver;
     private readonly CorrelatorChannels _channels;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<EngineHost> _logger;
-    private readonly List<ProbeResult> _finalized = [];
-    private readonly HashSet<ProbeKey> _importedKeys = [];
+    private readonly List<Probe> _finalized = [];
     private long _errors;
     private int _inFlight;
-    private long _offsetsVersion = -1;
     private IReadOnlyList<OffsetPair> _offsets = [];
 
     public EngineHost(
@@ -42,23 +38,23 @@ public sealed partial class EngineHost : BackgroundService
         ILogger<EngineHost> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _engine = new CorrelationEngine(options.Value.Engine, catalog);
+        _driver = new EngineDriver(options.Value.Engine, catalog);
         _channels = channels;
         _timeProvider = timeProvider;
         _logger = logger;
     }
 
-    public EngineCounters Counters => _engine.Counters;
+    public EngineCounters Counters => _driver.Counters;
 
     /// <summary>Probes in flight as of the last engine turn (read from any thread).</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
-    public int MaxInFlight => _engine.Options.MaxInFlight;
+    public int MaxInFlight => _driver.Options.MaxInFlight;
 
     /// <summary>Clock offsets between adjacent points as of the last engine turn (read from any thread).</summary>
     public IReadOnlyList<OffsetPair> Offsets => Volatile.Read(ref _offsets);
 
-    public InterfaceCatalog Catalog => _engine.Catalog;
+    public InterfaceCatalog Catalog => _driver.Catalog;
 
     /// <summary>Observations or turns the engine threw on (logged, skipped).</summary>
     public long Errors => Interlocked.Read(ref _errors);
@@ -67,7 +63,6 @@ public sealed partial class EngineHost : BackgroundService
     {
         await Task.Yield();
         var reader = _channels.Observations.Reader;
-        var nextAdvance = _timeProvider.NowNs() + (long)AdvanceInterval.TotalNanoseconds;
         Task<bool>? waitRead = null;
         try
         {
@@ -75,10 +70,9 @@ public sealed partial class EngineHost : BackgroundService
             {
                 var taken = Drain(BatchesPerTurn);
                 var now = _timeProvider.NowNs();
-                if (taken > 0 || now >= nextAdvance)
+                if (taken > 0 || _driver.Due(now))
                 {
                     Advance(now);
-                    nextAdvance = now + (long)AdvanceInterval.TotalNanoseconds;
                     await PublishAsync(CancellationToken.None);
                 }
 
@@ -90,7 +84,7 @@ public sealed partial class EngineHost : BackgroundService
                 waitRead ??= reader.WaitToReadAsync(stoppingToken).AsTask();
                 if (!waitRead.IsCompleted)
                 {
-                    var wait = TimeSpan.FromTicks(Math.Max(1, (nextAdvance - _timeProvider.NowNs()) / 100));
+                    var wait = TimeSpan.FromTicks(Math.Clamp((_driver.NextAdvanceNs - _timeProvider.NowNs()) / 100, 1, AdvanceInterval.Ticks));
                     await Task.WhenAny(waitRead, Task.Delay(wait, _timeProvider, stoppingToken));
                 }
 
@@ -118,8 +112,8 @@ public sealed partial class EngineHost : BackgroundService
         try
         {
             Drain(int.MaxValue);
-            _engine.Flush(_finalized);
-            Volatile.Write(ref _inFlight, _engine.InFlight);
+            _driver.Flush(_finalized);
+            Volatile.Write(ref _inFlight, _driver.InFlight);
             if (_finalized.Count > 0)
             {
                 Log.Flushed(_logger, _finalized.Count);
@@ -150,11 +144,7 @@ public sealed partial class EngineHost : BackgroundService
             {
                 try
                 {
-                    _engine.Add(observation, arrival);
-                    if (batch.Imported)
-                    {
-                        RememberImported(observation);
-                    }
+                    _driver.Add(observation, arrival);
                 }
                 catch (Exception ex)
                 {
@@ -167,22 +157,11 @@ public sealed partial class EngineHost : BackgroundService
         return taken;
     }
 
-    private void RememberImported(in Observation observation)
-    {
-        // Bounded like the engine itself: past the cap an imported flag may be missed, never leaked.
-        if (_importedKeys.Count >= _engine.Options.MaxInFlight)
-        {
-            _importedKeys.Clear();
-        }
-
-        _importedKeys.Add(ProbeKey.Of(observation));
-    }
-
     private void Advance(long nowNs)
     {
         try
         {
-            _engine.Advance(nowNs, _finalized);
+            _driver.Advance(nowNs, _finalized);
         }
         catch (Exception ex)
         {
@@ -190,12 +169,8 @@ public sealed partial class EngineHost : BackgroundService
             Log.AdvanceFailed(_logger, ex);
         }
 
-        Volatile.Write(ref _inFlight, _engine.InFlight);
-        if (_engine.Offsets.Version != _offsetsVersion)
-        {
-            _offsetsVersion = _engine.Offsets.Version;
-            Volatile.Write(ref _offsets, _engine.Offsets.Snapshot());
-        }
+        Volatile.Write(ref _inFlight, _driver.InFlight);
+        Volatile.Write(ref _offsets, _driver.Offsets);
     }
 
     private async Task PublishAsync(CancellationToken cancellationToken)
@@ -206,22 +181,10 @@ public sealed partial class EngineHost : BackgroundService
         }
 
         var writer = _channels.Results.Writer;
-        foreach (var result in _finalized)
+        foreach (var probe in _finalized)
         {
-            ProbeRecord record;
-            try
-            {
-                record = result.ToRecord(_engine.Catalog, _importedKeys.Count > 0 && _importedKeys.Remove(result.Key));
-            }
-            catch (Exception ex)
-            {
-                Interlocked.Increment(ref _errors);
-                Log.MappingFailed(_logger, result.Key.ToString(), ex);
-                continue;
-            }
-
-            // Waits when the store writer is behind: results are never dropped here.
-            await writer.WriteAsync(record, cancellationToken);
+            // Waits when the store writer is behind: probes are never dropped here.
+            await writer.WriteAsync(probe, cancellationToken);
         }
 
         _finalized.Clear();
@@ -234,9 +197,6 @@ public sealed partial class EngineHost : BackgroundService
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Advancing the engine failed")]
         public static partial void AdvanceFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Could not map finalised probe {Probe}")]
-        public static partial void MappingFailed(ILogger logger, string probe, Exception exception);
 
         [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Engine flushed {Count} probes at shutdown")]
         public static partial void Flushed(ILogger logger, int count);

@@ -51,7 +51,7 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<ProbeQueries>();
         services.TryAddSingleton<Loss.LossQueries>();
         services.TryAddSingleton<AgentRegistry>();
-        services.TryAddSingleton<WatchBroadcaster>();
+        services.TryAddSingleton<StoredProbeBus>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<EngineHost>();
 

@@ -193,7 +193,8 @@ public sealed partial class IngestService(
             {
                 if (ObservationValidator.TryConvert(batch.Observations[i], ifaceIds, out var observation, out var problem))
                 {
-                    observations[count++] = observation;
+                    // The engine carries the flag with each observation into the probe it joins.
+                    observations[count++] = batch.Imported ? observation with { Imported = true } : observation;
                 }
                 else if (rejected++ == 0)
                 {
@@ -209,7 +210,7 @@ public sealed partial class IngestService(
                 }
 
                 // Waits while the engine is behind: the missing ack slows the agent down.
-                await channels.Observations.Writer.WriteAsync(new IngestBatch(observations, batch.Imported), cancellationToken);
+                await channels.Observations.Writer.WriteAsync(new IngestBatch(observations), cancellationToken);
             }
 
             registry.CountBatch(state, batch.Seq, count, rejected);

@@ -1,3 +1,5 @@
+using HopCapture.Analysis.Probes;
+using HopCapture.Analysis.Segments;
 using HopCapture.Correlator.Alerts;
 using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
@@ -16,7 +18,7 @@ public sealed class CorrelatorMetrics : BackgroundService
 {
     public const int QueueCapacity = 65_536;
 
-    private readonly WatchBroadcaster _watch;
+    private readonly StoredProbeBus _stored;
     private readonly Histogram _rtt;
     private readonly Histogram _segment;
     private readonly Counter _probes;
@@ -26,17 +28,17 @@ public sealed class CorrelatorMetrics : BackgroundService
     // Label children per path, looked up once: WithLabels per probe and segment cost more than the
     // observations themselves at ingest rates. Only the metrics loop touches this.
     private readonly Dictionary<(string Src, string Dst), PathChildren> _paths = [];
-    private WatchSubscription? _subscription;
+    private StoredProbeSubscription? _subscription;
 
     public CorrelatorMetrics(
-        WatchBroadcaster watch,
+        StoredProbeBus bus,
         AgentRegistry agents,
         EngineHost engine,
         StoreWriter writer,
         AlertService alerts,
         AlertStore alertStore)
     {
-        _watch = watch;
+        _stored = bus;
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
 
@@ -101,7 +103,7 @@ public sealed class CorrelatorMetrics : BackgroundService
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        _subscription = _watch.Subscribe(_ => true, QueueCapacity);
+        _subscription = _stored.Subscribe(_ => true, QueueCapacity);
         return base.StartAsync(cancellationToken);
     }
 
@@ -112,28 +114,30 @@ public sealed class CorrelatorMetrics : BackgroundService
     }
 
     /// <summary>Counts one stored probe.</summary>
-    public void Record(ProbeRecord record)
+    public void Record(Probe probe)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        if (!_paths.TryGetValue((record.Src, record.Dst), out var path))
+        ArgumentNullException.ThrowIfNull(probe);
+        var (src, dst) = (probe.Src, probe.Dst);
+        if (!_paths.TryGetValue((src, dst), out var path))
         {
-            path = new PathChildren(_probes.WithLabels(record.Src, record.Dst), _rtt.WithLabels(record.Src, record.Dst));
-            _paths.Add((record.Src, record.Dst), path);
+            path = new PathChildren(_probes.WithLabels(src, dst), _rtt.WithLabels(src, dst));
+            _paths.Add((src, dst), path);
         }
 
         path.Probes.Inc();
-        if (!record.Answered)
+        if (!probe.Answered)
         {
-            _lost.WithLabels(record.Src, record.Dst, record.LostIn.Length == 0 ? "unknown" : record.LostIn).Inc();
+            _lost.WithLabels(src, dst, probe.LostInName.Length == 0 ? "unknown" : probe.LostInName).Inc();
             return;
         }
 
-        path.Rtt.Observe(record.RttNs / 1e9);
-        foreach (var segment in record.Segments)
+        path.Rtt.Observe(probe.RttNs / 1e9);
+        for (var i = 0; i < probe.SegmentCount; i++)
         {
+            var segment = probe.Segment(i);
             if (!path.Segments.TryGetValue(segment.Kind, out var cost))
             {
-                cost = _segment.WithLabels(record.Src, record.Dst, segment.Kind);
+                cost = _segment.WithLabels(src, dst, segment.Kind.Name);
                 path.Segments.Add(segment.Kind, cost);
             }
 
@@ -143,16 +147,16 @@ public sealed class CorrelatorMetrics : BackgroundService
 
     private sealed record PathChildren(Counter.Child Probes, Histogram.Child Rtt)
     {
-        public Dictionary<string, Histogram.Child> Segments { get; } = new(StringComparer.Ordinal);
+        public Dictionary<SegmentKind, Histogram.Child> Segments { get; } = [];
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await foreach (var record in _subscription!.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var item in _subscription!.Reader.ReadAllAsync(stoppingToken))
             {
-                Record(record);
+                Record(item.Probe);
             }
         }
         catch (OperationCanceledException)

@@ -1,9 +1,10 @@
-using HopCapture.Contracts.Reports;
 using System.Globalization;
 using System.Net;
 using System.Threading.Channels;
 using Grpc.Core;
-using HopCapture.Correlator.Correlation;
+using HopCapture.Analysis.Loss;
+using HopCapture.Analysis.Probes;
+using HopCapture.Analysis.Reports;
 using HopCapture.Correlator.Hosting;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Storage;
@@ -22,7 +23,7 @@ namespace HopCapture.Correlator.Probing;
 public sealed partial class TraceCoordinator(
     ControlHub hub,
     AgentRegistry registry,
-    WatchBroadcaster watch,
+    StoredProbeBus stored,
     IOptions<CorrelatorOptions> options,
     TimeProvider timeProvider,
     ILogger<TraceCoordinator> logger)
@@ -71,7 +72,7 @@ public sealed partial class TraceCoordinator(
         var icmpId = (uint)Random.Shared.Next(1, 0x10000);
         var status = Channel.CreateUnbounded<ControlResult>();
         using var results = hub.Await(traceId, r => status.Writer.TryWrite(r));
-        using var subscription = watch.Subscribe(r => r.Dst == target && r.Key?.IcmpId == icmpId, (int)request.Count + 1024);
+        using var subscription = stored.Subscribe(p => p.Dst == target && p.IcmpId == icmpId, (int)Math.Min(request.Count + 1024, 65_536));
         Log.TraceStarting(logger, traceId, request.From, target, request.Count);
         await channel.WriteAsync(new CorrelatorMessage
         {
@@ -85,13 +86,13 @@ public sealed partial class TraceCoordinator(
         var engine = options.Value.Engine;
         var grace = engine.ProbeTimeout + engine.Settle + TimeSpan.FromSeconds(3);
         var deadline = timeProvider.GetUtcNow() + TimeSpan.FromTicks(intervalNs / 100 * request.Count) + grace + TimeSpan.FromSeconds(10);
-        var records = new Dictionary<uint, ProbeRecord>();
+        var probes = new TraceProbes();
         uint sent = 0;
         var src = "";
         DateTimeOffset? doneAt = null;
         var lastProgress = DateTimeOffset.MinValue;
-        ProbeRecord? last = null;
-        while (records.Count < request.Count)
+        Probe? last = null;
+        while (probes.Count < request.Count)
         {
             var now = timeProvider.GetUtcNow();
             if (now >= deadline || (doneAt is { } done && now >= done + grace))
@@ -114,22 +115,21 @@ public sealed partial class TraceCoordinator(
                 }
             }
 
-            while (subscription.Reader.TryRead(out var record))
+            while (subscription.Reader.TryRead(out var item))
             {
-                records[record.Key.IcmpSeq] = record;
-                last = record;
+                probes.Add(item.Probe);
+                last = item.Probe;
             }
 
             if (now - lastProgress >= ProgressEvery)
             {
                 lastProgress = now;
-                var answered = (uint)records.Values.Count(r => r.Answered);
                 await progress(new TraceProgress
                 {
                     Count = request.Count,
-                    Sent = Math.Max(sent, (uint)records.Count),
-                    Received = answered,
-                    Lost = (uint)records.Count - answered,
+                    Sent = Math.Max(sent, (uint)probes.Count),
+                    Received = (uint)probes.Answered,
+                    Lost = (uint)(probes.Count - probes.Answered),
                     LastRttNs = last?.RttNs ?? 0,
                     LastProbeId = last?.Id ?? 0,
                 });
@@ -148,18 +148,32 @@ public sealed partial class TraceCoordinator(
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        var report = Report(traceId, request, target, icmpId, Math.Max(sent, (uint)records.Count), records.Values);
-        report.Src = src.Length > 0 ? src : records.Values.FirstOrDefault()?.Src ?? "";
+        var report = Report(traceId, request, target, icmpId, Math.Max(sent, (uint)probes.Count), probes.BySeq);
+        report.Src = src.Length > 0 ? src : probes.BySeq.FirstOrDefault().Probe?.Src ?? "";
         Log.TraceFinished(logger, traceId, report.Sent, report.Received, report.Verdict);
         return report;
     }
 
-    /// <summary>Field report 000's verification over the trace's probes (pure, for tests too).</summary>
-    public static TraceReport Report(string traceId, TraceRunRequest request, string target, uint icmpId, uint sent, IEnumerable<ProbeRecord> probes)
+    /// <summary>Field report 000's verification over the trace's probes, in the order they were stored (pure, for tests too).</summary>
+    public static TraceReport Report(string traceId, TraceRunRequest request, string target, uint icmpId, uint sent, IEnumerable<Probe> probes)
+    {
+        ArgumentNullException.ThrowIfNull(probes);
+        var collected = new TraceProbes();
+        foreach (var probe in probes)
+        {
+            collected.Add(probe);
+        }
+
+        return Report(traceId, request, target, icmpId, sent, collected.BySeq);
+    }
+
+    /// <summary>The report over probes numbered 1…count in the run (icmp_seq unwrapped past 65,535).</summary>
+    public static TraceReport Report(string traceId, TraceRunRequest request, string target, uint icmpId, uint sent, IEnumerable<(long Seq, Probe Probe)> probes)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var all = probes.OrderBy(p => p.Key.IcmpSeq).ToList();
-        var answered = all.Where(p => p.Answered).ToList();
+        ArgumentNullException.ThrowIfNull(probes);
+        var all = probes.OrderBy(p => p.Seq).ToList();
+        var answered = all.Where(p => p.Probe.Answered).Select(p => p.Probe).ToList();
         var report = new TraceReport
         {
             TraceId = traceId,
@@ -175,20 +189,9 @@ public sealed partial class TraceCoordinator(
         };
 
         // Every icmp_seq jump among the answered probes, as the awk script of report 000 prints them.
-        uint previous = 0;
-        foreach (var seq in answered.Select(p => p.Key.IcmpSeq))
+        foreach (var jump in PingRun.Jumps(all.Where(p => p.Probe.Answered).Select(p => p.Seq), sent))
         {
-            if (seq != previous + 1)
-            {
-                report.Jumps.Add(new SeqJump { FromSeq = previous, ToSeq = seq, Missing = seq - previous - 1 });
-            }
-
-            previous = seq;
-        }
-
-        if (previous < sent)
-        {
-            report.Jumps.Add(new SeqJump { FromSeq = previous, ToSeq = sent + 1, Missing = sent - previous });
+            report.Jumps.Add(new Protos.SeqJump { FromSeq = (uint)jump.FromSeq, ToSeq = (uint)jump.ToSeq, Missing = (uint)jump.Missing });
         }
 
         var rtts = answered.Select(p => p.RttNs).Order().ToList();
@@ -200,12 +203,13 @@ public sealed partial class TraceCoordinator(
         var groups = new Dictionary<(string From, string To, string Kind), (int Order, List<long> Costs)>();
         foreach (var probe in answered)
         {
-            foreach (var segment in probe.Segments)
+            for (var i = 0; i < probe.SegmentCount; i++)
             {
-                var key = (Label(probe, segment.FromPoint), segment.ToPoint < 0 ? "remote" : Label(probe, segment.ToPoint), segment.Kind);
+                var segment = probe.Segment(i);
+                var key = (Label(probe, segment.From), segment.IsRemote ? "remote" : Label(probe, segment.To), segment.Kind.Name);
                 if (!groups.TryGetValue(key, out var group))
                 {
-                    group = (segment.FromPoint < 0 ? int.MaxValue : segment.FromPoint, []);
+                    group = (segment.From < 0 ? int.MaxValue : segment.From, []);
                     groups[key] = group;
                 }
 
@@ -229,8 +233,8 @@ public sealed partial class TraceCoordinator(
         }
 
         // The engine's own per-probe verdicts decide; the segment table gives the numbers.
-        var verdicts = answered.Where(p => p.Verdict is { Segment: >= 0 } v && v.Segment < p.Segments.Count && !p.Segments[v.Segment].WithinNoise)
-            .GroupBy(p => p.Verdict.Kind, StringComparer.Ordinal)
+        var verdicts = answered.Where(p => p.Verdict is { WithinNoise: false })
+            .GroupBy(p => p.Verdict!.Value.Kind.Name, StringComparer.Ordinal)
             .OrderByDescending(g => g.Count())
             .FirstOrDefault();
         string verdict;
@@ -245,19 +249,20 @@ public sealed partial class TraceCoordinator(
                       $"verdict of {verdicts.Count().ToString(CultureInfo.InvariantCulture)}/{answered.Count.ToString(CultureInfo.InvariantCulture)} answered probes";
         }
 
-        var lostIn = all.Where(p => !p.Answered && p.LostIn.Length > 0).GroupBy(p => (p.LostIn, p.LostLeg)).OrderByDescending(g => g.Count()).FirstOrDefault();
+        var lostIn = all.Select(p => p.Probe).Where(p => !p.Answered && p.LostInName.Length > 0)
+            .GroupBy(p => (p.LostInName, p.LostLegName)).OrderByDescending(g => g.Count()).FirstOrDefault();
         if (lostIn is not null)
         {
-            var leg = lostIn.Key.LostLeg.Length > 0 ? $" on the {lostIn.Key.LostLeg} leg" : "";
-            verdict += $"; {lostIn.Count().ToString(CultureInfo.InvariantCulture)} lost in {lostIn.Key.LostIn}{leg}";
+            var leg = lostIn.Key.LostLegName.Length > 0 ? $" on the {lostIn.Key.LostLegName} leg" : "";
+            verdict += $"; {lostIn.Count().ToString(CultureInfo.InvariantCulture)} lost in {lostIn.Key.LostInName}{leg}";
         }
 
         report.Verdict = verdict;
         return report;
     }
 
-    private static string Label(ProbeRecord probe, int index) =>
-        index >= 0 && index < probe.Points.Count ? probe.Points[index].Node + "/" + probe.Points[index].Point : "?";
+    private static string Label(Probe probe, int index) =>
+        index >= 0 && index < probe.PointCount ? probe.PointName(index) : "?";
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
@@ -268,5 +273,37 @@ public sealed partial class TraceCoordinator(
 
         [LoggerMessage(EventId = 6202, Level = LogLevel.Information, Message = "Trace {Trace} finished: {Sent} sent, {Received} received; {Verdict}")]
         public static partial void TraceFinished(ILogger logger, string trace, uint sent, uint received, string verdict);
+    }
+}
+
+/// <summary>
+/// A trace's probes as they are stored, numbered by their place in the run: icmp_seq is 16 bits
+/// and a trace may send up to <see cref="TraceCoordinator.MaxCount"/>, so seqs are unwrapped
+/// (<see cref="SeqUnwrapper"/>) rather than used as keys; a probe stored twice counts once.
+/// </summary>
+public sealed class TraceProbes
+{
+    private readonly SeqUnwrapper _unwrapper = new();
+    private readonly Dictionary<long, Probe> _bySeq = [];
+
+    /// <summary>Distinct probes of the run seen so far.</summary>
+    public int Count => _bySeq.Count;
+
+    public int Answered { get; private set; }
+
+    /// <summary>Each probe with its number in the run (1 = the first sent).</summary>
+    public IEnumerable<(long Seq, Probe Probe)> BySeq => _bySeq.Select(static p => (p.Key, p.Value));
+
+    public void Add(Probe probe)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        var seq = _unwrapper.Unwrap(probe.IcmpSeq);
+        if (_bySeq.TryGetValue(seq, out var previous))
+        {
+            Answered -= previous.Answered ? 1 : 0;
+        }
+
+        _bySeq[seq] = probe;
+        Answered += probe.Answered ? 1 : 0;
     }
 }

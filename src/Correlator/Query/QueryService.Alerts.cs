@@ -1,4 +1,6 @@
 using Grpc.Core;
+using HopCapture.Analysis.Legs;
+using HopCapture.Analysis.Segments;
 using HopCapture.Correlator.Alerts;
 using HopCapture.Correlator.Hosting;
 using HopCapture.Protos;
@@ -37,6 +39,7 @@ public sealed partial class QueryService
                 Path = pending.Path,
                 Segment = pending.Rule.Segment,
                 Leg = SegmentLegs.Name(pending.Rule.Leg),
+                SegmentMatch = SegmentSelector.MatchName(pending.Rule.Selector.Match),
             };
             record.Labels.Add(pending.Labels());
             record.WorstProbes.AddRange(pending.WorstProbes);

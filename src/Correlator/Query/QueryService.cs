@@ -16,7 +16,7 @@ public sealed partial class QueryService(
     LossQueries lossQueries,
     AgentRegistry registry,
     EngineHost engine,
-    WatchBroadcaster watch,
+    StoredProbeBus stored,
     IHostApplicationLifetime lifetime,
     ILogger<QueryService> logger) : Protos.Query.QueryBase
 {
@@ -131,14 +131,14 @@ public sealed partial class QueryService(
         var src = Address(request.Path?.Src, "path.src");
         var dst = Address(request.Path?.Dst, "path.dst");
         var minRtt = request.MinRttNs;
-        using var subscription = watch.Subscribe(r =>
-            (src is null || r.Src == src) && (dst is null || r.Dst == dst) && (minRtt <= 0 || r.RttNs >= minRtt));
+        using var subscription = stored.Subscribe(p =>
+            (src is null || p.Src == src) && (dst is null || p.Dst == dst) && (minRtt <= 0 || p.RttNs >= minRtt));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await foreach (var record in subscription.Reader.ReadAllAsync(linked.Token))
+            await foreach (var item in subscription.Reader.ReadAllAsync(linked.Token))
             {
-                await responseStream.WriteAsync(record, linked.Token);
+                await responseStream.WriteAsync(item.Record, linked.Token);
             }
         }
         catch (OperationCanceledException)
@@ -169,7 +169,7 @@ public sealed partial class QueryService(
         CheckWindow(request.SinceNs, request.UntilNs);
         var src = Address(request.Path?.Src, "path.src");
         var dst = Address(request.Path?.Dst, "path.dst");
-        var minLost = request.MinLost == 0 ? Engine.Loss.FreezeDetector.DefaultMinLost : (int)Math.Min(request.MinLost, 65_535);
+        var minLost = request.MinLost == 0 ? Analysis.Loss.PingRun.DefaultMinLost : (int)Math.Min(request.MinLost, 65_535);
         return Task.FromResult(Store(() => lossQueries.ListFreezes(src, dst, request.SinceNs, request.UntilNs, minLost)));
     }
 

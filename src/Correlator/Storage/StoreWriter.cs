@@ -1,20 +1,21 @@
+using HopCapture.Contracts.Mapping;
 using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
-using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 
 namespace HopCapture.Correlator.Storage;
 
 /// <summary>
 /// Writes finalised probes in transactions of up to <see cref="MaxBatch"/> with one prepared
-/// insert, then publishes them (ids filled) to Watch subscribers. It reads until the engine host
-/// completes the channel, so everything flushed at shutdown is stored.
+/// insert, then publishes the ones it stored (ids set) on the <see cref="StoredProbeBus"/>: a
+/// batch the database refused is logged and counted, and reaches no alert, metric or Watch. It
+/// reads until the engine host completes the channel, so everything flushed at shutdown is stored.
 /// </summary>
 public sealed partial class StoreWriter(
     ProbeStore store,
     AgentRegistry registry,
     CorrelatorChannels channels,
-    WatchBroadcaster watch,
+    StoredProbeBus stored,
     ILogger<StoreWriter> logger) : BackgroundService
 {
     public const int MaxBatch = 1000;
@@ -24,7 +25,7 @@ public sealed partial class StoreWriter(
 
     public long Stored => Interlocked.Read(ref _stored);
 
-    /// <summary>Probes lost because the database refused the write.</summary>
+    /// <summary>Probes lost because the database refused the write (or they could not be mapped).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
     public override Task StartAsync(CancellationToken cancellationToken)
@@ -47,7 +48,7 @@ public sealed partial class StoreWriter(
     {
         await Task.Yield();
         var reader = channels.Results.Reader;
-        var batch = new List<ProbeRecord>(MaxBatch);
+        var batch = new List<StoredProbe>(MaxBatch);
         SqliteConnection? connection = null;
         ProbeInserter? insert = null;
         try
@@ -55,11 +56,20 @@ public sealed partial class StoreWriter(
             // Deliberately not cancelled by stoppingToken: shutdown ends when the channel is complete.
             while (await reader.WaitToReadAsync(CancellationToken.None))
             {
-                while (batch.Count < MaxBatch && reader.TryRead(out var record))
+                while (batch.Count < MaxBatch && reader.TryRead(out var probe))
                 {
-                    batch.Add(record);
+                    try
+                    {
+                        batch.Add(new StoredProbe(probe, probe.ToRecord()));
+                    }
+                    catch (Exception ex)
+                    {
+                        Interlocked.Increment(ref _failed);
+                        Log.MappingFailed(logger, probe.ToString(), ex);
+                    }
                 }
 
+                var written = false;
                 try
                 {
                     if (connection is null)
@@ -72,32 +82,32 @@ public sealed partial class StoreWriter(
                     }
 
                     using var transaction = connection.BeginTransaction();
-                    foreach (var record in batch)
+                    foreach (var item in batch)
                     {
-                        record.Id = insert!.Insert(record);
+                        item.Record.Id = insert!.Insert(item.Record);
                     }
 
                     transaction.Commit();
+                    written = true;
                     Interlocked.Add(ref _stored, batch.Count);
                 }
                 catch (Exception ex)
                 {
                     Interlocked.Add(ref _failed, batch.Count);
                     Log.WriteFailed(logger, batch.Count, ex);
-                    foreach (var record in batch)
-                    {
-                        record.Id = 0;
-                    }
-
                     insert?.Dispose();
                     insert = null;
                     connection?.Dispose();
                     connection = null;
                 }
 
-                foreach (var record in batch)
+                if (written)
                 {
-                    watch.Publish(record);
+                    foreach (var item in batch)
+                    {
+                        item.Probe.Id = item.Record.Id;
+                        stored.Publish(item);
+                    }
                 }
 
                 batch.Clear();
@@ -114,5 +124,8 @@ public sealed partial class StoreWriter(
     {
         [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Storing {Count} probes failed; they are lost")]
         public static partial void WriteFailed(ILogger logger, int count, Exception exception);
+
+        [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Could not map finalised probe {Probe}; it is lost")]
+        public static partial void MappingFailed(ILogger logger, string probe, Exception exception);
     }
 }

@@ -18,6 +18,11 @@ public static class PathCoordinates
 
     public const int Last = 7;
 
+    // Every stretch's name, made once: kinds are named per segment of every probe, and the
+    // typed kinds after the engine look names up by reference.
+    private static readonly string[,] Stretches = BuildStretches();
+    private static readonly string[] Remotes = BuildRemotes();
+
     public static int Level(PointRole role) => role switch
     {
         PointRole.App => -1,
@@ -71,7 +76,7 @@ public static class PathCoordinates
         var hi = Math.Max(from, to);
         if (lo != hi)
         {
-            return Join(lo, hi, null);
+            return lo >= -1 && hi <= Last ? Stretches[lo + 1, hi + 1] : Join(lo, hi, null);
         }
 
         // Two points at one place of the path: inside a guest's stack, or inside one host.
@@ -80,7 +85,34 @@ public static class PathCoordinates
 
     /// <summary>What lies beyond the last point: the responder's turnaround plus any uncaptured stretch.</summary>
     public static string RemoteKind(int lastCoordinate) =>
-        lastCoordinate == Unknown || lastCoordinate >= Last ? "remote" : Join(lastCoordinate, Last, "remote");
+        lastCoordinate == Unknown || lastCoordinate >= Last ? "remote"
+        : lastCoordinate >= -1 ? Remotes[lastCoordinate + 1]
+        : Join(lastCoordinate, Last, "remote");
+
+    private static string[,] BuildStretches()
+    {
+        var names = new string[Last + 2, Last + 2];
+        for (var lo = -1; lo <= Last; lo++)
+        {
+            for (var hi = lo + 1; hi <= Last; hi++)
+            {
+                names[lo + 1, hi + 1] = Join(lo, hi, null);
+            }
+        }
+
+        return names;
+    }
+
+    private static string[] BuildRemotes()
+    {
+        var names = new string[Last + 1];
+        for (var last = -1; last < Last; last++)
+        {
+            names[last + 1] = Join(last, Last, "remote");
+        }
+
+        return names;
+    }
 
     private static string Join(int lo, int hi, string? tail)
     {

@@ -66,6 +66,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             FirstTimestampNs = first.HasRequest ? first.RequestNs : first.ReplyNs,
             RoundTripNs = firstRoundTrip >= 0 ? ordered[firstRoundTrip].View.RoundTripNs : 0,
             Duplicates = state.Duplicates,
+            Imported = state.Imported,
         };
     }
 

@@ -85,6 +85,9 @@ public sealed class ProbeResult
 
     public required int Duplicates { get; init; }
 
+    /// <summary>Came (in part) from an imported capture rather than a live agent.</summary>
+    public bool Imported { get; init; }
+
     public bool Answered => Outcome == ProbeOutcome.Answered;
 
     public SegmentView? Verdict => VerdictSegment >= 0 ? Segments[VerdictSegment] : null;

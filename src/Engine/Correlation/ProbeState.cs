@@ -35,6 +35,9 @@ internal sealed class ProbeState
     public PointSet? PathPoints;
     public int Generation;
     public int Duplicates;
+
+    /// <summary>An observation of this probe came from an imported capture.</summary>
+    public bool Imported;
     public PointSlot[] Slots = new PointSlot[InitialSlots];
     public int Count;
 
@@ -44,6 +47,7 @@ internal sealed class ProbeState
         FirstArrivalNs = arrivalNs;
         LastArrivalNs = arrivalNs;
         Duplicates = 0;
+        Imported = false;
         Count = 0;
     }
 
@@ -65,6 +69,7 @@ internal sealed class ProbeState
         }
 
         ref var slot = ref Slots[index];
+        Imported |= observation.Imported;
         if (observation.Type == EchoType.Request)
         {
             if (slot.HasRequest)

@@ -6,6 +6,7 @@ namespace HopCapture.Engine.Model;
 /// swapped relative to its request; the engine normalises that.
 /// </summary>
 /// <param name="Iface">Id from <see cref="InterfaceCatalog"/>.</param>
+/// <param name="Imported">From an imported capture (<c>capture analyze --load</c>), not a live agent.</param>
 public readonly record struct Observation(
     int Iface,
     long TimestampNs,
@@ -15,4 +16,5 @@ public readonly record struct Observation(
     ushort IcmpSeq,
     uint PayloadHash,
     EchoType Type,
-    PacketDirection Direction);
+    PacketDirection Direction,
+    bool Imported = false);

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using HopCapture.Correlator.Storage;
 using HopCapture.Correlator.Alerts;
-using HopCapture.Correlator.Correlation;
 using HopCapture.Protos;
 using HopCapture.Tests.Correlator;
 using HopCapture.Tests.Support;
@@ -41,7 +41,7 @@ public sealed class AlertDeliveryTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var correlator = await TestCorrelator.StartAsync(overrides: Config(receiver.Url), cancellationToken: cancellationToken);
-        var watch = correlator.Services.GetRequiredService<WatchBroadcaster>();
+        var watch = correlator.Services.GetRequiredService<StoredProbeBus>();
 
         await FeedUntilAsync(watch, () => Records.Answered(Src, Dst, "fabric", 120), () => !receiver.Received.IsEmpty, "the firing notification", cancellationToken);
         await FeedUntilAsync(watch, () => Records.Answered(Src, Dst, "fabric", 0.05), () => receiver.Received.Count >= 2, "the resolved notification", cancellationToken);
@@ -73,7 +73,7 @@ public sealed class AlertDeliveryTests
         var port = WebhookReceiver.FreePort();
         await using var correlator = await TestCorrelator.StartAsync(
             overrides: Config($"http://127.0.0.1:{port}/api/v2/alerts"), cancellationToken: cancellationToken);
-        var watch = correlator.Services.GetRequiredService<WatchBroadcaster>();
+        var watch = correlator.Services.GetRequiredService<StoredProbeBus>();
         var dispatcher = correlator.Services.GetRequiredService<WebhookDispatcher>();
 
         // Fire while nobody listens: the outbox keeps it and rounds keep failing.
@@ -98,7 +98,7 @@ public sealed class AlertDeliveryTests
     }
 
     /// <summary>Publishes a probe every 20 ms (as stored probes would arrive) until <paramref name="done"/>.</summary>
-    private static async Task FeedUntilAsync(WatchBroadcaster watch, Func<ProbeRecord> probe, Func<bool> done, string what, CancellationToken cancellationToken)
+    private static async Task FeedUntilAsync(StoredProbeBus watch, Func<ProbeRecord> probe, Func<bool> done, string what, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (!done())

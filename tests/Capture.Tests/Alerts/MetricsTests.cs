@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Storage;
 using HopCapture.Tests.Correlator;
 using HopCapture.Tests.Support;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -18,7 +18,7 @@ public sealed class MetricsTests
         var addresses = correlator.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
         Assert.That(addresses, Has.Count.EqualTo(2), "the gRPC listener and the metrics listener");
         Assert.That(addresses[0], Is.EqualTo(correlator.Address), "gRPC stays the first address");
-        var watch = correlator.Services.GetRequiredService<WatchBroadcaster>();
+        var watch = correlator.Services.GetRequiredService<StoredProbeBus>();
         await using (await TestAgent.ConnectAsync(correlator, Report003.HelloFor("vm_a")))
         {
             watch.Publish(Records.Answered("10.77.0.11", "10.77.0.12", "fabric", 120));

@@ -1,5 +1,8 @@
 using System.Net;
+using HopCapture.Analysis.Driver;
+using HopCapture.Analysis.Probes;
 using HopCapture.Cli.Commands;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Engine.Correlation;
 using HopCapture.Engine.Model;
 using HopCapture.Packets.Files;
@@ -69,7 +72,7 @@ public class AnalyzeSessionTests
             if (observation.TimestampNs >= next)
             {
                 engine.Advance(observation.TimestampNs, expected);
-                next = observation.TimestampNs + AnalyzeSession.AdvanceEveryNs;
+                next = observation.TimestampNs + (long)EngineDriver.AdvanceEvery.TotalNanoseconds;
             }
         }
 
@@ -90,7 +93,7 @@ public class AnalyzeSessionTests
     }
 
     [Test]
-    public async Task AnalyzedProbe_Fields_AreWhatTheRecordSays()
+    public async Task Probe_Fields_AreWhatTheRecordSays()
     {
         // The views count most probes from these fields and build records only for those they keep:
         // the two must never disagree (answered, slow, lost request, lost reply alike).
@@ -98,9 +101,9 @@ public class AnalyzeSessionTests
         var records = new List<(string, string, uint, uint, long, long, bool, string, long, string, string, string, string)>();
         var view = new Recorder(onProbe: p =>
         {
-            fields.Add((p.Src, p.Dst, p.IcmpId, p.IcmpSeq, p.FirstTsNs, p.RttNs, p.Answered, p.VerdictKind, p.VerdictCostNs, p.VerdictLeg,
-                p.LostIn, p.LostLeg, p.LostAfter));
-            var r = p.Record;
+            fields.Add((p.Src, p.Dst, p.IcmpId, p.IcmpSeq, p.FirstTsNs, p.RttNs, p.Answered, p.VerdictKindName, p.VerdictCostNs, p.VerdictLegName,
+                p.LostInName, p.LostLegName, p.LostAfterName));
+            var r = p.ToRecord();
             records.Add((r.Src, r.Dst, r.Key.IcmpId, r.Key.IcmpSeq, r.FirstTsNs, r.RttNs, r.Answered, r.Verdict.Kind, r.Verdict.CostNs,
                 HopCapture.Contracts.Reports.PathSummaryBuilder.VerdictLeg(r), r.LostIn, r.LostLeg, r.LostAfter));
         });
@@ -155,13 +158,13 @@ public class AnalyzeSessionTests
         await Task.Run(session.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
-    private sealed class Recorder(int throwAt = 0, Action<long>? onRecord = null, Action<AnalyzedProbe>? onProbe = null) : IAnalyzeView
+    private sealed class Recorder(int throwAt = 0, Action<long>? onRecord = null, Action<Probe>? onProbe = null) : IAnalyzeView
     {
         public List<ProbeRecord> Records { get; } = [];
 
         public int Completed { get; private set; }
 
-        public void Add(AnalyzedProbe probe)
+        public void Add(Probe probe)
         {
             if (probe.Id == throwAt)
             {
@@ -174,7 +177,7 @@ public class AnalyzeSessionTests
                 return;
             }
 
-            Records.Add(probe.Record);
+            Records.Add(probe.ToRecord());
             onRecord?.Invoke(probe.Id);
         }
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using Grpc.Core;
-using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Storage;
 using HopCapture.Protos;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -94,13 +94,13 @@ public sealed class CorrelatorRobustnessTests
         await using var correlator = await TestCorrelator.StartAsync();
 
         // Alerting and metrics subscribe too: count the Watch call on top of them.
-        var internalSubscribers = correlator.Services.GetRequiredService<WatchBroadcaster>().Subscribers;
+        var internalSubscribers = correlator.Services.GetRequiredService<StoredProbeBus>().Subscribers;
         using var watch = correlator.Query.Watch(
             new WatchRequest { Path = new PathFilter { Src = Report003.Src }, MinRttNs = 20_000_000 },
             deadline: DateTime.UtcNow.AddSeconds(30));
         // The subscription exists once the server has the call; wait for it before sending.
         await TestCorrelator.EventuallyAsync(
-            _ => Task.FromResult(correlator.Services.GetRequiredService<WatchBroadcaster>().Subscribers),
+            _ => Task.FromResult(correlator.Services.GetRequiredService<StoredProbeBus>().Subscribers),
             n => n == internalSubscribers + 1,
             "the watch subscription");
 

@@ -26,7 +26,7 @@ public sealed class TraceReportTests
             return record;
         }).ToList();
 
-        var report = TraceCoordinator.Report("t", new TraceRunRequest { From = "vm", To = "host", Count = 150 }, "10.0.0.1", 7, 150, probes);
+        var report = TraceCoordinator.Report("t", new TraceRunRequest { From = "vm", To = "host", Count = 150 }, "10.0.0.1", 7, 150, probes.ToProbes());
 
         Assert.That(report.Sent, Is.EqualTo(150));
         Assert.That(report.Received, Is.EqualTo(150 - 42 - 41 - 41));
@@ -45,7 +45,7 @@ public sealed class TraceReportTests
             return record;
         });
 
-        var report = TraceCoordinator.Report("t", new TraceRunRequest { Count = 10 }, "10.0.0.1", 7, 10, probes);
+        var report = TraceCoordinator.Report("t", new TraceRunRequest { Count = 10 }, "10.0.0.1", 7, 10, probes.ToProbes());
 
         Assert.That(report.Lost, Is.EqualTo(5), "two never came back as records: still lost");
         Assert.That(report.Jumps.Single().FromSeq, Is.EqualTo(5));

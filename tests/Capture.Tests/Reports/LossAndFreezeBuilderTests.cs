@@ -1,5 +1,5 @@
 using HopCapture.Contracts.Reports;
-using HopCapture.Engine.Loss;
+using HopCapture.Analysis.Loss;
 using HopCapture.Protos;
 
 namespace HopCapture.Tests.Reports;
@@ -51,7 +51,7 @@ public class LossAndFreezeBuilderTests
         return probes;
     }
 
-    private static ListFreezesResponse Freezes(IEnumerable<Probe> probes, int minLost = FreezeDetector.DefaultMinLost)
+    private static ListFreezesResponse Freezes(IEnumerable<Probe> probes, int minLost = PingRun.DefaultMinLost)
     {
         var builder = new FreezeReportBuilder(minLost);
         foreach (var p in probes)

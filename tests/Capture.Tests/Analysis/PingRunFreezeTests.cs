@@ -1,8 +1,8 @@
-using HopCapture.Engine.Loss;
+using HopCapture.Analysis.Loss;
 
-namespace HopCapture.Tests.Engine;
+namespace HopCapture.Tests.Analysis;
 
-public class FreezeDetectorTests
+public class PingRunFreezeTests
 {
     private const long Second = 1_000_000_000;
 
@@ -32,8 +32,8 @@ public class FreezeDetectorTests
     [Test]
     public void Find_Report000Sequence_ThreeFreezesInTheVifEvery47s()
     {
-        var freezes = FreezeDetector.Find(Report000());
-        var period = FreezeDetector.Period(freezes);
+        var freezes = PingRun.Freezes(Report000());
+        var period = PingRun.Period(freezes);
 
         Assert.Multiple(() =>
         {
@@ -53,7 +53,7 @@ public class FreezeDetectorTests
     [Test]
     public void Find_NoPointSawTheLostProbes_SeqGapsAreUnseenFreezes()
     {
-        var freezes = FreezeDetector.Find(Report000(unseen: true));
+        var freezes = PingRun.Freezes(Report000(unseen: true));
 
         Assert.Multiple(() =>
         {
@@ -74,7 +74,7 @@ public class FreezeDetectorTests
             .Select(seq => new SeqOutcome((ushort)seq, seq * Second, seq is not (5 or 6), seq is 5 or 6 ? "fabric" : "", "", ""))
             .ToArray();
 
-        Assert.That(FreezeDetector.Find(run), Is.Empty);
+        Assert.That(PingRun.Freezes(run), Is.Empty);
     }
 
     [Test]
@@ -85,7 +85,7 @@ public class FreezeDetectorTests
             .Select(seq => new SeqOutcome((ushort)seq, (seq + (seq > 10 ? 30 : 0)) * Second, true, "", "", ""))
             .ToArray();
 
-        var freeze = FreezeDetector.Find(run).Single();
+        var freeze = PingRun.Freezes(run).Single();
 
         Assert.Multiple(() =>
         {
@@ -102,7 +102,7 @@ public class FreezeDetectorTests
             .Select(seq => new SeqOutcome((ushort)seq, seq * Second, seq < 6, seq < 6 ? "" : "fabric", "", ""))
             .ToArray();
 
-        var freeze = FreezeDetector.Find(run).Single();
+        var freeze = PingRun.Freezes(run).Single();
 
         Assert.That((freeze.Ongoing, freeze.Lost, freeze.Segment), Is.EqualTo((true, 5, "fabric")));
     }
@@ -114,7 +114,7 @@ public class FreezeDetectorTests
             .Select(s => new Freeze(0, 0, s * Second, s * Second + 5 * Second, 5, 0, "vif", "", "", false))
             .ToList();
 
-        Assert.That(FreezeDetector.Period(freezes), Is.Null);
+        Assert.That(PingRun.Period(freezes), Is.Null);
     }
 
     [Test]
@@ -124,6 +124,6 @@ public class FreezeDetectorTests
             .Select(i => new SeqOutcome((ushort)i, i * Second, true, "", "", ""))
             .ToArray();
 
-        Assert.That(FreezeDetector.Find(run), Is.Empty);
+        Assert.That(PingRun.Freezes(run), Is.Empty);
     }
 }

@@ -1,4 +1,4 @@
-namespace HopCapture.Engine.Loss;
+namespace HopCapture.Analysis.Loss;
 
 /// <summary>
 /// One finalised probe of a ping run as freeze detection needs it. <see cref="LostIn"/>,
@@ -32,10 +32,19 @@ public sealed record Freeze(
 public sealed record FreezePeriod(long PeriodNs, long SpreadNs, int Freezes, double MeanLost);
 
 /// <summary>
-/// Finds freezes in one ping run (one src, dst and ICMP id), in time order, and whether they
-/// recur — what the awk script of field report 000 printed as icmp_seq jumps, plus where.
+/// A gap in the answered icmp_seqs of a run, as the awk script of field report 000 printed it
+/// (<c>11 → 54 (42 lost)</c>): the last seq answered before it (0 = none), the next one answered
+/// after it (past the last sent = none until the end) and how many are missing.
 /// </summary>
-public static class FreezeDetector
+public readonly record struct SeqJump(long FromSeq, long ToSeq, long Missing);
+
+/// <summary>
+/// The one analysis of a ping run (one src, dst and ICMP id): its icmp_seq jumps, its freezes
+/// (runs of lost probes and silences, in time order, with the place most of them vanished) and
+/// whether they recur. <c>capture freezes</c>, <c>capture analyze</c>, the alert <c>freezes</c>
+/// statistic and <c>capture trace</c> all call it, so the same pings read the same everywhere.
+/// </summary>
+public static class PingRun
 {
     /// <summary>Fewer consecutive losses are plain loss, not a freeze.</summary>
     public const int DefaultMinLost = 3;
@@ -43,7 +52,11 @@ public static class FreezeDetector
     /// <summary>A gap longer than this many probe intervals with no probe sent is a silence.</summary>
     public const int SilenceIntervals = 4;
 
-    public static IReadOnlyList<Freeze> Find(ReadOnlySpan<SeqOutcome> run, int minLost = DefaultMinLost)
+    /// <summary>
+    /// The freezes of a run in (time, seq) order (<see cref="Order"/>): runs of at least
+    /// <paramref name="minLost"/> consecutive lost probes, counting seqs no point saw, and silences.
+    /// </summary>
+    public static IReadOnlyList<Freeze> Freezes(ReadOnlySpan<SeqOutcome> run, int minLost = DefaultMinLost)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(minLost, 1);
         var freezes = new List<Freeze>();
@@ -118,6 +131,67 @@ public static class FreezeDetector
         }
 
         return new FreezePeriod(median, spread, freezes.Count, freezes.Average(f => (double)f.Lost));
+    }
+
+    /// <summary>
+    /// The order detection needs: time, then seq; the outcome and place break the remaining ties,
+    /// by value, so the same probes give the same freezes however they arrive.
+    /// </summary>
+    public static int Order(SeqOutcome a, SeqOutcome b)
+    {
+        var byTime = a.TimestampNs.CompareTo(b.TimestampNs);
+        if (byTime != 0)
+        {
+            return byTime;
+        }
+
+        var bySeq = a.Seq.CompareTo(b.Seq);
+        if (bySeq != 0)
+        {
+            return bySeq;
+        }
+
+        if (a.Answered != b.Answered)
+        {
+            return a.Answered ? -1 : 1;
+        }
+
+        var bySegment = string.CompareOrdinal(a.LostIn, b.LostIn);
+        if (bySegment != 0)
+        {
+            return bySegment;
+        }
+
+        var byLeg = string.CompareOrdinal(a.LostLeg, b.LostLeg);
+        return byLeg != 0 ? byLeg : string.CompareOrdinal(a.LostAfter, b.LostAfter);
+    }
+
+    /// <summary>
+    /// Every jump in the answered seqs (ascending, numbered 1..<paramref name="sent"/>, already
+    /// unwrapped past 65,535 by <see cref="SeqUnwrapper"/>), and a tail loss as a jump to
+    /// <paramref name="sent"/> + 1.
+    /// </summary>
+    public static List<SeqJump> Jumps(IEnumerable<long> answeredSeqs, long sent)
+    {
+        ArgumentNullException.ThrowIfNull(answeredSeqs);
+        var jumps = new List<SeqJump>();
+        long previous = 0;
+        foreach (var seq in answeredSeqs)
+        {
+            if (seq != previous + 1)
+            {
+                jumps.Add(new SeqJump(previous, seq, seq - previous - 1));
+            }
+
+            previous = seq;
+        }
+
+        if (previous < sent)
+        {
+            jumps.Add(new SeqJump(previous, sent + 1, sent - previous));
+        }
+
+        return jumps;
     }
 
     /// <summary>The ping interval: the median time per seq step between consecutive probes.</summary>

@@ -1,18 +1,15 @@
-using HopCapture.Correlator.Alerts;
-using HopCapture.Protos;
+using HopCapture.Analysis.Legs;
+using HopCapture.Analysis.Probes;
+using HopCapture.Analysis.Segments;
+using HopCapture.Engine.Direction;
 
-namespace HopCapture.Tests.Alerts;
+namespace HopCapture.Tests.Analysis;
 
 public class SegmentLegsTests
 {
-    private static Segment Fabric(string leg) => new()
-    {
-        Kind = "fabric",
-        CostNs = 120_365_000,
-        RequestNs = 180_000,
-        ReplyNs = 120_185_000,
-        Leg = leg,
-    };
+    // A stored segment's leg name ("" for records written before legs existed) back to the split.
+    private static ProbeSegment Fabric(string leg) =>
+        new(0, 1, SegmentKind.Fabric, 120_365_000, false, new LegSplit(SegmentLegs.ParseSplit(leg), 180_000, 120_185_000, 0, 0, false));
 
     [Test]
     public void Cost_SplitKnown_EachLegSeesItsOwnShare()

@@ -1,4 +1,4 @@
-namespace HopCapture.Contracts.Reports;
+namespace HopCapture.Analysis.Reports;
 
 /// <summary>Nearest-rank percentiles: path summaries, trace reports and alert rules agree on the rank.</summary>
 public static class Percentiles
