@@ -111,7 +111,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
         Outbox.Complete();
         _session.Wake();
         await _connection.WaitAsync(linked.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (!Outbox.IsEmpty)
+        if (!Outbox.IsEmpty && Failure is null)
         {
             UploadLog.FlushIncomplete(_logger, Outbox.Buffered);
         }
