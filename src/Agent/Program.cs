@@ -1,6 +1,7 @@
 using HopCapture.Agent;
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Upload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.CommandLine;
 using Microsoft.Extensions.Configuration.Json;
@@ -38,7 +39,15 @@ try
     builder.Services.AddSystemd();
     builder.Services.AddCaptureAgent(builder.Configuration, commandLine);
     using var host = builder.Build();
+    var uploader = host.Services.GetRequiredService<IngestUploader>();
     await host.RunAsync();
+    if (uploader.Failure is { } failure)
+    {
+        // A refusal (node not allowed, bad Hello) is a configuration error: 2, which systemd does not restart.
+        Console.Error.WriteLine("agent: " + failure.Message);
+        return failure.Refused ? 2 : 1;
+    }
+
     return 0;
 }
 catch (AgentConfigException ex)

@@ -1,33 +1,26 @@
 using System.Reflection;
-using System.Threading.Channels;
-using Grpc.Core;
 using Grpc.Net.Client;
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Clock;
 using HopCapture.Agent.Configuration;
-using HopCapture.Contracts.Mapping;
+using HopCapture.IngestClient;
 using HopCapture.Protos;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Retry;
-using EngineEchoType = HopCapture.Engine.Model.EchoType;
-using ProtoObservation = HopCapture.Protos.Observation;
 
 namespace HopCapture.Agent.Upload;
 
 /// <summary>
-/// Streams observations to the correlator: Hello, then contiguous-seq batches and heartbeats on one
-/// bidirectional stream. Un-acked batches stay in the <see cref="Outbox"/> and are re-sent after a
-/// reconnect (those above Welcome.resume_after_seq). Stop flushes for a bounded time, then
-/// completes the stream, so `systemctl stop` loses nothing that could be delivered.
+/// Streams observations to the correlator through one <see cref="IngestSession"/>: the batcher
+/// seals what capture queues into the <see cref="Outbox"/>, the session sends, resends after a
+/// reconnect and forgets what is acked. Stop flushes for a bounded time, then completes the
+/// stream, so `systemctl stop` loses nothing that could be delivered. A correlator that refuses
+/// this agent (its node name, its Hello) stops the host: see <see cref="Failure"/>.
 /// </summary>
-public sealed class IngestUploader : IHostedService, IAsyncDisposable
+public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSessionObserver
 {
-    private static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan WarningEvery = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan ShortSession = TimeSpan.FromSeconds(5);
 
     private readonly AgentOptions _options;
     private readonly ObservationQueue _queue;
@@ -37,18 +30,13 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
     private readonly ILogger<IngestUploader> _logger;
     private readonly IHostApplicationLifetime? _lifetime;
     private readonly GrpcChannel _channel;
-    private readonly Ingest.IngestClient _client;
-    private readonly ResiliencePipeline _retry;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly Channel<ControlResult> _controlResults = Channel.CreateBounded<ControlResult>(
-        new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private readonly IngestSession _session;
     private readonly CancellationTokenSource _hardStop = new();
     private readonly string _version = typeof(IngestUploader).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
     private Task _batcher = Task.CompletedTask;
     private Task _connection = Task.CompletedTask;
-    private volatile bool _batcherDone;
     private volatile bool _draining;
-    private long _drainDeadlineTicks = long.MaxValue;
+    private volatile bool _batcherDone;
     private long _lastWarningTicks = long.MinValue;
     private int _replayStopRequested;
     private int _disposed;
@@ -70,19 +58,14 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
         _logger = logger;
         _lifetime = lifetime;
         Outbox = new Outbox(_options.MaxBuffered);
-        _channel = GrpcChannel.ForAddress(_options.Correlator, new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-                KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                EnableMultipleHttp2Connections = true,
-            },
-        });
-        _client = new Ingest.IngestClient(_channel);
-        _retry = UploadRetry.Build(_time, OnRetryAsync);
+        _channel = IngestChannels.Create(_options.Correlator);
+        _session = new IngestSession(
+            new Ingest.IngestClient(_channel),
+            Outbox,
+            BuildHello,
+            new IngestSessionOptions { Heartbeat = BuildHeartbeat, HeartbeatInterval = _options.HeartbeatInterval },
+            this,
+            _time);
     }
 
     /// <summary>New per process: the correlator restarts the seq numbering with it.</summary>
@@ -91,7 +74,10 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
     public Outbox Outbox { get; }
 
     /// <summary>True while a session is established (Welcome received).</summary>
-    public bool Connected { get; private set; }
+    public bool Connected => _session.Connected;
+
+    /// <summary>Why uploading stopped for good (and stopped the host); null while it runs or after a normal stop.</summary>
+    public UploadFailure? Failure { get; private set; }
 
     /// <summary>Raised on the receive loop for every control command from the correlator; handlers must not block.</summary>
     public event Action<Control>? ControlReceived;
@@ -100,11 +86,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
     public bool CanProbe { get; set; }
 
     /// <summary>Queues a control result for the correlator (sent on the current or next stream).</summary>
-    public void Report(ControlResult result)
-    {
-        _controlResults.Writer.TryWrite(result);
-        Wake();
-    }
+    public void Report(ControlResult result) => _session.Report(result);
 
     /// <summary>How long <see cref="StopAsync"/> keeps trying to get buffered batches acked.</summary>
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -120,15 +102,16 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
     {
         // Capture stops first (registered after us), which completes the queue; the batcher then
         // seals the tail and the session keeps sending until the outbox is acked or time is up.
-        var deadline = _time.GetUtcNow() + FlushTimeout;
-        Interlocked.Exchange(ref _drainDeadlineTicks, deadline.UtcTicks);
+        _session.FlushBy(_time.GetUtcNow() + FlushTimeout);
         _draining = true;
         _queue.Complete();
-        Wake();
         using var timeout = new CancellationTokenSource(FlushTimeout + TimeSpan.FromSeconds(1), _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
-        await Task.WhenAll(_batcher, _connection).WaitAsync(linked.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (!Outbox.IsEmpty)
+        await _batcher.WaitAsync(linked.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Outbox.Complete();
+        _session.Wake();
+        await _connection.WaitAsync(linked.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!Outbox.IsEmpty && Failure is null)
         {
             UploadLog.FlushIncomplete(_logger, Outbox.Buffered);
         }
@@ -151,7 +134,44 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
         _channel.Dispose();
     }
 
-    private void Wake() => _wake.Writer.TryWrite(true);
+    void IIngestSessionObserver.Connected(Welcome welcome)
+    {
+        Interlocked.Exchange(ref _lastWarningTicks, long.MinValue);
+        UploadLog.Connected(_logger, _options.Correlator, welcome.CorrelatorVersion, welcome.AgentId, welcome.ResumeAfterSeq, Outbox.Buffered);
+        CheckReplayFinished();
+    }
+
+    void IIngestSessionObserver.Acked(Ack ack)
+    {
+        if (ack.Rejected > 0)
+        {
+            UploadLog.Rejected(_logger, ack.Rejected, ack.Seq, ack.RejectReason);
+        }
+
+        CheckReplayFinished();
+    }
+
+    // Commands this agent does not know (a newer correlator) are ignored by the handlers.
+    void IIngestSessionObserver.ControlReceived(Control control) => ControlReceived?.Invoke(control);
+
+    void IIngestSessionObserver.Retrying(string reason, TimeSpan delay)
+    {
+        var delaySeconds = Math.Round(delay.TotalSeconds, 1);
+        var buffered = Outbox.Buffered;
+        var now = _time.GetUtcNow().UtcTicks;
+        var last = Interlocked.Read(ref _lastWarningTicks);
+        if (last == long.MinValue || now - last >= WarningEvery.Ticks)
+        {
+            Interlocked.Exchange(ref _lastWarningTicks, now);
+            UploadLog.Unreachable(_logger, _options.Correlator, reason, delaySeconds, buffered);
+        }
+        else if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            UploadLog.StillUnreachable(_logger, _options.Correlator, reason, delaySeconds, buffered);
+        }
+    }
+
+    void IIngestSessionObserver.Reconnecting(string reason) => UploadLog.SessionEnded(_logger, _options.Correlator, reason);
 
     private async Task BatchLoopAsync(CancellationToken cancellationToken)
     {
@@ -205,7 +225,6 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
         {
             Seal(buffer, ref count);
             _batcherDone = true;
-            Wake();
             CheckReplayFinished();
         }
     }
@@ -219,199 +238,35 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
 
         Outbox.Seal(buffer.AsSpan(0, count));
         count = 0;
-        Wake();
+        _session.Wake();
     }
 
     private async Task ConnectionLoopAsync(CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            try
-            {
-                var drained = await _retry.ExecuteAsync(RunSessionAsync, cancellationToken);
-                if (drained)
-                {
-                    return;
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
+            await _session.RunAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (IngestRefusedException ex)
+        {
+            // Retrying cannot help (a node name outside AllowedNodes, a bad Hello): a configuration
+            // error, so the host stops and the process exits 2, which systemd does not restart.
+            Stop(new UploadFailure($"the correlator at {_options.Correlator} refused this agent: {ex.Message}", Refused: true));
+        }
+        catch (Exception ex)
+        {
+            Stop(new UploadFailure($"upload to the correlator at {_options.Correlator} failed: {IngestRetry.Describe(ex)}", Refused: false));
         }
     }
 
-    private ValueTask OnRetryAsync(OnRetryArguments<object> args)
+    private void Stop(UploadFailure failure)
     {
-        Connected = false;
-        var reason = args.Outcome.Exception is { } ex ? UploadRetry.Describe(ex) : "unknown";
-        var delaySeconds = Math.Round(args.RetryDelay.TotalSeconds, 1);
-        var buffered = Outbox.Buffered;
-        var now = _time.GetUtcNow().UtcTicks;
-        var last = Interlocked.Read(ref _lastWarningTicks);
-        if (last == long.MinValue || now - last >= WarningEvery.Ticks)
-        {
-            Interlocked.Exchange(ref _lastWarningTicks, now);
-            UploadLog.Unreachable(_logger, _options.Correlator, reason, delaySeconds, buffered);
-        }
-        else if (_logger.IsEnabled(LogLevel.Debug))
-        {
-            UploadLog.StillUnreachable(_logger, _options.Correlator, reason, delaySeconds, buffered);
-        }
-
-        return ValueTask.CompletedTask;
-    }
-
-    /// <summary>
-    /// One stream. Returns true when it ended by draining on stop, false when an established
-    /// session broke (reconnect at once); throws when the correlator could not be reached or the
-    /// session was too short to count (Polly backs off).
-    /// </summary>
-    private async ValueTask<bool> RunSessionAsync(CancellationToken cancellationToken)
-    {
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var call = _client.Connect(cancellationToken: session.Token);
-        var helloNext = Outbox.FirstSeq;
-        await call.RequestStream.WriteAsync(new AgentMessage { Hello = BuildHello(helloNext) }, session.Token);
-
-        Welcome welcome;
-        using (var welcomeWait = new CancellationTokenSource(WelcomeTimeout, _time))
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(welcomeWait.Token, session.Token))
-        {
-            try
-            {
-                if (!await call.ResponseStream.MoveNext(linked.Token))
-                {
-                    throw new SessionException("the correlator closed the stream before its welcome");
-                }
-            }
-            catch (Exception ex) when (welcomeWait.IsCancellationRequested && !session.IsCancellationRequested)
-            {
-                throw new SessionException("no welcome from the correlator within 10 s", ex);
-            }
-
-            welcome = call.ResponseStream.Current.Welcome
-                ?? throw new SessionException($"the correlator answered the hello with {call.ResponseStream.Current.BodyCase}, not a welcome");
-        }
-
-        Outbox.AckThrough(welcome.ResumeAfterSeq);
-        Connected = true;
-        Interlocked.Exchange(ref _lastWarningTicks, long.MinValue);
-        var started = _time.GetUtcNow();
-        UploadLog.Connected(_logger, _options.Correlator, welcome.CorrelatorVersion, welcome.AgentId, welcome.ResumeAfterSeq, Outbox.Buffered);
-        CheckReplayFinished();
-
-        var receive = ReceiveLoopAsync(call, session.Token);
-        var send = SendLoopAsync(call, Math.Max(welcome.ResumeAfterSeq + 1, helloNext), session.Token);
-        var first = await Task.WhenAny(receive, send);
-        if (first == send && send.IsCompletedSuccessfully)
-        {
-            // The request stream is complete; give the correlator a moment to send its last acks.
-            await receive.WaitAsync(TimeSpan.FromSeconds(2), _time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            Connected = false;
-            return true;
-        }
-
-        await session.CancelAsync();
-        await Task.WhenAll(receive, send).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Connected = false;
-        var failure = first.Exception?.GetBaseException() ?? new SessionException("the correlator closed the stream");
-        cancellationToken.ThrowIfCancellationRequested();
-        if (_time.GetUtcNow() - started < ShortSession)
-        {
-            throw failure is SessionException or RpcException ? failure : new SessionException(failure.Message, failure);
-        }
-
-        var reasonText = UploadRetry.Describe(failure);
-        UploadLog.SessionEnded(_logger, _options.Correlator, reasonText);
-        return false;
-    }
-
-    private async Task ReceiveLoopAsync(AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call, CancellationToken cancellationToken)
-    {
-        while (await call.ResponseStream.MoveNext(cancellationToken))
-        {
-            var message = call.ResponseStream.Current;
-            if (message.BodyCase == CorrelatorMessage.BodyOneofCase.Ack)
-            {
-                var ack = message.Ack;
-                if (ack.Rejected > 0)
-                {
-                    UploadLog.Rejected(_logger, ack.Rejected, ack.Seq, ack.RejectReason);
-                }
-
-                Outbox.AckThrough(ack.Seq);
-                Wake();
-                CheckReplayFinished();
-            }
-
-            else if (message.BodyCase == CorrelatorMessage.BodyOneofCase.Control)
-            {
-                // Commands this agent does not know (a newer correlator) are ignored by the handlers.
-                ControlReceived?.Invoke(message.Control);
-            }
-        }
-
-        throw new SessionException("the correlator closed the stream");
-    }
-
-    private async Task SendLoopAsync(AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call, ulong nextSeq, CancellationToken cancellationToken)
-    {
-        var nextHeartbeat = _time.GetUtcNow();
-        while (true)
-        {
-            while (_controlResults.Reader.TryRead(out var result))
-            {
-                await call.RequestStream.WriteAsync(new AgentMessage { ControlResult = result }, cancellationToken);
-            }
-
-            while (Outbox.TryGetAfter(nextSeq - 1, out var batch))
-            {
-                if (batch.Seq != nextSeq)
-                {
-                    // The outbox overflowed and dropped batches this stream has not carried yet: a
-                    // new Hello restarts the contiguous numbering.
-                    throw new SessionException($"buffer overflow dropped batches {nextSeq}..{batch.Seq - 1}");
-                }
-
-                await call.RequestStream.WriteAsync(new AgentMessage { Batch = ToProto(batch) }, cancellationToken);
-                nextSeq++;
-            }
-
-            var now = _time.GetUtcNow();
-            if (now >= nextHeartbeat)
-            {
-                await call.RequestStream.WriteAsync(new AgentMessage { Heartbeat = BuildHeartbeat(now) }, cancellationToken);
-                nextHeartbeat = now + _options.HeartbeatInterval;
-            }
-
-            if (_draining && ((_batcherDone && Outbox.IsEmpty) || now.UtcTicks >= Interlocked.Read(ref _drainDeadlineTicks)))
-            {
-                await call.RequestStream.CompleteAsync();
-                return;
-            }
-
-            var wait = nextHeartbeat - now;
-            if (_draining && wait > TimeSpan.FromMilliseconds(100))
-            {
-                wait = TimeSpan.FromMilliseconds(100);
-            }
-
-            using var timer = new CancellationTokenSource(wait, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
-            try
-            {
-                await _wake.Reader.ReadAsync(linked.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // heartbeat or drain check due
-            }
-        }
+        Failure = failure;
+        UploadLog.Stopped(_logger, failure.Message);
+        _lifetime?.StopApplication();
     }
 
     private void CheckReplayFinished()
@@ -452,15 +307,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable
         heartbeat.Interfaces.AddRange(_interfaces.Snapshot());
         return heartbeat;
     }
-
-    private static ObservationBatch ToProto(OutboxBatch batch)
-    {
-        var message = new ObservationBatch { Seq = batch.Seq };
-        foreach (var captured in batch.Observations)
-        {
-            message.Observations.Add(captured.Observation.ToProto(captured.WireLength, captured.Vlan));
-        }
-
-        return message;
-    }
 }
+
+/// <summary>Why the uploader stopped the host: one line for the operator; <paramref name="Refused"/> when it is a configuration error.</summary>
+public sealed record UploadFailure(string Message, bool Refused);

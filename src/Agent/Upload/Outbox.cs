@@ -1,4 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using HopCapture.Agent.Capture;
+using HopCapture.Contracts.Mapping;
+using HopCapture.IngestClient;
+using HopCapture.Protos;
 
 namespace HopCapture.Agent.Upload;
 
@@ -8,9 +12,11 @@ public sealed record OutboxBatch(ulong Seq, CapturedObservation[] Observations);
 /// <summary>
 /// Batches waiting for an ack, oldest first, with contiguous seqs. Bounded by observation count:
 /// beyond <c>maxObservations</c> the oldest batches are dropped and counted (upload_dropped), so
-/// a correlator that stays away costs bounded memory. Thread-safe.
+/// a correlator that stays away costs bounded memory. Batches become protos only when sent, so
+/// what waits costs a struct per observation. Thread-safe; the agent's source for its
+/// <see cref="IngestSession"/>.
 /// </summary>
-public sealed class Outbox
+public sealed class Outbox : IIngestBatchSource
 {
     private readonly Lock _gate = new();
     private readonly List<OutboxBatch> _batches = [];
@@ -19,6 +25,7 @@ public sealed class Outbox
     private long _buffered;
     private long _dropped;
     private ulong _nextSeq = 1;
+    private volatile bool _completed;
 
     public Outbox(long maxObservations) => _maxObservations = maxObservations;
 
@@ -59,6 +66,11 @@ public sealed class Outbox
             }
         }
     }
+
+    /// <summary>Set once nothing more will be sealed (the agent is stopping and its batcher is done).</summary>
+    public bool IsCompleted => _completed;
+
+    public void Complete() => _completed = true;
 
     public OutboxBatch Seal(ReadOnlySpan<CapturedObservation> observations)
     {
@@ -113,6 +125,23 @@ public sealed class Outbox
             batch = null!;
             return false;
         }
+    }
+
+    bool IIngestBatchSource.TryGetAfter(ulong seq, [MaybeNullWhen(false)] out ObservationBatch batch)
+    {
+        if (!TryGetAfter(seq, out var sealedBatch))
+        {
+            batch = null;
+            return false;
+        }
+
+        batch = new ObservationBatch { Seq = sealedBatch.Seq };
+        foreach (var captured in sealedBatch.Observations)
+        {
+            batch.Observations.Add(captured.Observation.ToProto(captured.WireLength, captured.Vlan));
+        }
+
+        return true;
     }
 
     private void Compact()

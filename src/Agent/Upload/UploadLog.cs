@@ -27,4 +27,7 @@ internal static partial class UploadLog
 
     [LoggerMessage(EventId = 1207, Level = LogLevel.Information, Message = "connection to correlator {Url} ended ({Reason}); reconnecting")]
     public static partial void SessionEnded(ILogger logger, string url, string reason);
+
+    [LoggerMessage(EventId = 1208, Level = LogLevel.Error, Message = "{Message}; stopping")]
+    public static partial void Stopped(ILogger logger, string message);
 }

@@ -118,12 +118,11 @@ internal static class AnalyzeCommand
                     report = await Task.Run(() => session.Run(loader, reporter is null ? null : reporter.Report, cancellationToken), cancellationToken);
                     report.Load = await loader.CompleteAsync(cancellationToken);
                 }
-                catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException)
+                catch (Exception ex) when (CliFailures.DescribeLoad(ex, loadAddress) is { } failure)
                 {
                     reporter?.Done();
-                    var reason = ex is Grpc.Core.RpcException rpc ? rpc.Status.Detail : ex.Message;
-                    context.Error.WriteLine(CliFailures.UnreachableMessage(loadAddress, reason).Replace("--correlator or HOPCAPTURE_CORRELATOR", "--load", StringComparison.Ordinal));
-                    return ExitCodes.Unreachable;
+                    context.Error.WriteLine(failure.Message);
+                    return failure.ExitCode;
                 }
             }
 

@@ -1,36 +1,47 @@
-using System.Threading.Channels;
-using Grpc.Core;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
 using Grpc.Net.Client;
 using HopCapture.Contracts.Mapping;
 using HopCapture.Engine.Model;
+using HopCapture.IngestClient;
 using HopCapture.Protos;
 using Observation = HopCapture.Engine.Model.Observation;
 
 namespace HopCapture.Cli.Commands;
 
 /// <summary>
-/// <c>capture analyze --load URL</c>: a one-shot ingest client. Each node of the files gets one
-/// stream (Hello with its interfaces, batches stamped <c>imported</c>, acks awaited at the end),
-/// speaking the agent's protocol. No retry or outbox: a failed load is reported and can be run
-/// again (the correlator deduplicates nothing across instances, so rerun into a fresh database).
+/// <c>capture analyze --load URL</c>: each node of the files gets one <see cref="IngestSession"/>
+/// (Hello with its interfaces, batches stamped <c>imported</c>, acks awaited at the end), the
+/// agent's protocol from the one implementation. The analysis calls <see cref="Add"/> on its own
+/// thread; sealed batches wait in a per-node window of <see cref="Window"/> un-acked batches, so
+/// the correlator's acks are the back-pressure and a reconnect re-sends what was not acked. A
+/// refusal is not retried; a correlator that stays away fails the load after a few attempts.
+/// The first failure of any node wins and stops the others and the analysis.
 /// </summary>
 public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
 {
     public const int BatchSize = 1000;
-    private static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Un-acked batches per node before <see cref="Add"/> waits.</summary>
+    public const int Window = 64;
+
+    /// <summary>A one-shot load gives up on a correlator that stays away (about 4 s of backoff), unlike an agent.</summary>
+    public static readonly IngestSessionOptions SessionOptions = new() { MaxRetryAttempts = 3 };
 
     private readonly GrpcChannel _channel;
     private readonly Ingest.IngestClient _client;
-    private readonly Dictionary<int, (Stream Stream, uint HelloIndex)> _byIface = [];
-    private readonly List<Stream> _streams = [];
+    private readonly IngestSessionOptions _sessionOptions;
+    private readonly Dictionary<int, (NodeUpload Node, uint HelloIndex)> _byIface = [];
+    private readonly List<NodeUpload> _nodes = [];
     private readonly List<InterfaceEntry> _pending = [];
-    private readonly CancellationTokenSource _failed = new();
-    private Exception? _failure;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<Exception> _failure = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public AnalyzeLoader(string address)
+    public AnalyzeLoader(string address, IngestSessionOptions? sessionOptions = null)
     {
         Address = address;
-        _channel = GrpcChannel.ForAddress(address);
+        _sessionOptions = sessionOptions ?? SessionOptions;
+        _channel = IngestChannels.Create(address);
         _client = new Ingest.IngestClient(_channel);
     }
 
@@ -49,48 +60,61 @@ public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
             OpenPending();
         }
 
-        var (stream, index) = _byIface[observation.Iface];
+        var (node, index) = _byIface[observation.Iface];
         var proto = observation.ToProto(wireLength, vlan);
         proto.Iface = index;
-        stream.Current.Observations.Add(proto);
-        if (stream.Current.Observations.Count >= BatchSize)
+        node.Current.Observations.Add(proto);
+        if (node.Current.Observations.Count >= BatchSize)
         {
-            Send(stream);
+            ThrowIfFailed();
+            try
+            {
+                // The analysis loop is synchronous: waiting for room in the window (a semaphore, not
+                // the session's task) is the back-pressure of the correlator.
+                node.Batches.Seal(node.TakeCurrent(), _stop.Token);
+            }
+            catch (OperationCanceledException) when (_failure.Task.IsCompleted)
+            {
+                ThrowIfFailed();
+            }
+
+            node.Session.Wake();
         }
     }
 
-    /// <summary>Sends what is left, waits for every ack, closes the streams; throws what failed.</summary>
+    /// <summary>Sends what is left, waits for every ack, ends the streams; throws the first failure.</summary>
     public async Task<AnalyzeLoad> CompleteAsync(CancellationToken cancellationToken)
     {
-        foreach (var stream in _streams)
-        {
-            if (stream.Current.Observations.Count > 0)
-            {
-                Send(stream);
-            }
-
-            stream.Outgoing.Writer.TryComplete();
-        }
-
         try
         {
-            await Task.WhenAll(_streams.Select(static s => s.Pump)).WaitAsync(cancellationToken);
+            foreach (var node in _nodes)
+            {
+                if (node.Current.Observations.Count > 0)
+                {
+                    await node.Batches.SealAsync(node.TakeCurrent(), _stop.Token).WaitAsync(cancellationToken);
+                }
+
+                node.Batches.Complete();
+                node.Session.Wake();
+            }
+
+            await Task.WhenAll(_nodes.Select(static n => n.Run)).WaitAsync(cancellationToken);
         }
-        catch when (_failure is not null)
+        catch when (_failure.Task.IsCompleted)
         {
-            throw _failure;
+            ThrowIfFailed();
         }
 
         var load = new AnalyzeLoad { Correlator = Address };
-        foreach (var stream in _streams)
+        foreach (var node in _nodes)
         {
-            load.Observations += stream.Observations;
-            load.Batches += stream.Seq;
-            load.Accepted += stream.Accepted;
-            load.Rejected += stream.Rejected;
+            load.Observations += node.Observations;
+            load.Batches += node.Batches.Sealed;
+            load.Accepted += node.Accepted;
+            load.Rejected += node.Rejected;
             if (load.FirstRejectReason.Length == 0)
             {
-                load.FirstRejectReason = stream.FirstRejectReason;
+                load.FirstRejectReason = node.FirstRejectReason;
             }
         }
 
@@ -99,20 +123,28 @@ public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _failed.CancelAsync();
-        foreach (var stream in _streams)
+        await _stop.CancelAsync();
+        await Task.WhenAll(_nodes.Select(static n => n.Run)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var node in _nodes)
         {
-            stream.Outgoing.Writer.TryComplete();
-            await stream.Pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            node.Batches.Dispose();
         }
 
-        _failed.Dispose();
+        _stop.Dispose();
         _channel.Dispose();
     }
 
+    private void ThrowIfFailed()
+    {
+        if (_failure.Task.IsCompleted)
+        {
+            ExceptionDispatchInfo.Throw(_failure.Task.Result);
+        }
+    }
+
     /// <summary>
-    /// New interfaces become one new stream per node (a Hello lists its interfaces once); a pcapng
-    /// interface described mid-file therefore opens a second stream for its node.
+    /// New interfaces become one new session per node (a Hello lists its interfaces once); a pcapng
+    /// interface described mid-file therefore opens a second session for its node.
     /// </summary>
     private void OpenPending()
     {
@@ -124,121 +156,187 @@ public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
                 AgentVersion = "capture-analyze",
                 InstanceId = Guid.NewGuid().ToString(),
                 Hostname = group.Key,
-                NextSeq = 1,
                 Clock = new ClockStatus { Source = "import" },
             };
-            var stream = new Stream(hello);
+            var node = new NodeUpload();
             foreach (var iface in group)
             {
-                _byIface[iface.Id] = (stream, (uint)hello.Interfaces.Count);
+                _byIface[iface.Id] = (node, (uint)hello.Interfaces.Count);
                 hello.Interfaces.Add(new InterfaceInfo { Name = iface.Iface, Role = iface.Role.ToProto(), Point = iface.Point });
             }
 
-            stream.Pump = Task.Run(() => PumpAsync(stream));
-            _streams.Add(stream);
+            node.Session = new IngestSession(_client, node.Batches, next => new Hello(hello) { NextSeq = next }, _sessionOptions, node);
+            node.Run = Task.Run(() => RunNodeAsync(node));
+            _nodes.Add(node);
         }
 
         _pending.Clear();
     }
 
-    private void Send(Stream stream)
-    {
-        var batch = stream.Current;
-        batch.Seq = ++stream.Seq;
-        stream.Observations += (ulong)batch.Observations.Count;
-        stream.Current = new ObservationBatch { Imported = true };
-        if (stream.Outgoing.Writer.TryWrite(batch))
-        {
-            return;
-        }
-
-        try
-        {
-            // The engine loop is synchronous: waiting here is the back-pressure of the correlator.
-            stream.Outgoing.Writer.WriteAsync(batch, _failed.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException && _failure is not null)
-        {
-            throw _failure!;
-        }
-    }
-
-    private async Task PumpAsync(Stream stream)
+    private async Task RunNodeAsync(NodeUpload node)
     {
         try
         {
-            using var call = _client.Connect(cancellationToken: _failed.Token);
-            await call.RequestStream.WriteAsync(new AgentMessage { Hello = stream.Hello }, _failed.Token);
-            using (var welcomeWait = CancellationTokenSource.CreateLinkedTokenSource(_failed.Token))
-            {
-                welcomeWait.CancelAfter(WelcomeTimeout);
-                if (!await call.ResponseStream.MoveNext(welcomeWait.Token) || call.ResponseStream.Current.Welcome is null)
-                {
-                    throw new RpcException(new Status(StatusCode.Unavailable, "the correlator closed the stream without a Welcome"));
-                }
-            }
-
-            var acks = Task.Run(async () =>
-            {
-                while (await call.ResponseStream.MoveNext(_failed.Token))
-                {
-                    if (call.ResponseStream.Current.Ack is { } ack)
-                    {
-                        stream.Accepted += ack.Accepted;
-                        stream.Rejected += ack.Rejected;
-                        if (stream.FirstRejectReason.Length == 0)
-                        {
-                            stream.FirstRejectReason = ack.RejectReason;
-                        }
-
-                        stream.AckedSeq = ack.Seq;
-                    }
-                }
-            });
-
-            await foreach (var batch in stream.Outgoing.Reader.ReadAllAsync(_failed.Token))
-            {
-                await call.RequestStream.WriteAsync(new AgentMessage { Batch = batch }, _failed.Token);
-            }
-
-            await call.RequestStream.CompleteAsync();
-            await acks;
-            if (stream.AckedSeq != stream.Seq)
-            {
-                throw new RpcException(new Status(StatusCode.Unavailable,
-                    $"node {stream.Hello.Node}: the correlator acknowledged batch {stream.AckedSeq} of {stream.Seq} before closing"));
-            }
+            await node.Session.RunAsync(_stop.Token);
         }
-        catch (Exception ex) when (!_failed.IsCancellationRequested || _failure is null)
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stop.IsCancellationRequested)
         {
-            _failure ??= ex;
-            stream.Outgoing.Writer.TryComplete(ex);
-            await _failed.CancelAsync();
+            // The first failure is the one reported; it stops the other nodes and a waiting Add.
+            if (_failure.TrySetResult(ex))
+            {
+                await _stop.CancelAsync();
+            }
+
             throw;
         }
     }
 
-    private sealed class Stream(Hello hello)
+    /// <summary>One node's session, the batch being filled and what its acks said.</summary>
+    private sealed class NodeUpload : IIngestSessionObserver
     {
-        public Hello Hello { get; } = hello;
+        public BatchWindow Batches { get; } = new(Window);
 
-        public Channel<ObservationBatch> Outgoing { get; } = Channel.CreateBounded<ObservationBatch>(
-            new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+        public IngestSession Session { get; set; } = null!;
 
-        public ObservationBatch Current { get; set; } = new() { Imported = true };
+        public Task Run { get; set; } = Task.CompletedTask;
 
-        public Task Pump { get; set; } = Task.CompletedTask;
+        public ObservationBatch Current { get; private set; } = new() { Imported = true };
 
-        public ulong Seq { get; set; }
+        public ulong Observations { get; private set; }
 
-        public ulong Observations { get; set; }
+        public ulong Accepted { get; private set; }
 
-        public ulong AckedSeq { get; set; }
+        public ulong Rejected { get; private set; }
 
-        public ulong Accepted { get; set; }
+        public string FirstRejectReason { get; private set; } = "";
 
-        public ulong Rejected { get; set; }
+        public ObservationBatch TakeCurrent()
+        {
+            var batch = Current;
+            Observations += (ulong)batch.Observations.Count;
+            Current = new ObservationBatch { Imported = true };
+            return batch;
+        }
 
-        public string FirstRejectReason { get; set; } = "";
+        // One stream at a time receives, and the totals are read after the session ended.
+        public void Acked(Ack ack)
+        {
+            Accepted += ack.Accepted;
+            Rejected += ack.Rejected;
+            if (FirstRejectReason.Length == 0)
+            {
+                FirstRejectReason = ack.RejectReason;
+            }
+        }
+    }
+
+    /// <summary>Sealed batches until acked, at most <c>window</c> of them; sealing waits for room.</summary>
+    private sealed class BatchWindow(int window) : IIngestBatchSource, IDisposable
+    {
+        private readonly Lock _gate = new();
+        private readonly List<ObservationBatch> _unacked = new(window);
+        private readonly SemaphoreSlim _room = new(window, window);
+        private ulong _nextSeq = 1;
+        private volatile bool _completed;
+
+        public ulong Sealed
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _nextSeq - 1;
+                }
+            }
+        }
+
+        public ulong FirstSeq
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _unacked.Count > 0 ? _unacked[0].Seq : _nextSeq;
+                }
+            }
+        }
+
+        public bool IsEmpty
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _unacked.Count == 0;
+                }
+            }
+        }
+
+        public bool IsCompleted => _completed;
+
+        public void Complete() => _completed = true;
+
+        public void Seal(ObservationBatch batch, CancellationToken cancellationToken)
+        {
+            _room.Wait(cancellationToken);
+            Append(batch);
+        }
+
+        public async Task SealAsync(ObservationBatch batch, CancellationToken cancellationToken)
+        {
+            await _room.WaitAsync(cancellationToken);
+            Append(batch);
+        }
+
+        public bool TryGetAfter(ulong seq, [MaybeNullWhen(false)] out ObservationBatch batch)
+        {
+            lock (_gate)
+            {
+                if (_unacked.Count > 0)
+                {
+                    var first = _unacked[0].Seq;
+                    var index = seq < first ? 0 : (int)(seq + 1 - first);
+                    if (index < _unacked.Count)
+                    {
+                        batch = _unacked[index];
+                        return true;
+                    }
+                }
+
+                batch = null;
+                return false;
+            }
+        }
+
+        public void AckThrough(ulong seq)
+        {
+            int acked;
+            lock (_gate)
+            {
+                acked = 0;
+                while (acked < _unacked.Count && _unacked[acked].Seq <= seq)
+                {
+                    acked++;
+                }
+
+                _unacked.RemoveRange(0, acked);
+            }
+
+            if (acked > 0)
+            {
+                _room.Release(acked);
+            }
+        }
+
+        public void Dispose() => _room.Dispose();
+
+        private void Append(ObservationBatch batch)
+        {
+            lock (_gate)
+            {
+                batch.Seq = _nextSeq++;
+                _unacked.Add(batch);
+            }
+        }
     }
 }

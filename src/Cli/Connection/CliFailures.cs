@@ -2,6 +2,7 @@ using System.Net.Http;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Grpc.Core;
+using HopCapture.IngestClient;
 
 namespace HopCapture.Cli.Connection;
 
@@ -31,6 +32,26 @@ public static class CliFailures
             RpcException rpc => DescribeRpc(rpc, address, callTimeout),
             OperationCanceledException => (ExitCodes.Interrupted, "capture: interrupted"),
             _ => (ExitCodes.Failed, $"capture: unexpected error: {OneLine(exception.Message)} ({exception.GetType().Name})"),
+        };
+    }
+
+    /// <summary>
+    /// Why <c>analyze --load</c> failed, or null when <paramref name="exception"/> is not a load
+    /// failure: refused (node name, Hello) → 1 naming the reason; the correlator not reached or
+    /// lost after the retries → 3.
+    /// </summary>
+    public static (int ExitCode, string Message)? DescribeLoad(Exception exception, string address)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception switch
+        {
+            IngestRefusedException refused => (ExitCodes.Failed, $"capture: the correlator at {address} refused the load: {OneLine(refused.Message)}"),
+            RpcException rpc when IngestRetry.Classify(rpc, CancellationToken.None) != IngestFailureKind.Transient =>
+                (ExitCodes.Failed, $"capture: the correlator at {address} failed the load: {rpc.StatusCode}: {Detail(rpc)}"),
+            RpcException or HttpRequestException or IngestSessionException =>
+                (ExitCodes.Unreachable, UnreachableMessage(address, exception is RpcException rpc ? Reason(rpc) : IngestRetry.Describe(exception))
+                    .Replace($"--correlator or {CorrelatorAddress.EnvironmentVariable}", "--load", StringComparison.Ordinal)),
+            _ => null,
         };
     }
 

@@ -4,6 +4,9 @@ using HopCapture.Agent.Configuration;
 using HopCapture.Agent.Upload;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
+using HopCapture.Tests.Correlator;
+using HopCapture.Tests.Support;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +16,7 @@ public class IngestUploaderTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    private static (IngestUploader Uploader, ObservationQueue Queue) CreateUploader(string url)
+    private static (IngestUploader Uploader, ObservationQueue Queue) CreateUploader(string url, IHostApplicationLifetime? lifetime = null)
     {
         var options = new AgentOptions
         {
@@ -27,7 +30,7 @@ public class IngestUploaderTests
         };
         var queue = new ObservationQueue(10_000);
         var uploader = new IngestUploader(
-            Options.Create(options), queue, new AgentInterfaces(options.Interfaces), new ClockReader(), TimeProvider.System, NullLogger<IngestUploader>.Instance);
+            Options.Create(options), queue, new AgentInterfaces(options.Interfaces), new ClockReader(), TimeProvider.System, NullLogger<IngestUploader>.Instance, lifetime);
         return (uploader, queue);
     }
 
@@ -125,6 +128,58 @@ public class IngestUploaderTests
     }
 
     [Test]
+    public async Task Upload_NodeNotAllowed_StopsTheHostWithOneLineReason()
+    {
+        await using var correlator = await TestCorrelator.StartAsync(overrides: new Dictionary<string, string?> { ["Correlator:AllowedNodes:0"] = "node-b" });
+        using var lifetime = new TestLifetime();
+        var (uploader, queue) = CreateUploader(correlator.Address, lifetime);
+        await using var owned = uploader;
+        Feed(queue, 0, 5);
+
+        await uploader.StartAsync(CancellationToken.None).WaitAsync(Timeout);
+        await Poll.UntilAsync(() => lifetime.StopRequested, Timeout, "the host to be stopped");
+        await uploader.StopAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.That(uploader.Failure, Is.EqualTo(new UploadFailure(
+            $"the correlator at {correlator.Address} refused this agent: PermissionDenied: node 'node-a' is not in Correlator:AllowedNodes", Refused: true)));
+    }
+
+    [Test]
+    public async Task AgentProcess_NodeNotAllowed_ExitsTwoWithTheReason()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "hopcapture-refused-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var file = Path.Combine(directory, "eth0.pcap");
+            using (var pcap = new PcapFileBuilder(file))
+            {
+                pcap.AddEcho(1_700_000_000_000_000_000L, System.Net.IPAddress.Parse("10.0.0.1"), System.Net.IPAddress.Parse("10.0.0.2"), true, 7, 1, 1);
+            }
+
+            await using var correlator = await TestCorrelator.StartAsync(overrides: new Dictionary<string, string?> { ["Correlator:AllowedNodes:0"] = "node-b" });
+
+            var result = await ProcessRunner.RunAsync(
+                "dotnet",
+                [RepoPaths.Executable("Agent", "hopcapture-agent"), "--node", "node-a", "--correlator", correlator.Address, "--iface", "eth0=guest", "--replay", $"eth0={file}"],
+                TimeSpan.FromSeconds(60),
+                CancellationToken.None,
+                directory).WaitAsync(TimeSpan.FromSeconds(90));
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+                Assert.That(result.StdErr.Trim(), Is.EqualTo(
+                    $"agent: the correlator at {correlator.Address} refused this agent: PermissionDenied: node 'node-a' is not in Correlator:AllowedNodes"));
+            });
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
     public void Outbox_OverCapacity_DropsOldestAndCounts()
     {
         var outbox = new Outbox(25);
@@ -141,5 +196,22 @@ public class IngestUploaderTests
             Assert.That(outbox.TryGetAfter(2, out var after) ? after.Seq : 0, Is.EqualTo(3));
             Assert.That(outbox.TryGetAfter(3, out _), Is.False);
         });
+    }
+
+    private sealed class TestLifetime : IHostApplicationLifetime, IDisposable
+    {
+        private readonly CancellationTokenSource _stopping = new();
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => _stopping.Token;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public bool StopRequested => _stopping.IsCancellationRequested;
+
+        public void StopApplication() => _stopping.Cancel();
+
+        public void Dispose() => _stopping.Dispose();
     }
 }

@@ -45,9 +45,17 @@ internal sealed class TestIngestServer : IAsyncDisposable
         }
     }
 
-    public static async Task<TestIngestServer> StartAsync(int port = 0, ulong resumeAfter = 0, Func<ulong, bool>? ack = null)
+    /// <summary>Connect calls so far (each stream an agent opened, refused ones included).</summary>
+    public int Connections => _recorder.Connections;
+
+    /// <param name="ack">Which batch seqs are acked.</param>
+    /// <param name="answer">
+    /// Per stream (1 for the first): null to welcome it, <see cref="Status.DefaultSuccess"/> to never
+    /// answer the Hello, any other status to end the call with it after reading the Hello.
+    /// </param>
+    public static async Task<TestIngestServer> StartAsync(int port = 0, ulong resumeAfter = 0, Func<ulong, bool>? ack = null, Func<int, Status?>? answer = null)
     {
-        var recorder = new Recorder(resumeAfter, ack ?? (_ => true));
+        var recorder = new Recorder(resumeAfter, ack ?? (_ => true), answer ?? (_ => null));
         var (app, bound) = await LoopbackGrpcHost.StartAsync<IngestService>(services => services.AddSingleton(recorder), port);
         return new TestIngestServer(app, recorder, bound);
     }
@@ -69,8 +77,16 @@ internal sealed class TestIngestServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    internal sealed class Recorder(ulong resumeAfter, Func<ulong, bool> ack)
+    internal sealed class Recorder(ulong resumeAfter, Func<ulong, bool> ack, Func<int, Status?> answer)
     {
+        private int _connections;
+
+        public int Connections => Volatile.Read(ref _connections);
+
+        public Func<int, Status?> Answer { get; } = answer;
+
+        public int NextConnection() => Interlocked.Increment(ref _connections);
+
         public List<AgentMessage> Messages { get; } = [];
 
         public ulong ResumeAfter { get; } = resumeAfter;
@@ -87,6 +103,7 @@ internal sealed class TestIngestServer : IAsyncDisposable
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, recorder.Kill.Token);
             try
             {
+                var answer = recorder.Answer(recorder.NextConnection());
                 var first = true;
                 while (await requestStream.MoveNext(linked.Token))
                 {
@@ -96,7 +113,17 @@ internal sealed class TestIngestServer : IAsyncDisposable
                         recorder.Messages.Add(message);
                     }
 
-                    if (first)
+                    if (first && answer is { } status)
+                    {
+                        if (status.StatusCode != StatusCode.OK)
+                        {
+                            throw new RpcException(status);
+                        }
+
+                        // Never answer: the client's welcome timeout has to notice.
+                        await Task.Delay(Timeout.Infinite, linked.Token);
+                    }
+                    else if (first)
                     {
                         first = false;
                         await responseStream.WriteAsync(new CorrelatorMessage
@@ -116,6 +143,10 @@ internal sealed class TestIngestServer : IAsyncDisposable
             catch (OperationCanceledException) when (recorder.Kill.IsCancellationRequested)
             {
                 // Killed: end the call without a goodbye.
+            }
+            catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+            {
+                // The client gave up on the stream.
             }
         }
     }

@@ -246,6 +246,39 @@ public partial class AnalyzeCommandTests
     }
 
     [Test]
+    public async Task AnalyzeLoad_NodeNotAllowed_ExitsOneNamingTheNodeAndNotRetried()
+    {
+        var path = Report003();
+        var start = DateTimeOffset.UtcNow.AddSeconds(-30).ToUnixTimeMilliseconds() * 1_000_000;
+        var files = path.WritePcaps(_directory, Probes, start, 20_000_000);
+        await using var correlator = await TestCorrelator.StartAsync(overrides: new Dictionary<string, string?> { ["Correlator:AllowedNodes:0"] = "nobody" });
+
+        var (exit, stdout, stderr) = await RunAsync(["analyze", .. Specs(path, files), "--load", correlator.Address]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(stderr, Does.Match($@"^capture: the correlator at {correlator.Address} refused the load: PermissionDenied: node '[^']+' is not in Correlator:AllowedNodes\n$"));
+            Assert.That(stdout, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task AnalyzeLoad_NothingListening_ExitsThreeAfterTheRetries()
+    {
+        var path = Report003();
+        var files = path.WritePcaps(_directory, 5, StartNs, 20_000_000);
+
+        var (exit, _, stderr) = await RunAsync(["analyze", .. Specs(path, files), "--load", "http://127.0.0.1:1"]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(3));
+            Assert.That(stderr, Is.EqualTo("capture: cannot reach the correlator at http://127.0.0.1:1 (connection refused). Is it running? Use --load.\n"));
+        });
+    }
+
+    [Test]
     public async Task AnalyzeLoad_IntoCorrelator_SameRecordsAsOffline()
     {
         // Arrange: captures of "now" so the correlator's windows take them in.
