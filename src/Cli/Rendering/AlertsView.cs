@@ -24,7 +24,7 @@ public static class AlertsView
                 alert.State,
                 alert.Rule,
                 alert.Path,
-                alert.Segment,
+                Segment(alert),
                 alert.Leg,
                 Value(alert),
                 Formats.Ago(alert.FiringNs != 0 ? alert.FiringNs : alert.StartedNs, now),
@@ -36,6 +36,21 @@ public static class AlertsView
         var firing = response.Alerts.Count(a => a.State == "firing");
         var pending = response.Alerts.Count(a => a.State == "pending");
         return new Rows(table, Tables.Line($"{firing} firing, {pending} pending, {response.Alerts.Count - firing - pending} resolved"));
+    }
+
+    /// <summary>
+    /// The rule's segment and how combined kinds counted: "fabric (+combined)" also took nic+fabric
+    /// and the like (a capture point missing), "fabric (exact)" only fabric itself.
+    /// </summary>
+    public static string Segment(AlertRecord alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        if (alert.Segment is "" or "*")
+        {
+            return alert.Segment.Length == 0 ? Formats.Missing : "*";
+        }
+
+        return alert.SegmentMatch == "exact" ? $"{alert.Segment} (exact)" : $"{alert.Segment} (+combined)";
     }
 
     public static string Value(AlertRecord alert)
