@@ -2,20 +2,35 @@ using HopCapture.Agent;
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Configuration;
 using HopCapture.Agent.Upload;
+using HopCapture.Hosting.CommandLine;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Configuration.CommandLine;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
+if (!AgentCommandLine.Definition.TryParse(args, Console.Out, Console.Error, out var arguments, out var exitCode))
+{
+    return exitCode;
+}
+
+AgentCommandLine commandLine;
 try
 {
-    var commandLine = AgentCommandLine.Parse(args);
+    commandLine = AgentCommandLine.From(arguments);
+}
+catch (AgentConfigException ex)
+{
+    Console.Error.WriteLine(AgentCommandLine.Definition.ErrorLine(ex.Message));
+    return HostCommandLine.ExitUsage;
+}
+
+try
+{
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     {
-        Args = [.. commandLine.Remaining],
+        // No Args: the command line was parsed above; its keys are added last, below.
         ContentRootPath = AppContext.BaseDirectory,
     });
     if (commandLine.ConfigFile is { } configFile)
@@ -26,13 +41,13 @@ try
             throw new AgentConfigException($"config file '{configFile}' does not exist");
         }
 
-        // Before the command-line source, so flags and --Agent:Key=value override the file.
         var json = new JsonConfigurationSource { Path = path, Optional = false, ReloadOnChange = false };
         json.ResolveFileProvider();
-        var sources = builder.Configuration.Sources;
-        var commandLineIndex = sources.ToList().FindIndex(s => s is CommandLineConfigurationSource);
-        sources.Insert(commandLineIndex < 0 ? sources.Count : commandLineIndex, json);
+        builder.Configuration.Sources.Add(json);
     }
+
+    // After the file, so flags and --Agent:Key=VALUE override it.
+    builder.Configuration.AddInMemoryCollection(commandLine.Settings);
 
     // Start-up failures are reported as one line below; the host's own stack-trace log would bury it.
     builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);

@@ -1,3 +1,5 @@
+using HopCapture.Hosting.CommandLine;
+
 namespace HopCapture.Agent.Configuration;
 
 /// <summary>A configuration or command-line mistake; the message is the whole one-line error.</summary>
@@ -19,16 +21,47 @@ public sealed class AgentConfigException : Exception
 }
 
 /// <summary>
-/// The agent's own flags (--node, --correlator, --iface, --replay, --config). They override the
-/// config file; anything else is passed on as ASP.NET-style configuration (--Agent:Snaplen=256).
+/// The agent's command line, declared once: each flag with the configuration key it sets
+/// (shown by --help). Scalar flags and --Agent:Key=VALUE become configuration keys layered over
+/// the config file; --iface and --replay are applied to the bound options by <see cref="ApplyTo"/>.
 /// </summary>
 public sealed class AgentCommandLine
 {
-    public string? Node { get; private set; }
+    public static readonly HostFlag NodeFlag = new(
+        "--node", "NAME", AgentOptions.Section + ":Node", "this node's name as the correlator shows it (default: the host name)");
 
-    public string? Correlator { get; private set; }
+    public static readonly HostFlag CorrelatorFlag = new(
+        "--correlator", "URL", AgentOptions.Section + ":Correlator", "the correlator's gRPC URL (default http://127.0.0.1:7400)");
 
-    public string? ConfigFile { get; private set; }
+    public static readonly HostFlag InterfaceFlag = new(
+        "--iface", "NAME=ROLE[:POINT]", AgentOptions.Section + ":Interfaces",
+        $"capture interface NAME, role {Roles.Allowed}, POINT e.g. a bond; replaces the config file's list",
+        repeatable: true);
+
+    public static readonly HostFlag ReplayFlag = new(
+        "--replay", "NAME=FILE", AgentOptions.Section + ":Interfaces:*:Replay",
+        "feed interface NAME from a pcap/pcapng file instead of live capture",
+        repeatable: true);
+
+    public static HostCommandLine Definition { get; } = new(
+        "hopcapture-agent", AgentOptions.Section, [NodeFlag, CorrelatorFlag, InterfaceFlag, ReplayFlag], typeof(AgentCommandLine).Assembly)
+    {
+        Summary = "Captures ICMP echo on this node's interfaces and streams the observations to the correlator.",
+        Epilog = "example: hopcapture-agent --node hv1 --correlator http://10.0.0.10:7400 --iface tap100i0=vif --iface eno1=nic:bond0\n" +
+                 "exit codes: 0 done (replay finished or stopped), 1 failed, 2 bad command line or configuration",
+    };
+
+    private AgentCommandLine(HostArguments arguments)
+    {
+        Arguments = arguments;
+    }
+
+    public HostArguments Arguments { get; }
+
+    public string? ConfigFile => Arguments.ConfigFile;
+
+    /// <summary>Configuration keys from the flags and --Agent:Key overrides, layered over the config file.</summary>
+    public IReadOnlyDictionary<string, string?> Settings => Arguments.Settings;
 
     /// <summary>Interfaces from --iface; when any are given they replace the config file's list.</summary>
     public List<InterfaceOptions> Interfaces { get; } = [];
@@ -36,85 +69,33 @@ public sealed class AgentCommandLine
     /// <summary>--replay NAME=FILE pairs, applied to the interface of that name.</summary>
     public Dictionary<string, string> Replays { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Arguments left for the generic configuration provider.</summary>
-    public List<string> Remaining { get; } = [];
+    /// <exception cref="CommandLineException">An unknown flag or a missing value.</exception>
+    /// <exception cref="AgentConfigException">An --iface or --replay value of the wrong form.</exception>
+    public static AgentCommandLine Parse(IReadOnlyList<string> args) => From(Definition.Parse(args));
 
-    public static AgentCommandLine Parse(IReadOnlyList<string> args)
+    /// <exception cref="AgentConfigException">An --iface or --replay value of the wrong form.</exception>
+    public static AgentCommandLine From(HostArguments arguments)
     {
-        var result = new AgentCommandLine();
-        for (var i = 0; i < args.Count; i++)
+        ArgumentNullException.ThrowIfNull(arguments);
+        var result = new AgentCommandLine(arguments);
+        foreach (var value in arguments.Values(InterfaceFlag))
         {
-            var arg = args[i];
-            string flag;
-            string? inline = null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0 && IsOwnFlag(arg[..eq]))
-            {
-                flag = arg[..eq];
-                inline = arg[(eq + 1)..];
-            }
-            else
-            {
-                flag = arg;
-            }
+            result.Interfaces.Add(ParseIface(value));
+        }
 
-            if (!IsOwnFlag(flag))
-            {
-                result.Remaining.Add(arg);
-                continue;
-            }
-
-            string value;
-            if (inline is not null)
-            {
-                value = inline;
-            }
-            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                value = args[++i];
-            }
-            else
-            {
-                throw new AgentConfigException($"{flag} needs a value");
-            }
-
-            switch (flag)
-            {
-                case "--node":
-                    result.Node = value;
-                    break;
-                case "--correlator":
-                    result.Correlator = value;
-                    break;
-                case "--config":
-                    result.ConfigFile = value;
-                    break;
-                case "--iface":
-                    result.Interfaces.Add(ParseIface(value));
-                    break;
-                case "--replay":
-                    var (name, file) = ParseReplay(value);
-                    result.Replays[name] = file;
-                    break;
-            }
+        foreach (var value in arguments.Values(ReplayFlag))
+        {
+            var (name, file) = ParseReplay(value);
+            result.Replays[name] = file;
         }
 
         return result;
     }
 
-    /// <summary>Applies the flags over options bound from the config file.</summary>
+    /// <summary>Applies --iface and --replay over options bound from the configuration.</summary>
     public void ApplyTo(AgentOptions options)
     {
-        if (Node is not null)
-        {
-            options.Node = Node;
-        }
-
-        if (Correlator is not null)
-        {
-            options.Correlator = Correlator;
-        }
-
+        ArgumentNullException.ThrowIfNull(options);
         if (Interfaces.Count > 0)
         {
             options.Interfaces = [.. Interfaces.Select(i => new InterfaceOptions { Name = i.Name, Role = i.Role, Point = i.Point })];
@@ -127,8 +108,6 @@ public sealed class AgentCommandLine
             iface.Replay = file;
         }
     }
-
-    private static bool IsOwnFlag(string flag) => flag is "--node" or "--correlator" or "--config" or "--iface" or "--replay";
 
     private static InterfaceOptions ParseIface(string value)
     {

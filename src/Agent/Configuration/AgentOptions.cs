@@ -2,7 +2,7 @@ using HopCapture.Engine.Model;
 
 namespace HopCapture.Agent.Configuration;
 
-/// <summary>The "Agent" configuration section (see interfaces.md for the command-line equivalents).</summary>
+/// <summary>The "Agent" configuration section (its command-line flags: <see cref="AgentCommandLine"/>).</summary>
 public sealed class AgentOptions
 {
     public const string Section = "Agent";

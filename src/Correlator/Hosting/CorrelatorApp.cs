@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using HopCapture.Correlator.Storage;
+using HopCapture.Hosting.CommandLine;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Connections;
@@ -22,10 +23,17 @@ public static partial class CorrelatorApp
 
     /// <param name="args">Command line as the exe receives it.</param>
     /// <param name="overrides">Configuration keys applied last (tests: short settle times…).</param>
-    /// <exception cref="CorrelatorStartupException">The command line or the config file is unusable.</exception>
-    public static WebApplication Build(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? overrides = null)
+    /// <exception cref="CommandLineException">The command line is unusable.</exception>
+    /// <exception cref="CorrelatorStartupException">The config file or a setting is unusable.</exception>
+    public static WebApplication Build(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? overrides = null) =>
+        Build(CorrelatorCommandLine.Definition.Parse(args), overrides);
+
+    /// <param name="commandLine">The parsed command line.</param>
+    /// <param name="overrides">Configuration keys applied last (tests: short settle times…).</param>
+    /// <exception cref="CorrelatorStartupException">The config file or a setting is unusable.</exception>
+    public static WebApplication Build(HostArguments commandLine, IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        var commandLine = CommandLine.Parse(args);
+        ArgumentNullException.ThrowIfNull(commandLine);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             ApplicationName = typeof(CorrelatorApp).Assembly.GetName().Name,
@@ -121,16 +129,15 @@ public static partial class CorrelatorApp
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
+        if (!CorrelatorCommandLine.Definition.TryParse(args, stdout, stderr, out var commandLine, out var exitCode))
+        {
+            return exitCode;
+        }
+
         WebApplication app;
         try
         {
-            if (CommandLine.Parse(args).Help)
-            {
-                await stdout.WriteLineAsync(CommandLine.Usage);
-                return 0;
-            }
-
-            app = Build(args);
+            app = Build(commandLine);
         }
         catch (CorrelatorStartupException ex)
         {

@@ -14,7 +14,7 @@ public class AgentOptionsTests
         var commandLine = AgentCommandLine.Parse(args);
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(config ?? [])
-            .AddCommandLine([.. commandLine.Remaining])
+            .AddInMemoryCollection(commandLine.Settings)
             .Build();
         var services = new ServiceCollection().AddLogging().AddCaptureAgent(configuration, commandLine);
         using var provider = services.BuildServiceProvider();
