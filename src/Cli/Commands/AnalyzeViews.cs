@@ -1,6 +1,6 @@
 using HopCapture.Analysis.Probes;
+using HopCapture.Analysis.Reports;
 using HopCapture.Contracts.Mapping;
-using HopCapture.Contracts.Reports;
 using HopCapture.Protos;
 
 namespace HopCapture.Cli.Commands;
@@ -32,21 +32,17 @@ public sealed class PathsAnalyzeView : IAnalyzeView
             _paths.Add((src, dst), builder);
         }
 
-        builder.Add(probe.Id, probe.FirstTsNs, probe.RttNs, probe.Answered, probe.VerdictKindName, probe.VerdictCostNs, probe.VerdictLegName);
+        builder.Add(probe);
     }
 
     public void Complete(AnalyzeReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        var summaries = _paths.Values.Select(static b => b.ToSummary()).ToList();
-        // The order the correlator's SQL gives (ORDER BY src, dst on TEXT: ordinal).
-        summaries.Sort(static (a, b) =>
-        {
-            var bySrc = string.CompareOrdinal(a.Src, b.Src);
-            return bySrc != 0 ? bySrc : string.CompareOrdinal(a.Dst, b.Dst);
-        });
+        var paths = _paths.Values.Select(static b => b.Build()).ToList();
+        // The order the correlator's SQL gives.
+        paths.Sort(PathStats.Order);
         report.Paths = new ListPathsResponse();
-        report.Paths.Paths.AddRange(summaries);
+        report.Paths.Paths.AddRange(paths.Select(static p => p.ToProto()));
     }
 }
 
@@ -152,13 +148,13 @@ public sealed class LossAnalyzeView : IAnalyzeView
     public void Add(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        _loss.Add(probe.Src, probe.Dst, probe.FirstTsNs, probe.Answered, probe.LostInName, probe.LostLegName, probe.LostAfterName);
+        _loss.Add(probe);
     }
 
     public void Complete(AnalyzeReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        report.Loss = _loss.Build();
+        report.Loss = _loss.Build().ToProto();
     }
 }
 
@@ -174,12 +170,12 @@ public sealed class FreezesAnalyzeView(int minLost) : IAnalyzeView
     public void Add(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        _freezes.Add(probe.Src, probe.Dst, probe.IcmpId, probe.IcmpSeq, probe.FirstTsNs, probe.Answered, probe.LostInName, probe.LostLegName, probe.LostAfterName);
+        _freezes.Add(probe);
     }
 
     public void Complete(AnalyzeReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        report.Freezes = _freezes.Build();
+        report.Freezes = _freezes.Build().ToProto();
     }
 }

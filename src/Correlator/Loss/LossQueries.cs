@@ -1,4 +1,5 @@
-using HopCapture.Contracts.Reports;
+using HopCapture.Analysis.Reports;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Correlator.Storage;
 using HopCapture.Protos;
 
@@ -18,7 +19,7 @@ public sealed class LossQueries(ProbeStore store)
             builder.Add(row.Src, row.Dst, row.TimestampNs, row.Answered, row.LostIn, row.LostLeg, row.LostAfter);
         }
 
-        return builder.Build();
+        return builder.Build().ToProto();
     }
 
     public ListFreezesResponse ListFreezes(string? src, string? dst, long sinceNs, long untilNs, int minLost)
@@ -38,7 +39,7 @@ public sealed class LossQueries(ProbeStore store)
             builder.Add(row.Src, row.Dst, row.IcmpId, row.Seq, row.TimestampNs, row.Answered, row.LostIn, row.LostLeg, row.LostAfter);
         }
 
-        return builder.Build();
+        return builder.Build().ToProto();
     }
 
     private readonly record struct Row(string Src, string Dst, uint IcmpId, ushort Seq, long TimestampNs, bool Answered, string LostIn, string LostLeg, string LostAfter);

@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using HopCapture.Contracts.Reports;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -63,7 +63,7 @@ public sealed class ProbeInserter : IDisposable
         raw.sqlite3_bind_text(s, 10, record.LostIn);
         raw.sqlite3_bind_int(s, 11, record.Imported ? 1 : 0);
         raw.sqlite3_bind_blob(s, 12, _buffer.AsSpan(0, size));
-        raw.sqlite3_bind_text(s, 13, PathSummaryBuilder.VerdictLeg(record));
+        raw.sqlite3_bind_text(s, 13, record.VerdictLeg());
         var rc = raw.sqlite3_step(s);
         raw.sqlite3_reset(s);
         if (rc != SqliteDone)

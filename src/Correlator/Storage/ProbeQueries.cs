@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
-using HopCapture.Contracts.Reports;
+using HopCapture.Analysis.Reports;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 
@@ -115,7 +116,7 @@ public sealed class ProbeQueries(ProbeStore store)
             {
                 if (current is not null)
                 {
-                    paths.Add(current.ToSummary());
+                    paths.Add(current.Build().ToProto());
                 }
 
                 current = new PathSummaryBuilder(src, dst);
@@ -126,7 +127,7 @@ public sealed class ProbeQueries(ProbeStore store)
 
         if (current is not null)
         {
-            paths.Add(current.ToSummary());
+            paths.Add(current.Build().ToProto());
         }
 
         return paths;

@@ -1,4 +1,3 @@
-using HopCapture.Contracts.Reports;
 using System.Globalization;
 using Google.Protobuf;
 using HopCapture.Correlator.Hosting;

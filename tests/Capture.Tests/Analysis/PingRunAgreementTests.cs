@@ -1,4 +1,5 @@
-using HopCapture.Contracts.Reports;
+using HopCapture.Analysis.Reports;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Correlator.Alerts;
 using HopCapture.Protos;
 using HopCapture.Tests.Support;
@@ -48,7 +49,7 @@ public sealed class PingRunAgreementTests
             builder.Add(record);
         }
 
-        return builder.Build().Freezes.Count(f => !f.Silence && (segment == "*" || f.Segment == segment));
+        return builder.Build().ToProto().Freezes.Count(f => !f.Silence && (segment == "*" || f.Segment == segment));
     }
 
     private static double AlertFreezes(IEnumerable<ProbeRecord> records, string segment = "*")

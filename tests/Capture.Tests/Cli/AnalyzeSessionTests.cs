@@ -105,7 +105,7 @@ public class AnalyzeSessionTests
                 p.LostInName, p.LostLegName, p.LostAfterName));
             var r = p.ToRecord();
             records.Add((r.Src, r.Dst, r.Key.IcmpId, r.Key.IcmpSeq, r.FirstTsNs, r.RttNs, r.Answered, r.Verdict.Kind, r.Verdict.CostNs,
-                HopCapture.Contracts.Reports.PathSummaryBuilder.VerdictLeg(r), r.LostIn, r.LostLeg, r.LostAfter));
+                r.VerdictLeg(), r.LostIn, r.LostLeg, r.LostAfter));
         });
         using (var session = new AnalyzeSession(_inputs, new EngineOptions(), [view]))
         {

@@ -1,8 +1,9 @@
-using HopCapture.Contracts.Reports;
 using HopCapture.Analysis.Loss;
+using HopCapture.Analysis.Reports;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Protos;
 
-namespace HopCapture.Tests.Reports;
+namespace HopCapture.Tests.Analysis;
 
 /// <summary>
 /// The builders the correlator (rows in SQL order) and <c>capture analyze</c> (records as the
@@ -59,7 +60,7 @@ public class LossAndFreezeBuilderTests
             builder.Add(p.Src, p.Dst, p.Id, p.Seq, p.TimestampNs, p.Answered, p.LostIn, p.LostLeg, p.LostAfter);
         }
 
-        return builder.Build();
+        return builder.Build().ToProto();
     }
 
     private static ListLossResponse Loss(IEnumerable<Probe> probes)
@@ -70,7 +71,7 @@ public class LossAndFreezeBuilderTests
             builder.Add(p.Src, p.Dst, p.TimestampNs, p.Answered, p.LostIn, p.LostLeg, p.LostAfter);
         }
 
-        return builder.Build();
+        return builder.Build().ToProto();
     }
 
     /// <summary>As the engine finalises them: answered probes in time order, each lost one <paramref name="lag"/> probes later.</summary>
@@ -166,7 +167,7 @@ public class LossAndFreezeBuilderTests
             Assert.That(builder.Held, Is.LessThanOrEqualTo(150), "at most one run held");
         }
 
-        Assert.That(builder.Build(), Is.EqualTo(Freezes(Probes())));
+        Assert.That(builder.Build().ToProto(), Is.EqualTo(Freezes(Probes())));
     }
 
     [Test]

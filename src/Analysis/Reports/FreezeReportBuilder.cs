@@ -1,13 +1,36 @@
 using System.Runtime.InteropServices;
 using HopCapture.Analysis.Loss;
-using HopCapture.Protos;
+using HopCapture.Analysis.Probes;
 
-namespace HopCapture.Contracts.Reports;
+namespace HopCapture.Analysis.Reports;
+
+/// <summary>A freeze of the ping run (<paramref name="Src"/>, <paramref name="Dst"/>, <paramref name="IcmpId"/>).</summary>
+public sealed record RunFreeze(string Src, string Dst, uint IcmpId, Freeze Freeze);
+
+/// <summary>
+/// A ping run whose lost-probe freezes recur (silences not counted): how many, whether they are
+/// periodic (<see cref="PingRun.Period"/>; 0 period and spread when not), the ping interval and
+/// the segment most of them vanished in.
+/// </summary>
+public sealed record FreezeSeriesStats(
+    string Src,
+    string Dst,
+    uint IcmpId,
+    int Freezes,
+    bool Periodic,
+    long PeriodNs,
+    long SpreadNs,
+    double MeanLost,
+    long IntervalNs,
+    string Segment);
+
+/// <summary>Freezes and series by src, dst (ordinal) then ICMP id, each run's freezes in time order.</summary>
+public sealed record FreezeReport(IReadOnlyList<RunFreeze> Freezes, IReadOnlyList<FreezeSeriesStats> Series);
 
 /// <summary>
 /// Freezes per ping run (src, dst, ICMP id) and the runs whose freezes recur: a
-/// <see cref="ListFreezesResponse"/> from <see cref="PingRun"/>. The one copy of this
-/// aggregation: the correlator feeds it rows from SQLite, <c>capture analyze</c> feeds it records.
+/// <see cref="FreezeReport"/> from <see cref="PingRun"/>. The one copy of this
+/// aggregation: the correlator feeds it rows from SQLite, <c>capture analyze</c> feeds it probes.
 /// </summary>
 /// <remarks>
 /// Probes may come in any order: each run is sorted by (time, seq) — the correlator's ORDER BY —
@@ -23,7 +46,8 @@ public sealed class FreezeReportBuilder
     private readonly Dictionary<RunKey, List<Compact>> _runs = [];
     private readonly Dictionary<(string Segment, string Leg, string After), int> _placeIndex = [];
     private readonly List<(string Segment, string Leg, string After)> _places = [];
-    private readonly ListFreezesResponse _response = new();
+    private readonly List<RunFreeze> _freezes = [];
+    private readonly List<FreezeSeriesStats> _series = [];
     private Comparison<Compact>? _order;
 
     public FreezeReportBuilder(int minLost = PingRun.DefaultMinLost)
@@ -35,11 +59,10 @@ public sealed class FreezeReportBuilder
     /// <summary>Probes held and not yet detected on; what the builder's memory follows.</summary>
     public long Held { get; private set; }
 
-    public void Add(ProbeRecord record)
+    public void Add(Probe probe)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        Add(record.Src, record.Dst, record.Key?.IcmpId ?? 0, (ushort)(record.Key?.IcmpSeq ?? 0), record.FirstTsNs,
-            record.Answered, record.LostIn, record.LostLeg, record.LostAfter);
+        ArgumentNullException.ThrowIfNull(probe);
+        Add(probe.Src, probe.Dst, probe.IcmpId, probe.IcmpSeq, probe.FirstTsNs, probe.Answered, probe.LostInName, probe.LostLegName, probe.LostAfterName);
     }
 
     /// <summary>One probe; <paramref name="lostIn"/>, <paramref name="lostLeg"/> and <paramref name="lostAfter"/> only count when it was not answered.</summary>
@@ -75,10 +98,10 @@ public sealed class FreezeReportBuilder
     }
 
     /// <summary>Everything detected: freezes and series by src, dst (ordinal) then ICMP id, each run's freezes in time order.</summary>
-    public ListFreezesResponse Build()
+    public FreezeReport Build()
     {
         Flush();
-        return _response;
+        return new FreezeReport(_freezes.ToArray(), _series.ToArray());
     }
 
     /// <summary>
@@ -147,24 +170,7 @@ public sealed class FreezeReportBuilder
         var freezes = PingRun.Freezes(outcomes, _minLost);
         foreach (var freeze in freezes)
         {
-            _response.Freezes.Add(new FreezeInfo
-            {
-                Src = key.Src,
-                Dst = key.Dst,
-                IcmpId = key.IcmpId,
-                FirstSeq = freeze.FirstSeq,
-                LastSeq = freeze.LastSeq,
-                StartNs = freeze.StartNs,
-                EndNs = freeze.EndNs,
-                DurationNs = freeze.DurationNs,
-                Lost = (uint)freeze.Lost,
-                Unseen = (uint)freeze.Unseen,
-                Segment = freeze.Segment,
-                Leg = freeze.Leg,
-                After = freeze.After,
-                Ongoing = freeze.Ongoing,
-                Silence = freeze.Silence,
-            });
+            _freezes.Add(new RunFreeze(key.Src, key.Dst, key.IcmpId, freeze));
         }
 
         var losses = freezes.Where(f => !f.Silence).ToList();
@@ -174,19 +180,17 @@ public sealed class FreezeReportBuilder
         }
 
         var period = PingRun.Period(losses);
-        _response.Series.Add(new FreezeSeries
-        {
-            Src = key.Src,
-            Dst = key.Dst,
-            IcmpId = key.IcmpId,
-            Freezes = (uint)losses.Count,
-            Periodic = period is not null,
-            PeriodNs = period?.PeriodNs ?? 0,
-            SpreadNs = period?.SpreadNs ?? 0,
-            MeanLost = losses.Average(f => (double)f.Lost),
-            IntervalNs = PingRun.Interval(outcomes),
-            Segment = losses.GroupBy(f => f.Segment).OrderByDescending(g => g.Count()).First().Key,
-        });
+        _series.Add(new FreezeSeriesStats(
+            key.Src,
+            key.Dst,
+            key.IcmpId,
+            Freezes: losses.Count,
+            Periodic: period is not null,
+            PeriodNs: period?.PeriodNs ?? 0,
+            SpreadNs: period?.SpreadNs ?? 0,
+            MeanLost: losses.Average(f => (double)f.Lost),
+            IntervalNs: PingRun.Interval(outcomes),
+            Segment: losses.GroupBy(f => f.Segment).OrderByDescending(g => g.Count()).First().Key));
     }
 
     private readonly record struct RunKey(string Src, string Dst, uint IcmpId)

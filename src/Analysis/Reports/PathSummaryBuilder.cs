@@ -1,12 +1,43 @@
-using HopCapture.Analysis.Reports;
-using HopCapture.Protos;
+using HopCapture.Analysis.Probes;
 
-namespace HopCapture.Contracts.Reports;
+namespace HopCapture.Analysis.Reports;
+
+/// <summary>How many probes of a path had a verdict of <paramref name="Kind"/>.</summary>
+public sealed record VerdictShare(string Kind, uint Probes);
 
 /// <summary>
-/// Aggregates the probes of one src → dst path into a <see cref="PathSummary"/>: loss, RTT
-/// p50/p99/max over answered probes, verdict shares and the dominant segment. The one copy of
-/// this logic: the correlator feeds it rows from SQLite, <c>capture analyze</c> feeds it records.
+/// One src → dst path: loss, RTT p50/p99/max over answered probes, verdict shares (most first,
+/// then by kind, ordinal) and the segment and leg that held the most delay.
+/// </summary>
+public sealed record PathStats(
+    string Src,
+    string Dst,
+    ulong Probes,
+    ulong Answered,
+    ulong Lost,
+    long RttP50Ns,
+    long RttP99Ns,
+    long RttMaxNs,
+    string DominantSegment,
+    string DominantLeg,
+    long FirstTsNs,
+    long LastTsNs,
+    long WorstProbeId,
+    IReadOnlyList<VerdictShare> Verdicts)
+{
+    /// <summary>SQLite's ORDER BY src, dst on TEXT: a byte-wise (ordinal) comparison.</summary>
+    public static int Order(PathStats a, PathStats b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var bySrc = string.CompareOrdinal(a.Src, b.Src);
+        return bySrc != 0 ? bySrc : string.CompareOrdinal(a.Dst, b.Dst);
+    }
+}
+
+/// <summary>
+/// Aggregates the probes of one src → dst path into <see cref="PathStats"/>. The one copy of
+/// this logic: the correlator feeds it rows from SQLite, <c>capture analyze</c> feeds it probes.
 /// </summary>
 public sealed class PathSummaryBuilder(string src, string dst)
 {
@@ -29,50 +60,10 @@ public sealed class PathSummaryBuilder(string src, string dst)
 
     public string Dst => dst;
 
-    /// <summary>Summaries of <paramref name="records"/> grouped by path, ordered by src then dst (ordinal).</summary>
-    public static List<PathSummary> Summarize(IEnumerable<ProbeRecord> records)
+    public void Add(Probe probe)
     {
-        ArgumentNullException.ThrowIfNull(records);
-        var builders = new Dictionary<(string Src, string Dst), PathSummaryBuilder>();
-        foreach (var record in records)
-        {
-            if (!builders.TryGetValue((record.Src, record.Dst), out var builder))
-            {
-                builder = new PathSummaryBuilder(record.Src, record.Dst);
-                builders.Add((record.Src, record.Dst), builder);
-            }
-
-            builder.Add(record);
-        }
-
-        var summaries = new List<PathSummary>(builders.Count);
-        foreach (var builder in builders.Values)
-        {
-            summaries.Add(builder.ToSummary());
-        }
-
-        // SQLite's ORDER BY on TEXT is a byte-wise (ordinal) comparison: keep the same order.
-        summaries.Sort(static (a, b) =>
-        {
-            var bySrc = string.CompareOrdinal(a.Src, b.Src);
-            return bySrc != 0 ? bySrc : string.CompareOrdinal(a.Dst, b.Dst);
-        });
-        return summaries;
-    }
-
-    public void Add(ProbeRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(record);
-        Add(record.Id, record.FirstTsNs, record.RttNs, record.Answered, record.Verdict?.Kind ?? "", record.Verdict?.CostNs ?? 0, VerdictLeg(record));
-    }
-
-    /// <summary>The leg of the verdict's segment ("request", "reply", "both", "unknown"), "" when there is none.</summary>
-    public static string VerdictLeg(ProbeRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(record);
-        return record.Verdict is { Segment: >= 0 } verdict && verdict.Segment < record.Segments.Count
-            ? record.Segments[verdict.Segment].Leg
-            : "";
+        ArgumentNullException.ThrowIfNull(probe);
+        Add(probe.Id, probe.FirstTsNs, probe.RttNs, probe.Answered, probe.VerdictKindName, probe.VerdictCostNs, probe.VerdictLegName);
     }
 
     public void Add(long id, long firstTs, long rtt, bool answered, string verdictKind, long verdictCost, string verdictLeg = "")
@@ -110,33 +101,31 @@ public sealed class PathSummaryBuilder(string src, string dst)
         }
     }
 
-    public PathSummary ToSummary()
+    public PathStats Build()
     {
         _answeredRtts.Sort();
         var slow = _slowCost.Count > 0;
         var dominant = Dominant(slow ? _slowCost : _answeredCost);
-        var summary = new PathSummary
-        {
-            Src = src,
-            Dst = dst,
-            Probes = (ulong)_probes,
-            Answered = (ulong)_answeredRtts.Count,
-            Lost = (ulong)(_probes - _answeredRtts.Count),
-            RttP50Ns = Percentiles.Nearest(_answeredRtts, 0.50),
-            RttP99Ns = Percentiles.Nearest(_answeredRtts, 0.99),
-            RttMaxNs = _answeredRtts.Count > 0 ? _answeredRtts[^1] : 0,
-            DominantSegment = dominant,
-            DominantLeg = DominantLeg(slow ? _slowLegs : _answeredLegs, dominant),
-            FirstTsNs = _probes > 0 ? _firstTs : 0,
-            LastTsNs = _probes > 0 ? _lastTs : 0,
-            WorstProbeId = _worstId,
-        };
-        foreach (var (kind, probes) in _verdicts.OrderByDescending(v => v.Value).ThenBy(v => v.Key, StringComparer.Ordinal))
-        {
-            summary.Verdicts.Add(new SegmentShare { Kind = kind, Probes = probes });
-        }
-
-        return summary;
+        var verdicts = _verdicts
+            .OrderByDescending(v => v.Value)
+            .ThenBy(v => v.Key, StringComparer.Ordinal)
+            .Select(v => new VerdictShare(v.Key, v.Value))
+            .ToArray();
+        return new PathStats(
+            src,
+            dst,
+            Probes: (ulong)_probes,
+            Answered: (ulong)_answeredRtts.Count,
+            Lost: (ulong)(_probes - _answeredRtts.Count),
+            RttP50Ns: Percentiles.Nearest(_answeredRtts, 0.50),
+            RttP99Ns: Percentiles.Nearest(_answeredRtts, 0.99),
+            RttMaxNs: _answeredRtts.Count > 0 ? _answeredRtts[^1] : 0,
+            DominantSegment: dominant,
+            DominantLeg: DominantLeg(slow ? _slowLegs : _answeredLegs, dominant),
+            FirstTsNs: _probes > 0 ? _firstTs : 0,
+            LastTsNs: _probes > 0 ? _lastTs : 0,
+            WorstProbeId: _worstId,
+            Verdicts: verdicts);
     }
 
     /// <summary>
