@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using HopCapture.Engine.Model;
 
 namespace HopCapture.Analysis.Probes;
@@ -9,28 +8,8 @@ namespace HopCapture.Analysis.Probes;
 /// </summary>
 public static class AddressText
 {
-    // Bounded: past this many distinct addresses the cache starts over rather than grow.
-    private const int Capacity = 65_536;
-
-    private static readonly ConcurrentDictionary<UInt128, string> Cache = new();
-    private static int _added;
+    private static readonly BoundedCache<UInt128, string> Cache = new(65_536, IpAddress128.Format);
 
     /// <summary>As <see cref="IpAddress128.Format"/> prints it (dotted quad for IPv4).</summary>
-    public static string Of(UInt128 address)
-    {
-        if (Cache.TryGetValue(address, out var text))
-        {
-            return text;
-        }
-
-        if (Interlocked.Increment(ref _added) > Capacity)
-        {
-            Cache.Clear();
-            Interlocked.Exchange(ref _added, 1);
-        }
-
-        text = IpAddress128.Format(address);
-        Cache.TryAdd(address, text);
-        return text;
-    }
+    public static string Of(UInt128 address) => Cache.Get(address);
 }

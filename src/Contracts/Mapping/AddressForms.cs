@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Google.Protobuf;
 using HopCapture.Analysis.Probes;
 using HopCapture.Engine.Model;
@@ -12,32 +11,15 @@ namespace HopCapture.Contracts.Mapping;
 /// </summary>
 public static class AddressForms
 {
-    // Bounded: past this many distinct addresses the cache starts over rather than grow.
-    private const int Capacity = 65_536;
-
-    private static readonly ConcurrentDictionary<UInt128, ByteString> Cache = new();
-    private static int _added;
+    private static readonly BoundedCache<UInt128, ByteString> Cache = new(65_536, static address =>
+    {
+        Span<byte> buffer = stackalloc byte[16];
+        return ByteString.CopyFrom(buffer[..IpAddress128.WriteBytes(address, buffer)]);
+    });
 
     /// <summary>As <see cref="IpAddress128.Format"/> prints it (dotted quad for IPv4); one cache with the domain's <see cref="AddressText"/>.</summary>
     public static string Text(UInt128 address) => AddressText.Of(address);
 
     /// <summary>4 bytes for IPv4, 16 for IPv6, as the contracts carry them.</summary>
-    public static ByteString Bytes(UInt128 address)
-    {
-        if (Cache.TryGetValue(address, out var bytes))
-        {
-            return bytes;
-        }
-
-        if (Interlocked.Increment(ref _added) > Capacity)
-        {
-            Cache.Clear();
-            Interlocked.Exchange(ref _added, 1);
-        }
-
-        Span<byte> buffer = stackalloc byte[16];
-        bytes = ByteString.CopyFrom(buffer[..IpAddress128.WriteBytes(address, buffer)]);
-        Cache.TryAdd(address, bytes);
-        return bytes;
-    }
+    public static ByteString Bytes(UInt128 address) => Cache.Get(address);
 }
