@@ -8,6 +8,10 @@ namespace HopCapture.Correlator.Metrics;
 
 public static class MetricsServiceCollectionExtensions
 {
+    // Set on connections accepted by the metrics listener: /metrics answers only there, never on
+    // the gRPC port (which would otherwise serve it over h2c to anyone who can reach ingest).
+    private const string MetricsConnection = "hopcapture.metrics-listener";
+
     /// <summary>Prometheus metrics and, when Correlator:Metrics:Listen is set, an HTTP/1.1 listener for /metrics.</summary>
     public static IServiceCollection AddCorrelatorMetrics(this IServiceCollection services, IConfiguration configuration)
     {
@@ -23,16 +27,37 @@ public static class MetricsServiceCollectionExtensions
             // Added after the gRPC endpoint, so the gRPC address stays the first one the server reports.
             if (ListenEndpoint.TryParse(metrics.Value.Listen, out var endpoint, out _))
             {
-                kestrel.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http1);
+                kestrel.Listen(endpoint, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.Use(next => connection =>
+                    {
+                        connection.Items[MetricsConnection] = true;
+                        return next(connection);
+                    });
+                });
             }
         });
         return services;
     }
 
+    /// <summary>/metrics, answered only on connections of the metrics listener (404 elsewhere, and when it is off).</summary>
     public static IEndpointRouteBuilder MapCorrelatorMetrics(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<CorrelatorMetrics>().Registry);
+        var registry = endpoints.ServiceProvider.GetRequiredService<CorrelatorMetrics>().Registry;
+        endpoints.MapGet("/metrics", async context =>
+        {
+            var items = context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+            if (items is null || !items.ContainsKey(MetricsConnection))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        });
         return endpoints;
     }
 }

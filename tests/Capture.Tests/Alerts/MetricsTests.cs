@@ -39,4 +39,26 @@ public sealed class MetricsTests
             Assert.That(text, Does.Contain("hopcapture_agent_dropped_total"));
         }
     }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    [CancelAfter(60_000)]
+    public async Task Metrics_OnTheGrpcPort_NotFound(bool metricsListener, CancellationToken cancellationToken)
+    {
+        var overrides = metricsListener ? new Dictionary<string, string?> { ["Correlator:Metrics:Listen"] = "127.0.0.1:0" } : null;
+        await using var correlator = await TestCorrelator.StartAsync(overrides: overrides, cancellationToken: cancellationToken);
+        var addresses = correlator.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+
+        // The gRPC port speaks cleartext HTTP/2 (prior knowledge), as a scraper pointed at it would.
+        using var h2c = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var onGrpcPort = await h2c.GetAsync(correlator.Address + "/metrics", cancellationToken);
+
+        Assert.That(onGrpcPort.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.NotFound), "metrics only where configured, never on the gRPC port");
+        if (metricsListener)
+        {
+            using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version11 };
+            using var onMetricsPort = await http.GetAsync(addresses[1] + "/metrics", cancellationToken);
+            Assert.That(onMetricsPort.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK));
+        }
+    }
 }
