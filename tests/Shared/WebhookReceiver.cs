@@ -37,7 +37,14 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public string Url => $"http://127.0.0.1:{Port}/api/v2/alerts";
 
+    /// <summary>What the receiver accepted (answered 2xx).</summary>
     public ConcurrentQueue<ReceivedAlert> Received { get; } = new();
+
+    /// <summary>The status every POST gets; a 4xx plays a receiver that refuses the request (nothing is kept).</summary>
+    public int Status { get; set; } = StatusCodes.Status200OK;
+
+    /// <summary>Every POST, accepted or not, by idempotency key.</summary>
+    public ConcurrentQueue<string> Attempts { get; } = new();
 
     /// <summary>A loopback port that was free a moment ago (for a receiver that starts later).</summary>
     public static int FreePort()
@@ -57,8 +64,15 @@ public sealed class WebhookReceiver : IAsyncDisposable
         app.MapPost("/api/v2/alerts", async (HttpContext context) =>
         {
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
-            receiver!.Received.Enqueue(new ReceivedAlert(context.Request.Headers["Idempotency-Key"].ToString(), body.RootElement.Clone()));
-            return Results.Ok();
+            var key = context.Request.Headers["Idempotency-Key"].ToString();
+            receiver!.Attempts.Enqueue(key);
+            var status = receiver.Status;
+            if (status is >= 200 and < 300)
+            {
+                receiver.Received.Enqueue(new ReceivedAlert(key, body.RootElement.Clone()));
+            }
+
+            return Results.StatusCode(status);
         });
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
         var address = new Uri(app.Urls.First());

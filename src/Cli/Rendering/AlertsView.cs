@@ -30,7 +30,7 @@ public static class AlertsView
                 Formats.Ago(alert.FiringNs != 0 ? alert.FiringNs : alert.StartedNs, now),
                 alert.ResolvedNs == 0 ? Formats.Missing : Formats.Ago(alert.ResolvedNs, now),
                 alert.WorstProbes.Count == 0 ? Formats.Missing : string.Join(", ", alert.WorstProbes.Take(3)),
-                alert.NotificationsPending == 0 ? "sent" : $"{alert.NotificationsPending} queued");
+                Notify(alert));
         }
 
         var firing = response.Alerts.Count(a => a.State == "firing");
@@ -51,6 +51,14 @@ public static class AlertsView
         }
 
         return alert.SegmentMatch == "exact" ? $"{alert.Segment} (exact)" : $"{alert.Segment} (+combined)";
+    }
+
+    /// <summary>"sent", "2 queued", or "dead-lettered (am: HTTP 400 Bad Request)" when a receiver refused it for good.</summary>
+    public static string Notify(AlertRecord alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var state = alert.NotificationsPending == 0 ? "sent" : $"{alert.NotificationsPending} queued";
+        return alert.NotificationsDead == 0 ? state : $"{alert.NotificationsDead} dead-lettered ({alert.DeadLetter})" + (alert.NotificationsPending == 0 ? "" : ", " + state);
     }
 
     public static string Value(AlertRecord alert)

@@ -92,6 +92,13 @@ public sealed class WebhookOptions
     /// <summary>Cap of the wait between delivery rounds while the receiver stays down (the outbox keeps the alert).</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Rounds a notification may be refused with a 4xx (other than 408/429) before it is
+    /// dead-lettered: a receiver that rejects the request will not accept it on the 100th try
+    /// either, and delivery is in order, so it would block every later notification of this webhook.
+    /// </summary>
+    public int MaxRejections { get; set; } = 5;
+
     /// <summary>Extra request headers (e.g. Authorization).</summary>
     public Dictionary<string, string> Headers { get; set; } = [];
 }

@@ -102,6 +102,11 @@ public sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
                 failures.Add($"{key}:Timeout: Timeout, RetryDelay and MaxBackoff must be positive");
             }
 
+            if (hook.MaxRejections is < 1 or > 100)
+            {
+                failures.Add($"{key}:MaxRejections: must be 1-100 (got {hook.MaxRejections})");
+            }
+
             if (hook.Retries is < 0 or > 20)
             {
                 failures.Add($"{key}:Retries: must be 0-20 (got {hook.Retries})");

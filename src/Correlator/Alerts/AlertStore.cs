@@ -50,6 +50,14 @@ public sealed class AlertStore(ProbeStore store)
                 last_error TEXT NOT NULL DEFAULT '');
             CREATE INDEX IF NOT EXISTS ix_outbox_due ON alert_outbox(delivered_ns, next_ns);
             """);
+
+        // Dead letters (issue 11) came after the first outbox: add the column to older databases.
+        using var columns = connection.CreateCommand();
+        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('alert_outbox') WHERE name = 'dead_ns'";
+        if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+        {
+            ProbeStore.Execute(connection, "ALTER TABLE alert_outbox ADD COLUMN dead_ns INTEGER;");
+        }
     }
 
     /// <summary>Records a transition and queues one notification per webhook, atomically.</summary>
@@ -114,7 +122,7 @@ public sealed class AlertStore(ProbeStore store)
         using var connection = store.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, webhook, idempotency_key, body, attempts FROM alert_outbox " +
-                              "WHERE delivered_ns IS NULL AND next_ns <= $now ORDER BY id LIMIT $limit";
+                              "WHERE delivered_ns IS NULL AND dead_ns IS NULL AND next_ns <= $now ORDER BY id LIMIT $limit";
         command.Parameters.AddWithValue("$now", nowNs);
         command.Parameters.AddWithValue("$limit", limit);
         using var reader = command.ExecuteReader();
@@ -133,14 +141,15 @@ public sealed class AlertStore(ProbeStore store)
     public void MarkFailed(long id, long nextNs, string error) =>
         Update("UPDATE alert_outbox SET next_ns = $now, attempts = attempts + 1, last_error = $error WHERE id = $id", id, nextNs, error);
 
-    /// <summary>Notifications not yet delivered, all webhooks.</summary>
-    public long Undelivered()
-    {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM alert_outbox WHERE delivered_ns IS NULL";
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
+    /// <summary>Gives up on a notification the receiver keeps refusing: kept for `capture alerts`, never sent again.</summary>
+    public void MarkDead(long id, long nowNs, string error) =>
+        Update("UPDATE alert_outbox SET dead_ns = $now, attempts = attempts + 1, last_error = $error WHERE id = $id", id, nowNs, error);
+
+    /// <summary>Notifications not yet delivered (nor dead-lettered), all webhooks.</summary>
+    public long Undelivered() => Count("delivered_ns IS NULL AND dead_ns IS NULL");
+
+    /// <summary>Notifications given up on because their receiver refused them.</summary>
+    public long DeadLettered() => Count("dead_ns IS NOT NULL");
 
     /// <summary>Firing alerts, and resolved ones since <paramref name="sinceNs"/>, newest first.</summary>
     public IReadOnlyList<AlertRecord> List(long sinceNs, int limit)
@@ -149,7 +158,9 @@ public sealed class AlertStore(ProbeStore store)
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT a.id, a.rule, a.state, a.labels, a.summary, a.value, a.unit, a.worst_probes, a.started_ns, a.firing_ns, a.resolved_ns, a.src, a.dst,
-                   (SELECT COUNT(*) FROM alert_outbox o WHERE o.alert_id = a.id AND o.delivered_ns IS NULL)
+                   (SELECT COUNT(*) FROM alert_outbox o WHERE o.alert_id = a.id AND o.delivered_ns IS NULL AND o.dead_ns IS NULL),
+                   (SELECT COUNT(*) FROM alert_outbox o WHERE o.alert_id = a.id AND o.dead_ns IS NOT NULL),
+                   (SELECT o.webhook || ': ' || o.last_error FROM alert_outbox o WHERE o.alert_id = a.id AND o.dead_ns IS NOT NULL ORDER BY o.id DESC LIMIT 1)
             FROM alerts a WHERE a.state = 'firing' OR a.resolved_ns >= $since
             ORDER BY a.state = 'firing' DESC, a.firing_ns DESC LIMIT $limit
             """;
@@ -172,6 +183,8 @@ public sealed class AlertStore(ProbeStore store)
                 ResolvedNs = reader.GetInt64(10),
                 Path = $"{reader.GetString(11)} → {reader.GetString(12)}",
                 NotificationsPending = (uint)reader.GetInt64(13),
+                NotificationsDead = (uint)reader.GetInt64(14),
+                DeadLetter = reader.IsDBNull(15) ? "" : reader.GetString(15),
             };
             var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [];
             record.Labels.Add(labels);
@@ -210,6 +223,14 @@ public sealed class AlertStore(ProbeStore store)
         AlertState.Resolved => "resolved",
         _ => "inactive",
     };
+
+    private long Count(string where)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM alert_outbox WHERE " + where;
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
 
     private void Update(string sql, long id, long nowNs, string error)
     {

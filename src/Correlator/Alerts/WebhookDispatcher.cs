@@ -14,6 +14,8 @@ namespace HopCapture.Correlator.Alerts;
 /// backoff, jitter); when a round fails the item stays in the outbox and is tried again after
 /// a growing wait capped at MaxBackoff, so a receiver that is down gets every state change once
 /// it is back. Each request carries an Idempotency-Key header unique to the alert and state.
+/// A receiver that refuses a notification (4xx other than 408/429) <c>MaxRejections</c> times
+/// dead-letters it: counted, shown by <c>capture alerts</c>, and the webhook's queue moves on.
 /// </summary>
 public sealed partial class WebhookDispatcher : BackgroundService
 {
@@ -29,6 +31,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private readonly Wakeup _wake;
     private readonly Dictionary<string, (WebhookOptions Options, ResiliencePipeline<HttpResponseMessage> Pipeline)> _pipelines = new(StringComparer.Ordinal);
     private long _delivered;
+    private long _deadLettered;
     private long _failedRounds;
     private long _rounds;
 
@@ -51,6 +54,9 @@ public sealed partial class WebhookDispatcher : BackgroundService
 
     /// <summary>Deliveries that failed (after their immediate retries) and went back to the outbox.</summary>
     public long FailedRounds => Interlocked.Read(ref _failedRounds);
+
+    /// <summary>Notifications given up on because the receiver kept refusing them.</summary>
+    public long DeadLettered => Interlocked.Read(ref _deadLettered);
 
     /// <summary>Times the outbox was scanned.</summary>
     public long Rounds => Interlocked.Read(ref _rounds);
@@ -108,7 +114,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
                 continue;
             }
 
-            var error = await SendAsync(hook, item, cancellationToken);
+            var (error, refused) = await SendAsync(hook, item, cancellationToken);
             if (error is null)
             {
                 _store.MarkDelivered(item.Id, _time.NowNs());
@@ -117,16 +123,27 @@ public sealed partial class WebhookDispatcher : BackgroundService
                 continue;
             }
 
-            blocked.Add(item.Webhook);
             Interlocked.Increment(ref _failedRounds);
+            if (refused && item.Attempts + 1 >= hook.MaxRejections)
+            {
+                _store.MarkDead(item.Id, _time.NowNs(), error);
+                Interlocked.Increment(ref _deadLettered);
+                Log.DeadLettered(_logger, item.IdempotencyKey, hook.Name, error, item.Attempts + 1);
+                continue;
+            }
+
+            blocked.Add(item.Webhook);
             var backoff = TimeSpan.FromTicks(Math.Min(hook.MaxBackoff.Ticks, hook.RetryDelay.Ticks << Math.Min(item.Attempts, 20)));
             _store.MarkFailed(item.Id, _time.NowNs() + (long)backoff.TotalNanoseconds, error);
             Log.NotDelivered(_logger, item.IdempotencyKey, hook.Name, error, backoff.TotalSeconds);
         }
     }
 
-    /// <summary>Null when the receiver accepted the notification, otherwise why not.</summary>
-    private async Task<string?> SendAsync(WebhookOptions hook, OutboxItem item, CancellationToken cancellationToken)
+    /// <summary>
+    /// Null when the receiver accepted the notification, otherwise why not, and whether the
+    /// receiver refused it (a 4xx other than 408/429: sending it again will not help).
+    /// </summary>
+    private async Task<(string? Error, bool Refused)> SendAsync(WebhookOptions hook, OutboxItem item, CancellationToken cancellationToken)
     {
         var pipeline = Pipeline(hook);
         try
@@ -147,15 +164,22 @@ public sealed partial class WebhookDispatcher : BackgroundService
                     return await _http.SendAsync(request, token);
                 },
                 cancellationToken);
-            return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+            if (response.IsSuccessStatusCode)
+            {
+                return (null, false);
+            }
+
+            var status = (int)response.StatusCode;
+            var refused = status is >= 400 and < 500 && response.StatusCode is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests);
+            return ($"HTTP {status} {response.ReasonPhrase}", refused);
         }
         catch (HttpRequestException ex)
         {
-            return ex.Message;
+            return (ex.Message, false);
         }
         catch (TimeoutRejectedException)
         {
-            return $"no answer within {hook.Timeout.TotalSeconds} s";
+            return ($"no answer within {hook.Timeout.TotalSeconds} s", false);
         }
     }
 
@@ -196,6 +220,10 @@ public sealed partial class WebhookDispatcher : BackgroundService
 
         [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Notification {Key} not delivered to {Webhook}: {Error}; kept in the outbox, next try in {Seconds} s")]
         public static partial void NotDelivered(ILogger logger, string key, string webhook, string error, double seconds);
+
+        [LoggerMessage(EventId = 5104, Level = LogLevel.Error,
+            Message = "Notification {Key} dead-lettered: {Webhook} refused it {Attempts} times, last with {Error}; later notifications go on")]
+        public static partial void DeadLettered(ILogger logger, string key, string webhook, string error, int attempts);
 
         [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "Webhook delivery round failed")]
         public static partial void RoundFailed(ILogger logger, Exception exception);

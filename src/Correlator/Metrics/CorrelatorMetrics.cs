@@ -66,6 +66,7 @@ public sealed class CorrelatorMetrics : BackgroundService
         var storeFailed = factory.CreateCounter("hopcapture_store_failed_total", "Probes lost because the store refused the write.");
         var active = factory.CreateGauge("hopcapture_alerts", "Alerts by state.", ["state"]);
         var undelivered = factory.CreateGauge("hopcapture_alert_notifications_undelivered", "Alert notifications waiting in the outbox.");
+        var dead = factory.CreateGauge("hopcapture_alert_notifications_dead_lettered", "Alert notifications given up on: the receiver refused them (4xx) MaxRejections times.");
 
         Registry.AddBeforeCollectCallback(() =>
         {
@@ -95,6 +96,7 @@ public sealed class CorrelatorMetrics : BackgroundService
             active.WithLabels("pending").Set(current.Count(a => a.State == AlertState.Pending));
             active.WithLabels("firing").Set(current.Count(a => a.State == AlertState.Firing));
             undelivered.Set(alertStore.Undelivered());
+            dead.Set(alertStore.DeadLettered());
             _dropped.IncTo(_subscription?.Dropped ?? 0);
         });
     }

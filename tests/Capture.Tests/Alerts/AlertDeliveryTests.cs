@@ -97,6 +97,40 @@ public sealed class AlertDeliveryTests
         Assert.That(receiver.Received.Single().Resolved, Is.False);
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Webhook_ReceiverRefuses4xx_DeadLetteredAfterMaxRejectionsAndTheQueueMovesOn(CancellationToken cancellationToken)
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Status = 400;
+        var config = Config(receiver.Url);
+        config["Correlator:Alerts:Webhooks:0:MaxRejections"] = "3";
+        await using var correlator = await TestCorrelator.StartAsync(overrides: config, cancellationToken: cancellationToken);
+        var watch = correlator.Services.GetRequiredService<StoredProbeBus>();
+        var dispatcher = correlator.Services.GetRequiredService<WebhookDispatcher>();
+
+        await FeedUntilAsync(watch, () => Records.Answered(Src, Dst, "fabric", 120), () => dispatcher.DeadLettered >= 1, "the firing notification to be dead-lettered", cancellationToken);
+        var firingKey = receiver.Attempts.First();
+        var listed = await correlator.Query.ListAlertsAsync(new ListAlertsRequest(), cancellationToken: cancellationToken);
+        var alert = listed.Alerts.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(receiver.Attempts.Count(k => k == firingKey), Is.EqualTo(3), "refused three times, then given up: not retried for ever");
+            Assert.That(alert.NotificationsDead, Is.EqualTo(1));
+            Assert.That(alert.NotificationsPending, Is.EqualTo(0));
+            Assert.That(alert.DeadLetter, Is.EqualTo("am: HTTP 400 Bad Request"));
+        });
+
+        // The receiver is fixed: the next state change of the same webhook is delivered (nothing blocks the queue).
+        receiver.Status = 200;
+        await FeedUntilAsync(watch, () => Records.Answered(Src, Dst, "fabric", 0.05), () => !receiver.Received.IsEmpty, "the resolved notification", cancellationToken);
+        Assert.Multiple(() =>
+        {
+            Assert.That(receiver.Received.Single().Resolved, Is.True);
+            Assert.That(receiver.Attempts.Count(k => k == firingKey), Is.EqualTo(3), "a dead letter is never sent again");
+        });
+    }
+
     /// <summary>Publishes a probe every 20 ms (as stored probes would arrive) until <paramref name="done"/>.</summary>
     private static async Task FeedUntilAsync(StoredProbeBus watch, Func<ProbeRecord> probe, Func<bool> done, string what, CancellationToken cancellationToken)
     {
