@@ -20,6 +20,12 @@ public static class EchoDecoder
     private const ushort EtherTypeQinQ = 0x88A8;
     private const ushort EtherTypeQinQOld = 0x9100;
     private const ushort EtherTypeTransparentBridging = 0x6558;
+    private const ushort EtherTypeMpls = 0x8847;
+    private const ushort EtherTypeMplsMulticast = 0x8848;
+    private const ushort EtherTypeMacsec = 0x88E5;
+    private const ushort EtherTypeErspan = 0x88BE;   // ERSPAN type I (no GRE sequence) and II
+    private const ushort EtherTypeErspan3 = 0x22EB;  // ERSPAN type III
+    private const int MaxMplsLabels = 8;
     private const byte ProtoIcmp = 1;
     private const byte ProtoUdp = 17;
     private const byte ProtoGre = 47;
@@ -57,6 +63,12 @@ public static class EchoDecoder
                 break;
             case LinkType.Raw or LinkType.RawBsd or LinkType.IPv4 or LinkType.IPv6:
                 status = RawIp(frame, ref state, 0);
+                break;
+            case LinkType.Null or LinkType.Loop:
+                // BSD loopback (macOS `tcpdump -i lo0`, utun): a 4-byte address family in the
+                // writer's byte order (NULL) or network order (LOOP); the IP version nibble says
+                // the rest, and the family values differ per BSD (AF_INET6 is 24, 28 or 30).
+                status = frame.Length < 4 ? DecodeStatus.Truncated : RawIp(frame[4..], ref state, 0);
                 break;
             default:
                 return DecodeStatus.UnsupportedLinkType;
@@ -130,8 +142,77 @@ public static class EchoDecoder
         {
             EtherTypeIPv4 => IPv4(payload, ref state, depth),
             EtherTypeIPv6 => IPv6(payload, ref state, depth),
+            EtherTypeMpls or EtherTypeMplsMulticast => Mpls(payload, ref state, depth),
+            EtherTypeMacsec => Macsec(payload, ref state, depth),
             _ => DecodeStatus.NotEcho,
         };
+    }
+
+    /// <summary>
+    /// An MPLS label stack (RFC 3032) down to the bottom-of-stack label, then IPv4 or IPv6 by the
+    /// version nibble; a pseudowire control word (first nibble 0, RFC 4385) carries Ethernet.
+    /// </summary>
+    private static DecodeStatus Mpls(ReadOnlySpan<byte> stack, ref State state, int depth)
+    {
+        for (var labels = 0; ; labels++)
+        {
+            if (labels == MaxMplsLabels)
+            {
+                return DecodeStatus.Malformed;
+            }
+
+            if (stack.Length < 4)
+            {
+                return DecodeStatus.Truncated;
+            }
+
+            var bottom = (stack[2] & 0x01) != 0;
+            stack = stack[4..];
+            if (bottom)
+            {
+                break;
+            }
+        }
+
+        if (stack.IsEmpty)
+        {
+            return DecodeStatus.Truncated;
+        }
+
+        return (stack[0] >> 4) switch
+        {
+            4 => IPv4(stack, ref state, depth),
+            6 => IPv6(stack, ref state, depth),
+            0 when depth < MaxTunnelDepth => stack.Length < 4 ? DecodeStatus.Truncated : Ethernet(stack[4..], ref state, depth + 1),
+            _ => DecodeStatus.NotEcho,
+        };
+    }
+
+    /// <summary>
+    /// MACsec (IEEE 802.1AE): the SecTAG (6 bytes, 14 with the SCI), then — when integrity-only
+    /// (neither E nor C set) — the protected frame's EtherType and payload in clear; the 16-byte
+    /// ICV at the end lies beyond the IP length. Encrypted frames cannot be read.
+    /// </summary>
+    private static DecodeStatus Macsec(ReadOnlySpan<byte> secTag, ref State state, int depth)
+    {
+        if (secTag.Length < 6)
+        {
+            return DecodeStatus.Truncated;
+        }
+
+        var tci = secTag[0];
+        if ((tci & 0x0C) != 0)
+        {
+            return DecodeStatus.NotEcho; // encrypted (E) or modified (C): the payload is not in clear
+        }
+
+        var length = (tci & 0x20) != 0 ? 14 : 6;
+        if (secTag.Length < length + 2)
+        {
+            return DecodeStatus.Truncated;
+        }
+
+        return EtherTyped(BinaryPrimitives.ReadUInt16BigEndian(secTag[length..]), secTag[(length + 2)..], ref state, depth);
     }
 
     private static DecodeStatus RawIp(ReadOnlySpan<byte> packet, ref State state, int depth)
@@ -355,6 +436,8 @@ public static class EchoDecoder
                 }
 
                 return Ethernet(body[8..], ref state, depth + 1);
+            case 6635: // MPLS over UDP (RFC 7510)
+                return depth >= MaxTunnelDepth ? DecodeStatus.NotEcho : Mpls(body, ref state, depth + 1);
             case 6081: // Geneve
                 if (depth >= MaxTunnelDepth)
                 {
@@ -418,7 +501,38 @@ public static class EchoDecoder
             return DecodeStatus.Truncated;
         }
 
-        return Inner(BinaryPrimitives.ReadUInt16BigEndian(gre[2..]), gre[headerLength..], ref state, depth + 1);
+        var protocol = BinaryPrimitives.ReadUInt16BigEndian(gre[2..]);
+        var body = gre[headerLength..];
+        switch (protocol)
+        {
+            case EtherTypeErspan when (flags & 0x1000) == 0:
+                // ERSPAN type I: no sequence number and no ERSPAN header, the mirrored frame follows.
+                return Ethernet(body, ref state, depth + 1);
+            case EtherTypeErspan:
+                // Type II: an 8-byte ERSPAN header, version 1.
+                if (body.Length < 8)
+                {
+                    return DecodeStatus.Truncated;
+                }
+
+                return body[0] >> 4 == 1 ? Ethernet(body[8..], ref state, depth + 1) : DecodeStatus.Malformed;
+            case EtherTypeErspan3:
+                // Type III: a 12-byte header, version 2, and an 8-byte platform sub-header when O is set.
+                if (body.Length < 12)
+                {
+                    return DecodeStatus.Truncated;
+                }
+
+                if (body[0] >> 4 != 2)
+                {
+                    return DecodeStatus.Malformed;
+                }
+
+                var length = (body[11] & 0x01) != 0 ? 20 : 12;
+                return body.Length < length ? DecodeStatus.Truncated : Ethernet(body[length..], ref state, depth + 1);
+            default:
+                return Inner(protocol, body, ref state, depth + 1);
+        }
     }
 
     private static DecodeStatus Inner(ushort protocol, ReadOnlySpan<byte> inner, ref State state, int depth) => protocol switch
@@ -426,6 +540,7 @@ public static class EchoDecoder
         EtherTypeTransparentBridging => Ethernet(inner, ref state, depth),
         EtherTypeIPv4 => IPv4(inner, ref state, depth),
         EtherTypeIPv6 => IPv6(inner, ref state, depth),
+        EtherTypeMpls or EtherTypeMplsMulticast => Mpls(inner, ref state, depth),
         _ => DecodeStatus.NotEcho,
     };
 
