@@ -147,6 +147,25 @@ public sealed class CaptureFileParser : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads a capture from <paramref name="stream"/> (taken over: disposed with the parser);
+    /// <paramref name="name"/> names it in messages. Throws <see cref="CaptureFileException"/>.
+    /// </summary>
+    public static CaptureFileParser Open(Stream stream, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(name);
+        try
+        {
+            return new CaptureFileParser(stream, name);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Reads the next packet record; false at the end of the file, at a cut, or at corruption (see <see cref="Error"/>).</summary>
     public bool TryRead(out CaptureRecord record)
     {
@@ -249,12 +268,14 @@ public sealed class CaptureFileParser : IDisposable
                 case 6 when body.Length >= 20:
                 {
                     var iface = (int)U32(body);
-                    var captured = (int)U32(body[12..]);
-                    if ((uint)iface >= (uint)_interfaces.Count || captured > body.Length - 20)
+                    // Unsigned: a length of 2^31 or more must not turn negative and pass the check (found by fuzzing).
+                    var capturedLength = U32(body[12..]);
+                    if ((uint)iface >= (uint)_interfaces.Count || capturedLength > (uint)(body.Length - 20))
                     {
                         return Corrupt($"an enhanced packet block names interface {iface} or overruns its block");
                     }
 
+                    var captured = (int)capturedLength;
                     var padded = (captured + 3) & ~3;
                     var direction = padded <= body.Length - 20 ? FlagsDirection(body[(20 + padded)..]) : PacketDirection.Unknown;
                     var ts = ((ulong)U32(body[4..]) << 32) | U32(body[8..]);
@@ -267,11 +288,13 @@ public sealed class CaptureFileParser : IDisposable
                 {
                     // Obsolete Packet Block (old Wireshark files): 16-bit interface id.
                     var iface = U16(body);
-                    var captured = (int)U32(body[12..]);
-                    if (iface >= _interfaces.Count || captured > body.Length - 20)
+                    var capturedLength = U32(body[12..]);
+                    if (iface >= _interfaces.Count || capturedLength > (uint)(body.Length - 20))
                     {
                         return Corrupt($"a packet block names interface {iface} or overruns its block");
                     }
+
+                    var captured = (int)capturedLength;
 
                     var ts = ((ulong)U32(body[4..]) << 32) | U32(body[8..]);
                     var state = _interfaces[iface];

@@ -65,9 +65,13 @@ public sealed class CaptureFileReader : IDisposable
     public long Length => _parser.Length;
 
     /// <summary>Opens <paramref name="path"/>; throws <see cref="CaptureFileException"/> with a readable message.</summary>
-    public static CaptureFileReader Open(string path)
+    public static CaptureFileReader Open(string path) => Checked(CaptureFileParser.Open(path), path);
+
+    /// <summary>Reads a capture from <paramref name="stream"/> (taken over); <paramref name="name"/> names it in messages.</summary>
+    public static CaptureFileReader Open(Stream stream, string name) => Checked(CaptureFileParser.Open(stream, name), name);
+
+    private static CaptureFileReader Checked(CaptureFileParser parser, string path)
     {
-        var parser = CaptureFileParser.Open(path);
         if (!parser.IsPcapng && !Decoding.LinkType.IsSupported(parser.Interfaces[0].LinkType))
         {
             var linkType = parser.Interfaces[0].LinkType;

@@ -1,5 +1,6 @@
 using HopCapture.Engine.Model;
 using HopCapture.Packets.Files;
+using HopCapture.Tests.Support;
 using PacketDotNet;
 using SharpPcap;
 using SharpPcap.LibPcap;
@@ -128,5 +129,58 @@ public class CaptureFileReaderTests
         File.WriteAllText(path, "this is not a capture file at all");
         var ex = Assert.Throws<CaptureFileException>(() => CaptureFileReader.Open(path));
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("cannot be read"));
+    }
+
+    [Test]
+    public void Read_PcapngPacketLengthOf2GiB_ReportsCorruptionAndKeepsWhatCameBefore()
+    {
+        // Found by fuzzing: a captured length of 2^31 or more turned negative and passed the bounds check.
+        var path = Path.Combine(Path.GetTempPath(), $"hc-huge-{Guid.NewGuid():N}.pcapng");
+        try
+        {
+            using (var builder = new PcapFileBuilder(path, format: PcapFormat.Pcapng))
+            {
+                builder.AddInterface("eth1");
+                for (ushort seq = 1; seq <= 2; seq++)
+                {
+                    builder.AddEcho(seq * 1_000_000_000L, System.Net.IPAddress.Parse("10.0.0.1"), System.Net.IPAddress.Parse("10.0.0.2"), true, 7, seq, seq);
+                }
+            }
+
+            var bytes = File.ReadAllBytes(path);
+            var last = LastBlockOfType(bytes, 6);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(last + 20), 0x8000_0000);
+            File.WriteAllBytes(path, bytes);
+
+            var read = CaptureFileReader.ReadObservations(path, 0);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(read.Observations, Has.Count.EqualTo(1), "the packet before the broken block is kept");
+                Assert.That(read.Error, Does.Contain("overruns its block"));
+            });
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static int LastBlockOfType(byte[] file, uint type)
+    {
+        int offset = 0, found = -1;
+        while (offset + 8 <= file.Length)
+        {
+            var blockType = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(offset));
+            var length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(offset + 4));
+            if (blockType == type)
+            {
+                found = offset;
+            }
+
+            offset += length;
+        }
+
+        return found;
     }
 }
