@@ -14,9 +14,10 @@ namespace HopCapture.Tests.Agent;
 /// </summary>
 public class InterfaceReconcilerTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
-    private readonly FakeLinks _links = new();
-    private readonly List<FakeCapture> _opened = [];
+    // NUnit shares one fixture instance between tests: everything is made fresh in SetUp.
+    private FakeTimeProvider _time = null!;
+    private FakeLinks _links = null!;
+    private List<FakeCapture> _opened = null!;
     private FakeSource _source = null!;
     private AgentInterfaces _table = null!;
     private CaptureService _service = null!;
@@ -25,6 +26,10 @@ public class InterfaceReconcilerTests
     [SetUp]
     public void SetUp()
     {
+        _time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+        _links = [];
+        _opened = [];
+        _openError = null;
         var options = new AgentOptions
         {
             Node = "hv1",
