@@ -19,7 +19,7 @@ public sealed class DynamicInterfaceTests
     private const string Vm2 = "10.77.0.12";
     private const string Tap = "tap300i0";
 
-    /// <summary>From `vm add` to the first echo captured on the new tap; measured ~1-2 s (1 s poll), README "The lab".</summary>
+    /// <summary>From `vm add` to the first echo captured on the new tap: measured 1.3 s (1 s poll + opening), README "The lab".</summary>
     private static readonly TimeSpan s_pickUp = TimeSpan.FromSeconds(5);
 
     private static readonly JsonParser s_parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
@@ -77,9 +77,10 @@ public sealed class DynamicInterfaceTests
         var gone = await EventuallyAsync(
             async () => await TapAsync("hv1", cancellationToken), t => t.State == "gone", "hv1 to report tap300i0 gone", cancellationToken);
         // The other interfaces are still captured and uploaded: vm1 -> vm2 crosses hv1's tap100i0 and eno1.
-        await LabEnvironment.InNamespaceAsync("hc-vm1", TimeSpan.FromSeconds(30), cancellationToken, "ping", "-c", "5", "-i", "0.2", "-W", "1", Vm2);
+        var ping = await LabEnvironment.InNamespaceAsync("hc-vm1", TimeSpan.FromSeconds(30), cancellationToken, "ping", "-c", "5", "-i", "0.2", "-W", "1", Vm2);
+        Assert.That(ping.ExitCode, Is.Zero, $"the lab itself is broken: {ping}");
         var after = await EventuallyAsync(
-            async () => await AgentAsync("hv1", cancellationToken), a => a.Observations >= before + 20, "hv1 to upload vm1's echoes", cancellationToken);
+            async () => await AgentAsync("hv1", cancellationToken), a => a.Observations >= before + 16, $"hv1 to upload vm1's echoes (had {before})", cancellationToken);
 
         Assert.Multiple(() =>
         {
@@ -109,32 +110,53 @@ public sealed class DynamicInterfaceTests
         });
     }
 
-    /// <summary>Pings vm3 -> vm2 in rounds until a probe sent after <paramref name="startNs"/> passes NODE/tap300i0.</summary>
+    /// <summary>
+    /// Pings vm3 -> vm2 ten times a second (so the first echo captured on the new tap marks when
+    /// capture started) until a probe sent after <paramref name="startNs"/> passes NODE/tap300i0.
+    /// </summary>
     private async Task<ProbeRecord> PingUntilProbeAsync(string node, long startNs, CancellationToken cancellationToken)
     {
-        var deadline = Stopwatch.StartNew();
-        var last = "";
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        using var stopPing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pinging = LabEnvironment.InNamespaceAsync("hc-vm3", TimeSpan.FromSeconds(70), stopPing.Token, "ping", "-i", "0.1", "-w", "65", "-W", "1", Vm2);
+        try
         {
-            await LabEnvironment.InNamespaceAsync("hc-vm3", TimeSpan.FromSeconds(30), cancellationToken, "ping", "-c", "5", "-i", "0.2", "-W", "1", Vm2);
-            var result = await Lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken,
-                "probes", "--src", Vm3, "--dst", Vm2, "--since", "2m", "--limit", "1000", "--json");
-            last = result.ToString();
-            if (result.ExitCode == 0)
+            var deadline = Stopwatch.StartNew();
+            var last = "";
+            while (deadline.Elapsed < TimeSpan.FromSeconds(60))
             {
-                var probes = s_parser.Parse<ListProbesResponse>(result.StdOut).Probes
-                    .Where(p => p.Points.Any(x => x.Node == node && x.Point == Tap && x.HasRequest && x.RequestTsNs >= startNs))
-                    .OrderBy(p => FirstAt(p, node))
-                    .ToList();
-                if (probes.Count > 0)
+                var result = await Lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken,
+                    "probes", "--src", Vm3, "--dst", Vm2, "--since", "2m", "--limit", "1000", "--json");
+                last = result.ToString();
+                if (result.ExitCode == 0)
                 {
-                    return probes[0];
+                    var probes = s_parser.Parse<ListProbesResponse>(result.StdOut).Probes
+                        .Where(p => p.Points.Any(x => x.Node == node && x.Point == Tap && x.HasRequest && x.RequestTsNs >= startNs))
+                        .OrderBy(p => FirstAt(p, node))
+                        .ToList();
+                    if (probes.Count > 0)
+                    {
+                        return probes[0];
+                    }
                 }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+
+            Assert.Fail($"no vm3 -> vm2 probe passed {node}/{Tap} within 60 s; last 'capture probes': {last}\n{Lab.LogTails()}");
+            throw new InvalidOperationException("unreachable");
+        }
+        finally
+        {
+            await stopPing.CancelAsync();
+            try
+            {
+                await pinging;
+            }
+            catch (TimeoutException)
+            {
+                // Stopped on purpose.
             }
         }
-
-        Assert.Fail($"no vm3 -> vm2 probe passed {node}/{Tap} within 60 s; last 'capture probes': {last}\n{Lab.LogTails()}");
-        throw new InvalidOperationException("unreachable");
     }
 
     private static long FirstAt(ProbeRecord probe, string node) =>
