@@ -19,7 +19,7 @@ public sealed class DynamicInterfaceTests
     private const string Vm2 = "10.77.0.12";
     private const string Tap = "tap300i0";
 
-    /// <summary>From `vm add` to the first echo captured on the new tap: measured 1.3 s (1 s poll + opening), README "The lab".</summary>
+    /// <summary>From `vm add` to the first echo captured on the new tap: measured 0.7-1.3 s (1 s poll + opening), README "The lab".</summary>
     private static readonly TimeSpan s_pickUp = TimeSpan.FromSeconds(5);
 
     private static readonly JsonParser s_parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
