@@ -28,6 +28,8 @@ cli_dll="$repo/src/Cli/bin/Release/net10.0/capture.dll"
 fault_seconds="${HC_FAULT_SECONDS:-60}"
 
 all_ns=(hc-vm1 hc-vio1 hc-hv1 hc-fab hc-hv2 hc-vio2 hc-vm2 hc-stor)
+# Created later by `vm add` while the pipeline runs (issue 10); removed by `down` like the rest.
+extra_ns=(hc-vm3 hc-vio3)
 # node name -> management address (the nodes that run agents, plus the storage host).
 declare -A mgmt_ip=([vm1]=10.250.0.11 [hv1]=10.250.0.12 [hv2]=10.250.0.13 [vm2]=10.250.0.14 [stor]=10.250.0.15)
 
@@ -145,6 +147,69 @@ hypervisor() {
     ip -n hc-fab link set "p-hv$n" master sw0 up
 }
 
+# ---------------------------------------------------------------- VMs that come and go (issue 10)
+
+# VM 3 only: guest hc-vm3 (10.77.0.13) behind virtio hop hc-vio3 and tap300i0 on a hypervisor's
+# vmbr0, the way Proxmox creates a tap when a VM starts. The hv agents are started with
+# tap300i0 configured, so they wait for it, capture it once it exists and report it gone after.
+vm_host() { # the hypervisor namespace that holds tap300i0, or nothing
+    local hv
+    for hv in hc-hv1 hc-hv2; do
+        ip -n "$hv" link show tap300i0 >/dev/null 2>&1 && { echo "$hv"; return; }
+    done
+}
+
+vm_plug() { # vm_plug HV: a new tap300i0 in hc-HV, its peer h0 in hc-vio3's br0
+    ip -n hc-vio3 link add h0 type veth peer name tap300i0 netns "hc-$1"
+    ip -n hc-vio3 link set h0 master br0 up
+    ip -n "hc-$1" link set tap300i0 master vmbr0 up
+}
+
+vm_check() { [[ "${1:-}" == 3 ]] || die "vm: only VM 3 can be added, deleted or moved (its tap is tap300i0)"; }
+hv_check() { [[ "${1:-}" =~ ^hv[12]$ ]] || die "vm: the hypervisor is hv1 or hv2, not '${1:-}'"; }
+
+cmd_vm() {
+    need_root
+    local action="${1:-}" n="${2:-}" hv="${3:-}"
+    case "$action" in
+    add)
+        vm_check "$n"; hv_check "$hv"
+        ns_exists hc-vm3 && die "vm add: VM 3 exists already (on $(vm_host || echo 'no hypervisor'))"
+        new_ns hc-vm3
+        new_ns hc-vio3
+        ip -n hc-vm3 link add eth0 type veth peer name g0 netns hc-vio3
+        bridge hc-vio3 br0
+        ip -n hc-vio3 link set g0 master br0 up
+        ip -n hc-vm3 addr add 10.77.0.13/24 dev eth0
+        ip -n hc-vm3 link set eth0 up
+        vm_plug "$hv"
+        poll 10 nsx hc-vm3 ping -c 1 -W 1 -q 10.77.0.12 >/dev/null || die "vm add: vm3 cannot ping vm2"
+        say "vm add: vm3 10.77.0.13 on $hv (tap300i0); it answers pings to vm2"
+        ;;
+    del)
+        vm_check "$n"
+        local host; host="$(vm_host)"
+        [[ -n "$host" ]] && ip -n "$host" link del tap300i0
+        local ns
+        for ns in hc-vm3 hc-vio3; do ns_exists "$ns" && ip netns del "$ns"; done
+        say "vm del: vm3 removed${host:+ (tap300i0 deleted on ${host#hc-})}"
+        ;;
+    move)
+        vm_check "$n"; hv_check "$hv"
+        ns_exists hc-vm3 || die "vm move: VM 3 does not exist (build/lab.sh vm add 3 hv1)"
+        local from; from="$(vm_host)"
+        [[ "$from" == "hc-$hv" ]] && die "vm move: VM 3 is on $hv already"
+        # A live migration as the hypervisors see it: the tap goes on the source, a new one
+        # (another ifindex) comes on the target; the guest keeps its address and MAC.
+        [[ -n "$from" ]] && ip -n "$from" link del tap300i0
+        vm_plug "$hv"
+        poll 10 nsx hc-vm3 ping -c 1 -W 1 -q 10.77.0.12 >/dev/null || die "vm move: vm3 cannot ping vm2 from $hv"
+        say "vm move: vm3 moved ${from:+from ${from#hc-} }to $hv (tap300i0)"
+        ;;
+    *) die "usage: build/lab.sh vm add 3 hv1 | vm del 3 | vm move 3 hv2" ;;
+    esac
+}
+
 cmd_up() {
     need_root
     # `up` always starts from nothing: leftovers of a crashed run would make a confusing lab.
@@ -184,7 +249,7 @@ teardown() {
     stop_matching correlator
     stop_matching ping-
     local ns pid
-    for ns in "${all_ns[@]}"; do
+    for ns in "${all_ns[@]}" "${extra_ns[@]}"; do
         ns_exists "$ns" || continue
         # Anything still running inside our own namespaces was started by this lab (e.g. by
         # hand via `ip netns exec`); it would keep the namespace alive after `ip netns del`.
@@ -443,8 +508,8 @@ cmd_start_pipeline() {
     say "correlator: $(grep -m1 'correlator listening on' "$logs/correlator.log")"
 
     spawn agent-vm1 hc-vm1 dotnet "$agent_dll" --node vm1 --correlator "$correlator_url" --iface eth0=guest
-    spawn agent-hv1 hc-hv1 dotnet "$agent_dll" --node hv1 --correlator "$correlator_url" --iface tap100i0=vif --iface eno1=nic
-    spawn agent-hv2 hc-hv2 dotnet "$agent_dll" --node hv2 --correlator "$correlator_url" --iface tap200i0=vif --iface eno1=nic
+    spawn agent-hv1 hc-hv1 dotnet "$agent_dll" --node hv1 --correlator "$correlator_url" --iface tap100i0=vif --iface eno1=nic --iface tap300i0=vif
+    spawn agent-hv2 hc-hv2 dotnet "$agent_dll" --node hv2 --correlator "$correlator_url" --iface tap200i0=vif --iface eno1=nic --iface tap300i0=vif
     spawn agent-vm2 hc-vm2 dotnet "$agent_dll" --node vm2 --correlator "$correlator_url" --iface eth0=guest
     if ! poll 90 agents_connected; then
         for a in vm1 hv1 hv2 vm2; do echo "--- agent $a"; tail -n 5 "$logs/agent-$a.log"; done >&2
@@ -537,6 +602,9 @@ usage: build/lab.sh COMMAND
   fault flap-fabric [CYCLES DOWN PERIOD]  the switch port toward hv2, likewise                    -> freezes in fabric
   fault clear      stop the bulk flow and remove the rate limit
   measure [N]      tcpdump every capture point while vm1 pings vm2 N times; print round trips
+  vm add 3 HV      create VM 3 (hc-vm3, 10.77.0.13) with tap300i0 on HV's vmbr0 (hv1|hv2), as a VM start does
+  vm del 3         delete VM 3 and its tap
+  vm move 3 HV     live-migrate VM 3: delete tap300i0 on its hypervisor, re-create it on HV
   start-pipeline   start the correlator (root ns, $correlator_url) and the four agents
   stop-pipeline    stop them
   demo             deps, build, up, pipeline, a fabric fault, and the findings via the CLI
@@ -553,6 +621,7 @@ main() {
     status) cmd_status ;;
     fault) cmd_fault "$@" ;;
     measure) cmd_measure "$@" ;;
+    vm) cmd_vm "$@" ;;
     start-pipeline) cmd_start_pipeline ;;
     stop-pipeline) cmd_stop_pipeline ;;
     demo) cmd_demo ;;

@@ -1,6 +1,7 @@
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Clock;
 using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Discovery;
 using HopCapture.Agent.Probing;
 using HopCapture.Agent.Upload;
 using Microsoft.Extensions.Configuration;
@@ -48,6 +49,9 @@ public static class AgentServiceCollectionExtensions
         {
             CanProbe = ProbingEnabled(sp),
         });
+        // The desired interface list; discovery (Agent:Interfaces auto) replaces this registration.
+        services.TryAddSingleton<IInterfaceSource, StaticInterfaceSource>();
+        services.TryAddSingleton<INetworkLinks>(KernelLinks.Instance);
         services.TryAddSingleton<CaptureService>();
         services.TryAddSingleton<ProbingService>();
 

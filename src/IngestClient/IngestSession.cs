@@ -127,6 +127,8 @@ public sealed class IngestSession
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var call = _client.Connect(cancellationToken: stream.Token);
         var helloNext = _source.FirstSeq;
+        // Read before the Hello is built: a change racing it is sent again, never lost.
+        var interfacesSent = InterfacesVersion();
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = _hello(helloNext) }, stream.Token);
         var welcome = await ReadWelcomeAsync(call, stream.Token);
 
@@ -136,7 +138,7 @@ public sealed class IngestSession
         _observer.Connected(welcome);
 
         var receive = ReceiveLoopAsync(call, stream.Token);
-        var send = SendLoopAsync(call, Math.Max(welcome.ResumeAfterSeq + 1, helloNext), stream.Token);
+        var send = SendLoopAsync(call, Math.Max(welcome.ResumeAfterSeq + 1, helloNext), interfacesSent, stream.Token);
         var first = await Task.WhenAny(receive, send);
         if (first == send && send.IsCompletedSuccessfully)
         {
@@ -229,7 +231,10 @@ public sealed class IngestSession
         throw new IngestSessionException("the correlator closed the stream");
     }
 
-    private async Task SendLoopAsync(AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call, ulong nextSeq, CancellationToken cancellationToken)
+    private long InterfacesVersion() => _options.InterfacesVersion?.Invoke() ?? 0;
+
+    private async Task SendLoopAsync(
+        AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call, ulong nextSeq, long interfacesSent, CancellationToken cancellationToken)
     {
         var heartbeat = _options.Heartbeat;
         var nextHeartbeat = _time.GetUtcNow();
@@ -240,8 +245,12 @@ public sealed class IngestSession
                 await call.RequestStream.WriteAsync(new AgentMessage { ControlResult = result }, cancellationToken);
             }
 
+            interfacesSent = await SendInterfacesIfChangedAsync(call, interfacesSent, cancellationToken);
             while (_source.TryGetAfter(nextSeq - 1, out var batch))
             {
+                // The batch exists, so whatever appended an index it uses happened before: a
+                // version read now sees that append, and the table goes out ahead of the batch.
+                interfacesSent = await SendInterfacesIfChangedAsync(call, interfacesSent, cancellationToken);
                 if (batch.Seq != nextSeq)
                 {
                     // The source dropped batches this stream has not carried yet (a full buffer): a
@@ -292,6 +301,21 @@ public sealed class IngestSession
                 // heartbeat or flush check due
             }
         }
+    }
+
+    private async Task<long> SendInterfacesIfChangedAsync(
+        AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call, long sent, CancellationToken cancellationToken)
+    {
+        var version = InterfacesVersion();
+        if (version == sent || _options.Interfaces is null)
+        {
+            return sent;
+        }
+
+        var changed = new InterfacesChanged();
+        changed.Interfaces.AddRange(_options.Interfaces());
+        await call.RequestStream.WriteAsync(new AgentMessage { Interfaces = changed }, cancellationToken);
+        return version;
     }
 
     private sealed class NoObserver : IIngestSessionObserver

@@ -24,4 +24,15 @@ public sealed class IngestSessionOptions
     public Func<DateTimeOffset, Heartbeat>? Heartbeat { get; init; }
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The client's interface table version (bumped on every change), or null for a client whose
+    /// table never changes. When it differs from the version the stream last carried (in its
+    /// Hello or an InterfacesChanged), the session sends <see cref="Interfaces"/> before the next
+    /// batch, so the correlator knows every index a batch uses.
+    /// </summary>
+    public Func<long>? InterfacesVersion { get; init; }
+
+    /// <summary>The whole interface table, index = position; required with <see cref="InterfacesVersion"/>.</summary>
+    public Func<IEnumerable<InterfaceInfo>>? Interfaces { get; init; }
 }

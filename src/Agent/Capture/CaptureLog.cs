@@ -31,4 +31,22 @@ internal static partial class CaptureLog
 
     [LoggerMessage(EventId = 1113, Level = LogLevel.Error, Message = "replay of {File} as {Iface} failed")]
     public static partial void ReplayFailed(ILogger logger, string file, string iface, Exception exception);
+
+    [LoggerMessage(EventId = 1120, Level = LogLevel.Information, Message = "interface {Iface} ({Role}, point {Point}) is not present on this node; waiting for it")]
+    public static partial void Waiting(ILogger logger, string iface, PointRole role, string point);
+
+    [LoggerMessage(EventId = 1121, Level = LogLevel.Warning, Message = "interface {Iface} vanished; capture stopped, waiting for it to return")]
+    public static partial void Gone(ILogger logger, string iface);
+
+    [LoggerMessage(EventId = 1122, Level = LogLevel.Information, Message = "interface {Iface} was re-created (ifindex {Old} -> {New}); reopening the capture")]
+    public static partial void Recreated(ILogger logger, string iface, int old, int @new);
+
+    [LoggerMessage(EventId = 1123, Level = LogLevel.Warning, Message = "{Error}; trying again in {Seconds} s")]
+    public static partial void OpenFailed(ILogger logger, string error, double seconds);
+
+    [LoggerMessage(EventId = 1124, Level = LogLevel.Warning, Message = "interface source: {Warning}")]
+    public static partial void SourceWarning(ILogger logger, string warning);
+
+    [LoggerMessage(EventId = 1125, Level = LogLevel.Error, Message = "interface reconciliation failed; trying again on the next poll")]
+    public static partial void ReconcileFailed(ILogger logger, Exception exception);
 }

@@ -8,6 +8,8 @@ public sealed class InterfaceCounters
     private long _malformed;
     private long _kernelDropped;
     private long _interfaceDropped;
+    private long _kernelDroppedBefore;
+    private long _interfaceDroppedBefore;
     private volatile string? _error;
     private volatile bool _up;
 
@@ -38,8 +40,15 @@ public sealed class InterfaceCounters
     /// </summary>
     public void SetKernelCounters(long dropped, long interfaceDropped)
     {
-        Interlocked.Exchange(ref _kernelDropped, dropped);
-        Interlocked.Exchange(ref _interfaceDropped, interfaceDropped);
+        Interlocked.Exchange(ref _kernelDropped, Interlocked.Read(ref _kernelDroppedBefore) + dropped);
+        Interlocked.Exchange(ref _interfaceDropped, Interlocked.Read(ref _interfaceDroppedBefore) + interfaceDropped);
+    }
+
+    /// <summary>The handles are closing (the interface vanished): later handles count on top of what they counted.</summary>
+    public void RetireKernelCounters()
+    {
+        Interlocked.Exchange(ref _kernelDroppedBefore, KernelDropped);
+        Interlocked.Exchange(ref _interfaceDroppedBefore, InterfaceDropped);
     }
 
     public void AddCaptured() => Interlocked.Increment(ref _captured);

@@ -23,6 +23,7 @@ internal sealed class LiveCaptureHandle : IDisposable
     private readonly ILogger _logger;
     private Thread? _thread;
     private volatile bool _stopping;
+    private volatile bool _ended;
     private int _linkType;
     private TimestampResolution _resolution;
 
@@ -36,6 +37,9 @@ internal sealed class LiveCaptureHandle : IDisposable
     }
 
     public long KernelDropped { get; private set; }
+
+    /// <summary>The capture thread ended on its own (a read error: the interface went away), not by <see cref="Stop"/>.</summary>
+    public bool Ended => _ended;
 
     public long InterfaceDropped { get; private set; }
 
@@ -63,18 +67,18 @@ internal sealed class LiveCaptureHandle : IDisposable
         }
         catch (PcapException ex) when (IsPermission(ex))
         {
-            throw new AgentStartupException($"no permission to capture on {_iface.Name}: run as root or grant CAP_NET_RAW,CAP_NET_ADMIN", ex);
+            throw new CaptureOpenException($"no permission to capture on {_iface.Name}: run as root or grant CAP_NET_RAW,CAP_NET_ADMIN", permission: true, ex);
         }
         catch (PcapException ex)
         {
-            throw new AgentStartupException($"cannot capture on {_iface.Name}: {ex.Message.Trim()}", ex);
+            throw new CaptureOpenException($"cannot capture on {_iface.Name}: {ex.Message.Trim()}", permission: false, ex);
         }
 
         _linkType = (int)_device.LinkType;
         _resolution = _device.TimestampResolution;
         if (!LinkType.IsSupported(_linkType))
         {
-            throw new AgentStartupException($"cannot capture on {_iface.Name}: link type {_device.LinkType} ({_linkType}) is not supported");
+            throw new CaptureOpenException($"cannot capture on {_iface.Name}: link type {_device.LinkType} ({_linkType}) is not supported", permission: false);
         }
     }
 
@@ -186,6 +190,7 @@ internal sealed class LiveCaptureHandle : IDisposable
                     counters.Error = error;
                     counters.Up = false;
                     CaptureLog.CaptureFailed(_logger, _iface.Name, _direction, error);
+                    _ended = true;
                     return;
                 }
             }
@@ -195,6 +200,7 @@ internal sealed class LiveCaptureHandle : IDisposable
             counters.Error = ex.Message;
             counters.Up = false;
             CaptureLog.CaptureCrashed(_logger, _iface.Name, _direction, ex);
+            _ended = true;
         }
     }
 }

@@ -33,6 +33,9 @@ public sealed class AgentOptions
 
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the capture follows interfaces that appear, vanish or are re-created (a VM's tap).</summary>
+    public TimeSpan InterfacePoll { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>True when every interface is fed from a file: the agent exits once it is all acked.</summary>
     public bool ReplayOnly => Interfaces.Count > 0 && Interfaces.TrueForAll(i => !string.IsNullOrEmpty(i.Replay));
 }

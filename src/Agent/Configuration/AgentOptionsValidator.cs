@@ -56,6 +56,7 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         Range(failures, "MaxBuffered", options.MaxBuffered, options.BatchMax, int.MaxValue);
         Positive(failures, "BatchInterval", options.BatchInterval);
         Positive(failures, "HeartbeatInterval", options.HeartbeatInterval);
+        Positive(failures, "InterfacePoll", options.InterfacePoll);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -63,9 +63,17 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
             new Ingest.IngestClient(_channel),
             Outbox,
             BuildHello,
-            new IngestSessionOptions { Heartbeat = BuildHeartbeat, HeartbeatInterval = _options.HeartbeatInterval },
+            new IngestSessionOptions
+            {
+                Heartbeat = BuildHeartbeat,
+                HeartbeatInterval = _options.HeartbeatInterval,
+                InterfacesVersion = () => _interfaces.Version,
+                Interfaces = _interfaces.ToInfos,
+            },
             this,
             _time);
+        // A state change (a tap vanished) reaches the correlator now, not with the next batch.
+        _interfaces.Changed += _session.Wake;
     }
 
     /// <summary>New per process: the correlator restarts the seq numbering with it.</summary>

@@ -95,13 +95,25 @@ public static class AgentsView
                 text += ":" + info.Point;
             }
 
-            // A dead capture is the first thing to see: it explains missing points in explain.
-            var stats = agent.Stats.FirstOrDefault(s => s.Iface == (uint)i);
-            if (stats is { Error.Length: > 0 })
+            if (!string.IsNullOrEmpty(info.VmId) || !string.IsNullOrEmpty(info.VmName))
             {
-                text += $" (error: {stats.Error})";
+                text += $" [vm {string.Join(' ', new[] { info.VmId, info.VmName }.Where(v => !string.IsNullOrEmpty(v)))}]";
             }
-            else if (stats is { Up: false })
+
+            // A dead capture is the first thing to see: it explains missing points in explain.
+            // The heartbeat's state is the newer one; the table's detail says why.
+            var stats = agent.Stats.FirstOrDefault(s => s.Iface == (uint)i);
+            var state = stats is { State.Length: > 0 } ? stats.State : info.State;
+            var detail = !string.IsNullOrEmpty(info.Detail) ? info.Detail : stats?.Error ?? "";
+            if (state is "waiting" or "gone")
+            {
+                text += $" ({state})";
+            }
+            else if (state == "error" || stats is { Error.Length: > 0 })
+            {
+                text += $" (error: {(detail.Length > 0 ? detail : "unknown")})";
+            }
+            else if (stats is { Up: false } && state != "capturing")
             {
                 text += " (down)";
             }

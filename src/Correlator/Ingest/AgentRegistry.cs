@@ -102,6 +102,37 @@ public sealed partial class AgentRegistry(ProbeStore store, TimeProvider timePro
         return state;
     }
 
+    /// <summary>The instance's interface table as last announced (Hello or InterfacesChanged).</summary>
+    public IReadOnlyList<InterfaceInfo> Interfaces(AgentState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        lock (_gate)
+        {
+            return [.. state.Hello.Interfaces];
+        }
+    }
+
+    /// <summary>
+    /// The agent's table changed mid-stream: listings and the next restart's memory show the new
+    /// one. The stored Hello takes the table, as the agent's next Hello would carry it.
+    /// </summary>
+    public void InterfacesChanged(AgentState state, InterfacesChanged changed)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(changed);
+        var now = timeProvider.NowNs();
+        lock (_gate)
+        {
+            var hello = state.Hello.Clone();
+            hello.Interfaces.Clear();
+            hello.Interfaces.AddRange(changed.Interfaces);
+            state.Hello = hello;
+            state.LastSeenNs = now;
+        }
+
+        Persist(state, now);
+    }
+
     public void Disconnect(AgentState state)
     {
         ArgumentNullException.ThrowIfNull(state);

@@ -59,9 +59,7 @@ public sealed partial class IngestService(
                 hello.InstanceId = "anon-" + Guid.NewGuid().ToString("N");
             }
 
-            var ifaceIds = hello.Interfaces
-                .Select(i => catalog.Register(hello.Node, i.Name, string.IsNullOrWhiteSpace(i.Point) ? null : i.Point, i.Role.ToEngine()).Id)
-                .ToArray();
+            var ifaceIds = Register(hello.Node, hello.Interfaces);
             state = registry.Connect(hello, context.Peer);
             var resumeAfter = registry.AcceptedSeq(state) ?? 0;
             Log.AgentConnected(logger, hello.Node, hello.InstanceId, context.Peer, hello.Interfaces.Count, resumeAfter);
@@ -87,6 +85,9 @@ public sealed partial class IngestService(
                     case AgentMessage.BodyOneofCase.Batch:
                         var ack = await AcceptBatchAsync(state, ifaceIds, message.Batch, cancellationToken);
                         await agentChannel.WriteAsync(new CorrelatorMessage { Ack = ack }, cancellationToken);
+                        break;
+                    case AgentMessage.BodyOneofCase.Interfaces:
+                        ifaceIds = InterfacesChanged(state, message.Interfaces, ifaceIds.Length);
                         break;
                     case AgentMessage.BodyOneofCase.Heartbeat:
                         registry.Heartbeat(state, message.Heartbeat);
@@ -145,32 +146,79 @@ public sealed partial class IngestService(
                 $"node '{hello.Node}' is not in {CorrelatorOptions.SectionName}:AllowedNodes"));
         }
 
-        if (hello.Interfaces.Count == 0)
+        ValidateInterfaces(hello.Node, hello.Interfaces, "Hello");
+    }
+
+    /// <summary>The rules for an interface table, in a Hello or an InterfacesChanged.</summary>
+    private static void ValidateInterfaces(string node, Google.Protobuf.Collections.RepeatedField<InterfaceInfo> interfaces, string message)
+    {
+        if (interfaces.Count == 0)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Hello from node '{hello.Node}' lists no interfaces"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{message} from node '{node}' lists no interfaces"));
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < hello.Interfaces.Count; i++)
+        for (var i = 0; i < interfaces.Count; i++)
         {
-            var iface = hello.Interfaces[i];
+            var iface = interfaces[i];
             if (string.IsNullOrWhiteSpace(iface.Name))
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Hello.interfaces[{i}] of node '{hello.Node}' has no name"));
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{message}.interfaces[{i}] of node '{node}' has no name"));
             }
 
             if (iface.Role == Role.Unspecified || !Enum.IsDefined(iface.Role))
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument,
-                    $"interface '{iface.Name}' of node '{hello.Node}' has no role (guest, vif, bridge, nic or app)"));
+                    $"interface '{iface.Name}' of node '{node}' has no role (guest, vif, bridge, nic or app)"));
             }
 
             if (!names.Add(iface.Name))
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument,
-                    $"interface '{iface.Name}' of node '{hello.Node}' is listed twice"));
+                    $"interface '{iface.Name}' of node '{node}' is listed twice"));
             }
         }
+    }
+
+    /// <summary>Catalog ids by agent index (index = position in the table).</summary>
+    private int[] Register(string node, IEnumerable<InterfaceInfo> interfaces) =>
+    [
+        .. interfaces.Select(i => catalog.Register(node, i.Name, string.IsNullOrWhiteSpace(i.Point) ? null : i.Point, i.Role.ToEngine()).Id),
+    ];
+
+    /// <summary>
+    /// The agent's table grew or changed mid-stream (a VM's tap appeared or vanished, issue 10):
+    /// validated like a Hello, append-only — an index keeps its name for the agent's lifetime —
+    /// and from here batches may use the new indices.
+    /// </summary>
+    private int[] InterfacesChanged(AgentState state, InterfacesChanged changed, int known)
+    {
+        var node = state.Node;
+        ValidateInterfaces(node, changed.Interfaces, "InterfacesChanged");
+        var previous = registry.Interfaces(state);
+        if (changed.Interfaces.Count < previous.Count)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"InterfacesChanged from node '{node}' lists {changed.Interfaces.Count} interfaces, fewer than the {previous.Count} it had: the table is append-only (a vanished interface stays with state \"gone\")"));
+        }
+
+        for (var i = 0; i < previous.Count; i++)
+        {
+            if (previous[i].Name != changed.Interfaces[i].Name)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument,
+                    $"InterfacesChanged from node '{node}' renames interface {i} from '{previous[i].Name}' to '{changed.Interfaces[i].Name}': an index keeps its name for the agent's lifetime"));
+            }
+        }
+
+        var ids = Register(node, changed.Interfaces);
+        registry.InterfacesChanged(state, changed);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var listed = string.Join(", ", changed.Interfaces.Select(i => string.IsNullOrEmpty(i.State) ? i.Name : $"{i.Name} {i.State}"));
+            Log.InterfacesChanged(logger, node, changed.Interfaces.Count, changed.Interfaces.Count - known, listed);
+        }
+        return ids;
     }
 
     private async Task<Ack> AcceptBatchAsync(AgentState state, int[] ifaceIds, ObservationBatch batch, CancellationToken cancellationToken)
@@ -238,6 +286,10 @@ public sealed partial class IngestService(
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Agent {Node} re-sent batch {Seq}; acknowledged without processing")]
         public static partial void DuplicateBatch(ILogger logger, string node, ulong seq);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Information,
+            Message = "Agent {Node} changed its interfaces: {Count} ({Added} new): {Interfaces}")]
+        public static partial void InterfacesChanged(ILogger logger, string node, int count, int added, string interfaces);
 
         [LoggerMessage(EventId = 1004, Level = LogLevel.Warning,
             Message = "Agent {Node} batch {Seq}: {Rejected} observations rejected, first: {Reason}")]

@@ -79,6 +79,28 @@ public class ViewsTests
     }
 
     [Test]
+    public void AgentsView_InterfaceStates_WaitingGoneErrorAndVmShown()
+    {
+        var now = new DateTimeOffset(2025, 1, 31, 12, 0, 0, TimeSpan.Zero);
+        var agent = new AgentInfo { Node = "hv1", AgentVersion = "0.1.0", Connected = true, LastSeenNs = HopCapture.Cli.Parsing.TimeArguments.ToUnixNs(now) };
+        agent.Interfaces.Add(new InterfaceInfo { Name = "tap1", Role = Role.Vif, Point = "tap1", VmId = "100", VmName = "web01", State = "capturing" });
+        agent.Interfaces.Add(new InterfaceInfo { Name = "tap2", Role = Role.Vif, Point = "tap2", State = "waiting" });
+        agent.Interfaces.Add(new InterfaceInfo { Name = "tap3", Role = Role.Vif, Point = "tap3", State = "capturing" });
+        agent.Interfaces.Add(new InterfaceInfo { Name = "tap4", Role = Role.Vif, Point = "tap4", State = "error", Detail = "boom" });
+        agent.Stats.Add(new InterfaceStats { Iface = 0, Up = true, State = "capturing" });
+        agent.Stats.Add(new InterfaceStats { Iface = 1, State = "waiting" });
+        // The heartbeat is newer than the table: tap3 vanished since.
+        agent.Stats.Add(new InterfaceStats { Iface = 2, State = "gone" });
+        agent.Stats.Add(new InterfaceStats { Iface = 3, State = "error" });
+        var response = new ListAgentsResponse();
+        response.Agents.Add(agent);
+
+        var row = Rendered.Cells(Rendered.Lines(AgentsView.Build(response, now))[2]);
+
+        Assert.That(row[3], Is.EqualTo("tap1=vif [vm 100 web01], tap2=vif (waiting), tap3=vif (gone), tap4=vif (error: boom)"));
+    }
+
+    [Test]
     public void WatchLine_AnsweredAndLost_OneLineEach()
     {
         Assert.That(WatchLine.Format(Seed003.Probe()),

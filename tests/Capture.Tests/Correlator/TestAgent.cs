@@ -47,6 +47,14 @@ public sealed class TestAgent : IAsyncDisposable
         return message.Ack;
     }
 
+    /// <summary>The agent's interface table changed: sent without an answer, like a heartbeat.</summary>
+    public Task SendInterfacesAsync(IEnumerable<InterfaceInfo> interfaces)
+    {
+        var changed = new InterfacesChanged();
+        changed.Interfaces.AddRange(interfaces);
+        return _call.RequestStream.WriteAsync(new AgentMessage { Interfaces = changed }).WaitAsync(CallTimeout);
+    }
+
     public Task SendHeartbeatAsync(Heartbeat heartbeat) =>
         _call.RequestStream.WriteAsync(new AgentMessage { Heartbeat = heartbeat }).WaitAsync(CallTimeout);
 

@@ -305,6 +305,47 @@ public class IngestSessionTests
     }
 
     /// <summary>Sealed batches of n empty-ish observations, like a client's buffer.</summary>
+    [Test]
+    public async Task RunAsync_TableGrowsMidStream_SendsInterfacesChangedBeforeTheNextBatch()
+    {
+        await using var server = await TestIngestServer.StartAsync();
+        using var channel = GrpcChannel.ForAddress(server.Url);
+        var source = new TestSource();
+        source.Seal(1);
+        long version = 0;
+        var table = new List<InterfaceInfo> { new() { Name = "eth0", Role = Role.Guest, Point = "eth0", State = "capturing" } };
+        var observer = new Recorder();
+        var session = new IngestSession(
+            new Ingest.IngestClient(channel),
+            source,
+            next => HelloFor("node-a", next),
+            new IngestSessionOptions { InterfacesVersion = () => Interlocked.Read(ref version), Interfaces = () => [.. table] },
+            observer);
+        var run = session.RunAsync(CancellationToken.None);
+        await Poll.UntilAsync(() => observer.Acks.Any(a => a.Seq == 1), Timeout, "batch 1 acked");
+
+        // What the capture reconciler does when a tap appears: the table grows, then observations
+        // with its index are batched.
+        table.Add(new InterfaceInfo { Name = "tap300i0", Role = Role.Vif, Point = "tap300i0", State = "capturing", VmId = "300" });
+        Interlocked.Increment(ref version);
+        source.Seal(2);
+        source.Complete();
+        session.Wake();
+        await run.WaitAsync(Timeout);
+
+        var bodies = server.Messages.Select(m => m.BodyCase).Where(b => b != AgentMessage.BodyOneofCase.Heartbeat).ToList();
+        var changed = Of(server.Messages, AgentMessage.BodyOneofCase.Interfaces);
+        Assert.Multiple(() =>
+        {
+            Assert.That(bodies, Is.EqualTo(new[]
+            {
+                AgentMessage.BodyOneofCase.Hello, AgentMessage.BodyOneofCase.Batch,
+                AgentMessage.BodyOneofCase.Interfaces, AgentMessage.BodyOneofCase.Batch,
+            }));
+            Assert.That(changed.Single().Interfaces.Interfaces.Select(i => (i.Name, i.VmId)), Is.EqualTo(new[] { ("eth0", ""), ("tap300i0", "300") }));
+        });
+    }
+
     private sealed class TestSource : IIngestBatchSource
     {
         private readonly Lock _gate = new();
