@@ -71,7 +71,7 @@ public sealed class AlertStore(ProbeStore store)
                 command.Parameters.AddWithValue("$src", alert.Src);
                 command.Parameters.AddWithValue("$dst", alert.Dst);
                 command.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(alert.Labels()));
-                command.Parameters.AddWithValue("$unit", alert.Rule.Unit);
+                command.Parameters.AddWithValue("$unit", alert.Unit);
                 command.Parameters.AddWithValue("$started", alert.StartedNs);
             }
             else
@@ -170,7 +170,8 @@ public sealed class AlertStore(ProbeStore store)
                 StartedNs = reader.GetInt64(8),
                 FiringNs = reader.GetInt64(9),
                 ResolvedNs = reader.GetInt64(10),
-                Path = $"{reader.GetString(11)} → {reader.GetString(12)}",
+                // An agent-down alert is about a node (stored as src, dst empty), not a path.
+                Path = reader.GetString(12).Length == 0 ? reader.GetString(11) : $"{reader.GetString(11)} → {reader.GetString(12)}",
                 NotificationsPending = (uint)reader.GetInt64(13),
             };
             var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [];

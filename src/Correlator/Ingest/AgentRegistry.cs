@@ -147,8 +147,11 @@ public sealed partial class AgentRegistry(ProbeStore store, VmInventory inventor
     public void CountBatch(AgentState state, ulong seq, int accepted, int rejected)
     {
         ArgumentNullException.ThrowIfNull(state);
+        var now = timeProvider.NowNs();
         lock (_gate)
         {
+            // A batch is a sign of life as much as a heartbeat (the agent-down alert reads it).
+            state.LastSeenNs = now;
             state.AcceptedSeq = seq;
             state.Observations += (ulong)accepted;
             state.Rejected += (ulong)rejected;
