@@ -62,7 +62,7 @@ public sealed class AgentDownMonitor
 
             alert.Rule = rule;
             alert.LastSeenNs = lastSeen;
-            alert.Value = Math.Floor((nowNs - lastSeen) / 1e9);
+            alert.Value = Math.Round((nowNs - lastSeen) / 1e9, 1);
         }
 
         return transitions;

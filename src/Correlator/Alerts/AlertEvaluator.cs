@@ -82,8 +82,8 @@ public sealed class AlertInstance
             if (Node is not null)
             {
                 return State == AlertState.Resolved
-                    ? $"agent {Node} reports again after {Value.ToString("0", CultureInfo.InvariantCulture)} s of silence"
-                    : $"agent {Node} has not reported for {Value.ToString("0", CultureInfo.InvariantCulture)} s " +
+                    ? $"agent {Node} reports again after {Value.ToString("0.#", CultureInfo.InvariantCulture)} s of silence"
+                    : $"agent {Node} has not reported for {Value.ToString("0.#", CultureInfo.InvariantCulture)} s " +
                        $"(> {rule.Threshold.ToString("0.#", CultureInfo.InvariantCulture)} s): no heartbeat or batch since {UnixTime.Rfc3339(LastSeenNs)}";
             }
 

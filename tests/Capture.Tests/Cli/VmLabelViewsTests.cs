@@ -27,7 +27,7 @@ public sealed class VmLabelViewsTests
             Assert.That(lines[0], Does.StartWith("probe 42: 192.168.47.111 (vm 100 web01) → 192.168.47.127 (vm 101 db01) id 21616 seq 110"));
             Assert.That(rows.Single(r => r[0] == "2")[1..3], Is.EqualTo(new[] { "hv-a", "023471 (vm 100 web01)" }));
             Assert.That(rows.Single(r => r[0] == "3")[1..3], Is.EqualTo(new[] { "hv-a", "eth0" }), "a NIC has no VM label");
-            Assert.That(lines, Has.Some.StartsWith("hv-a/023471 (vm 100 web01) → hv-a/eth0"));
+            Assert.That(lines.Select(l => l.Trim()), Has.Some.StartsWith("hv-a/023471 (vm 100 web01) → hv-a/eth0"), "segments name the points with their VMs");
         });
     }
 
