@@ -9,7 +9,10 @@ public readonly record struct AgentSeen(string Node, long LastSeenNs);
 /// The built-in agent-down alert, free of I/O and of the clock like <see cref="AlertEvaluator"/>:
 /// a node whose agent has not reported for longer than <see cref="AgentDownOptions.After"/> fires
 /// at once (the silence is its own hold time); it resolves as soon as the agent reports again,
-/// when the node leaves the watched set, or when the alert is turned off.
+/// when the node leaves the watched set, or when the alert is turned off. After a correlator
+/// restart the agents get <see cref="AgentDownOptions.After"/> from <see cref="GraceFromNs"/> to
+/// reconnect (nobody could report to a correlator that was down); an alert adopted from the
+/// previous run keeps firing until its agent reports.
 /// </summary>
 public sealed class AgentDownMonitor
 {
@@ -19,6 +22,9 @@ public sealed class AgentDownMonitor
     private AgentDownOptions? _options;
     private AlertRule? _rule;
     private Glob _nodes = new("*");
+
+    /// <summary>Silence is counted from here at the earliest: the correlator's start.</summary>
+    public long GraceFromNs { get; set; }
 
     /// <summary>Alerts firing now.</summary>
     public IEnumerable<AlertInstance> Active => _firing.Values;
@@ -35,7 +41,8 @@ public sealed class AgentDownMonitor
             foreach (var group in agents.Where(a => _nodes.IsMatch(a.Node)).GroupBy(a => a.Node, StringComparer.Ordinal))
             {
                 var lastSeen = group.Max(a => a.LastSeenNs);
-                if (nowNs - lastSeen > afterNs)
+                var silentSince = _firing.ContainsKey(group.Key) ? lastSeen : Math.Max(lastSeen, GraceFromNs);
+                if (nowNs - silentSince > afterNs)
                 {
                     down[group.Key] = lastSeen;
                 }
@@ -66,6 +73,18 @@ public sealed class AgentDownMonitor
         }
 
         return transitions;
+    }
+
+    /// <summary>Takes over alerts the previous run left firing (store ids kept, so they resolve as themselves).</summary>
+    public void Adopt(IEnumerable<(long Id, string Node, long StartedNs, long FiringNs)> firing, AgentDownOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(firing);
+        ArgumentNullException.ThrowIfNull(options);
+        var rule = Rule(options);
+        foreach (var (id, node, startedNs, firingNs) in firing)
+        {
+            _firing.TryAdd(node, new AlertInstance(rule, node) { Id = id, State = AlertState.Firing, StartedNs = startedNs, FiringNs = firingNs });
+        }
     }
 
     /// <summary>The rule the alerts carry (name, severity, threshold in seconds), rebuilt when the options change.</summary>

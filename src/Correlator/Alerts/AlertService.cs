@@ -58,6 +58,12 @@ public sealed partial class AlertService(
 
         _subscription = stored.Subscribe(_ => true, QueueCapacity);
         ApplyRules();
+        _agentDown.GraceFromNs = timeProvider.NowNs();
+        if (_applied is { } applied)
+        {
+            _agentDown.Adopt(store.FiringAgentDown(), applied.AgentDown);
+        }
+
         return base.StartAsync(cancellationToken);
     }
 

@@ -98,6 +98,46 @@ public sealed class AgentDownMonitorTests
     }
 
     [Test]
+    public void Evaluate_CorrelatorJustStarted_RememberedAgentGetsAfterToReconnect()
+    {
+        var lastSeen = Now;
+        _time.Advance(TimeSpan.FromHours(1));
+        var monitor = new AgentDownMonitor { GraceFromNs = Now };
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        var inGrace = monitor.Evaluate([new AgentSeen("hv1", lastSeen)], Options, Now);
+        _time.Advance(TimeSpan.FromSeconds(31));
+        var after = monitor.Evaluate([new AgentSeen("hv1", lastSeen)], Options, Now);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(inGrace, Is.Empty, "nobody could report to a correlator that was down");
+            Assert.That(after.Select(t => t.To), Is.EqualTo(new[] { AlertState.Firing }));
+            Assert.That(after[0].Alert.Value, Is.EqualTo(3661), "the value is the whole silence");
+        });
+    }
+
+    [Test]
+    public void Adopt_AlertFiringInThePreviousRun_KeepsFiringThroughTheGraceAndResolvesAsItself()
+    {
+        var lastSeen = Now;
+        _time.Advance(TimeSpan.FromMinutes(10));
+        var monitor = new AgentDownMonitor { GraceFromNs = Now };
+        monitor.Adopt([(7L, "hv1", lastSeen + 60_000_000_000, lastSeen + 61_000_000_000)], Options);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var stillDown = monitor.Evaluate([new AgentSeen("hv1", lastSeen)], Options, Now);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var back = monitor.Evaluate([new AgentSeen("hv1", Now)], Options, Now);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(stillDown, Is.Empty, "no second firing for an alert that already paged");
+            Assert.That(back.Select(t => (t.Alert.Id, t.To)), Is.EqualTo(new[] { (7L, AlertState.Resolved) }));
+        });
+    }
+
+    [Test]
     public void Payload_AgentDown_IsAnAlertmanagerAlertWithNodeAndSeconds()
     {
         var monitor = new AgentDownMonitor();
