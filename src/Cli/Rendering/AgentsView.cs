@@ -17,12 +17,14 @@ public static class AgentsView
         }
         else
         {
-            var table = Tables.Create(
-                "node", "connected", "version", "interfaces", ">captured", ">kernel drops", ">queue drops",
-                ">upload dropped", "clock", "last seen");
+            // The vm column only when some agent runs in a VM the correlator linked (issue 10).
+            var vms = response.Agents.Any(a => a.Vm.Length > 0);
+            string[] headers = ["node", "connected", "version", "interfaces", ">captured", ">kernel drops", ">queue drops",
+                ">upload dropped", "clock", "last seen"];
+            var table = Tables.Create(vms ? [headers[0], "vm", .. headers[1..]] : headers);
             foreach (var agent in response.Agents.OrderBy(a => a.Node, StringComparer.Ordinal))
             {
-                table.Row(
+                string[] cells = [
                     agent.Node,
                     agent.Connected ? "yes" : "no",
                     string.IsNullOrEmpty(agent.AgentVersion) ? Formats.Missing : agent.AgentVersion,
@@ -32,7 +34,8 @@ public static class AgentsView
                     Formats.Count(Sum(agent, s => s.QueueDropped)),
                     Formats.Count(agent.UploadDropped),
                     agent.ClockFlags.Count == 0 ? Clock(agent.Clock) : $"{Clock(agent.Clock)}; ! {string.Join("; ", agent.ClockFlags)}",
-                    Formats.Ago(agent.LastSeenNs, now));
+                    Formats.Ago(agent.LastSeenNs, now)];
+                table.Row(vms ? [cells[0], agent.Vm.Length > 0 ? agent.Vm : Formats.Missing, .. cells[1..]] : cells);
             }
 
             parts.Add(table);
@@ -95,9 +98,10 @@ public static class AgentsView
                 text += ":" + info.Point;
             }
 
+            // A hypervisor's vif: the VM behind it.
             if (!string.IsNullOrEmpty(info.VmId) || !string.IsNullOrEmpty(info.VmName))
             {
-                text += $" [vm {string.Join(' ', new[] { info.VmId, info.VmName }.Where(v => !string.IsNullOrEmpty(v)))}]";
+                text += $" (vm {string.Join(' ', new[] { info.VmId, info.VmName }.Where(v => !string.IsNullOrEmpty(v)))})";
             }
 
             // A dead capture is the first thing to see: it explains missing points in explain.

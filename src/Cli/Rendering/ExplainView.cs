@@ -24,7 +24,7 @@ public static class ExplainView
             points.Row(
                 (i + 1).ToString(CultureInfo.InvariantCulture),
                 point.Node,
-                Iface(point),
+                Formats.Labeled(Iface(point), point.Vm),
                 Formats.Role(point.Role),
                 point.HasRequest ? Formats.ClockTime(point.RequestTsNs) : Formats.Missing,
                 point.HasReply ? Formats.ClockTime(point.ReplyTsNs) : Formats.Missing,
@@ -69,7 +69,7 @@ public static class ExplainView
     public static string Header(ProbeRecord probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        var header = $"probe {probe.Id}: {Formats.Path(probe.Src, probe.Dst)} id {probe.Key?.IcmpId ?? 0} seq {probe.Key?.IcmpSeq ?? 0}";
+        var header = $"probe {probe.Id}: {ProbesView.PathText(probe)} id {probe.Key?.IcmpId ?? 0} seq {probe.Key?.IcmpSeq ?? 0}";
         if (probe.FirstTsNs != 0)
         {
             header += $", sent {Formats.DateTime(probe.FirstTsNs)}";
@@ -130,7 +130,7 @@ public static class ExplainView
 
         var point = probe.Points[index];
         var name = string.IsNullOrEmpty(point.Point) ? (point.RequestIface.Length > 0 ? point.RequestIface : point.ReplyIface) : point.Point;
-        return $"{point.Node}/{name}";
+        return Formats.Labeled($"{point.Node}/{name}", point.Vm);
     }
 
     /// <summary>One leg's one-way time ± the offset's uncertainty; "?" when unknown, never negative.</summary>

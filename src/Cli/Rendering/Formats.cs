@@ -46,6 +46,9 @@ public static class Formats
 
     public static string Path(string src, string dst) => $"{src} {Arrow} {dst}";
 
+    /// <summary>"10.0.0.5 (vm 100 web01)" when the correlator knows the VM, else the address alone.</summary>
+    public static string Labeled(string address, string? vm) => string.IsNullOrEmpty(vm) ? address : $"{address} ({vm})";
+
     public static string Role(Role role) => role switch
     {
         Protos.Role.Guest => "guest",

@@ -21,7 +21,7 @@ public static class PathsView
         {
             var loss = path.Probes == 0 ? 0 : (double)path.Lost / path.Probes;
             table.Row(
-                Formats.Path(path.Src, path.Dst),
+                Formats.Path(Formats.Labeled(path.Src, path.SrcVm), Formats.Labeled(path.Dst, path.DstVm)),
                 Formats.Count(path.Probes),
                 $"{Formats.Count(path.Lost)} ({Formats.Percent(loss)})",
                 path.Answered == 0 ? Formats.Missing : Formats.Duration(path.RttP50Ns),

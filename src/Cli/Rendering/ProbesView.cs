@@ -23,7 +23,7 @@ public static class ProbesView
             table.Row(
                 probe.Id.ToString(CultureInfo.InvariantCulture),
                 Formats.Time(probe.FirstTsNs, today),
-                Formats.Path(probe.Src, probe.Dst),
+                PathText(probe),
                 $"{probe.Key?.IcmpId ?? 0}/{probe.Key?.IcmpSeq ?? 0}",
                 probe.Answered ? Formats.Duration(probe.RttNs) : "lost",
                 VerdictText(probe),
@@ -31,6 +31,20 @@ public static class ProbesView
         }
 
         return new Rows(table, footer);
+    }
+
+    /// <summary>
+    /// src → dst with the VMs the capture points name (issue 10): the sender's VM is the first
+    /// point's, the receiver's the last point's when that is another VM. Points, not addresses,
+    /// so a hypervisor's vif names its VM without an agent in the guest.
+    /// </summary>
+    public static string PathText(ProbeRecord probe)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        var points = probe.Points;
+        var srcVm = points.Count > 0 ? points[0].Vm : "";
+        var dstVm = points.Count > 1 && points[^1].Vm != srcVm ? points[^1].Vm : "";
+        return Formats.Path(Formats.Labeled(probe.Src, srcVm), Formats.Labeled(probe.Dst, dstVm));
     }
 
     public static string VerdictText(ProbeRecord probe)

@@ -10,6 +10,6 @@ public static class WatchLine
         ArgumentNullException.ThrowIfNull(probe);
         var rtt = probe.Answered ? Formats.Duration(probe.RttNs) : "lost";
         var verdict = probe.Answered ? ProbesView.VerdictText(probe) : ExplainView.VerdictLine(probe)["verdict: ".Length..];
-        return $"{Formats.ClockTime(probe.FirstTsNs)} {Formats.Path(probe.Src, probe.Dst)} seq {probe.Key?.IcmpSeq ?? 0} rtt {rtt} {verdict}";
+        return $"{Formats.ClockTime(probe.FirstTsNs)} {ProbesView.PathText(probe)} seq {probe.Key?.IcmpSeq ?? 0} rtt {rtt} {verdict}";
     }
 }

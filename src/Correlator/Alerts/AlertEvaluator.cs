@@ -4,6 +4,7 @@ using HopCapture.Analysis.Loss;
 using HopCapture.Analysis.Probes;
 using HopCapture.Analysis.Reports;
 using HopCapture.Analysis.Segments;
+using HopCapture.Correlator.Hosting;
 using HopCapture.Engine.Model;
 
 namespace HopCapture.Correlator.Alerts;
@@ -16,7 +17,11 @@ public enum AlertState
     Resolved,
 }
 
-/// <summary>One alert of one rule on one path, from its first pending moment to its resolution.</summary>
+/// <summary>
+/// One alert of one rule on one path, from its first pending moment to its resolution; or, for
+/// <see cref="AgentDownMonitor"/>, on one node (<see cref="Node"/> set, stored with the node as
+/// src and an empty dst).
+/// </summary>
 public sealed class AlertInstance
 {
     internal AlertInstance(AlertRule rule, string src, string dst)
@@ -25,6 +30,21 @@ public sealed class AlertInstance
         Src = src;
         Dst = dst;
     }
+
+    internal AlertInstance(AlertRule rule, string node)
+        : this(rule, node, "")
+    {
+        Node = node;
+    }
+
+    /// <summary>The node of an agent-down alert; null for a path alert.</summary>
+    public string? Node { get; }
+
+    /// <summary>Unit of <see cref="Value"/> and the rule's threshold: the statistic's, seconds for agent-down.</summary>
+    public string Unit => Node is null ? Rule.Unit : "s";
+
+    /// <summary>For agent-down: when the agent last reported (unix ns).</summary>
+    public long LastSeenNs { get; internal set; }
 
     /// <summary>Store id, set once it is recorded (on firing).</summary>
     public long Id { get; set; }
@@ -52,13 +72,21 @@ public sealed class AlertInstance
 
     internal long ConditionFalseSinceNs { get; set; }
 
-    public string Path => $"{Src} → {Dst}";
+    public string Path => Node ?? $"{Src} → {Dst}";
 
     public string Summary
     {
         get
         {
             var rule = Rule;
+            if (Node is not null)
+            {
+                return State == AlertState.Resolved
+                    ? $"agent {Node} reports again after {Value.ToString("0.#", CultureInfo.InvariantCulture)} s of silence"
+                    : $"agent {Node} has not reported for {Value.ToString("0.#", CultureInfo.InvariantCulture)} s " +
+                       $"(> {rule.Threshold.ToString("0.#", CultureInfo.InvariantCulture)} s): no heartbeat or batch since {UnixTime.Rfc3339(LastSeenNs)}";
+            }
+
             var segment = rule.Segment is "*" or "any" or "" ? "round trip" : rule.Segment;
             var what = rule.Statistic switch
             {
@@ -72,7 +100,14 @@ public sealed class AlertInstance
         }
     }
 
-    public Dictionary<string, string> Labels() => new(StringComparer.Ordinal)
+    public Dictionary<string, string> Labels() => Node is not null
+        ? new(StringComparer.Ordinal)
+        {
+            ["alertname"] = Rule.Name,
+            ["severity"] = Rule.Options.Severity,
+            ["node"] = Node,
+        }
+        : new(StringComparer.Ordinal)
     {
         ["alertname"] = Rule.Name,
         ["severity"] = Rule.Options.Severity,

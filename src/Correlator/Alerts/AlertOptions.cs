@@ -17,6 +17,9 @@ public sealed class AlertOptions
 
     public List<AlertRuleOptions> Rules { get; set; } = [];
 
+    /// <summary>The built-in alert on agents that went quiet (alertname hopcapture-agent-down); on by default.</summary>
+    public AgentDownOptions AgentDown { get; set; } = new();
+
     public List<WebhookOptions> Webhooks { get; set; } = [];
 }
 
@@ -71,6 +74,25 @@ public sealed class AlertRuleOptions
     public int FreezeMinLost { get; set; } = 3;
 
     public string Severity { get; set; } = "warning";
+}
+
+/// <summary>
+/// "Correlator:Alerts:AgentDown": an agent known to the correlator (connected since start, or
+/// remembered in the store's agents table) that sent no heartbeat or batch for longer than
+/// <see cref="After"/> fires <c>hopcapture-agent-down</c> with label <c>node</c>; it resolves
+/// when the agent reports again. Agents send a heartbeat every 5 s by default.
+/// </summary>
+public sealed class AgentDownOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Silence that makes an agent down.</summary>
+    public TimeSpan After { get; set; } = TimeSpan.FromMinutes(1);
+
+    public string Severity { get; set; } = "page";
+
+    /// <summary>Glob over node names the alert watches (e.g. to leave out a decommissioned node still in the store).</summary>
+    public string Nodes { get; set; } = "*";
 }
 
 /// <summary>An HTTP receiver speaking Alertmanager's POST /api/v2/alerts.</summary>

@@ -23,12 +23,21 @@ public sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
             failures.Add($"{Prefix}GeneratorUrl: '{options.GeneratorUrl}' is not an absolute URL");
         }
 
+        if (options.AgentDown.After <= TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}AgentDown:After: must be positive (got {options.AgentDown.After}); set AgentDown:Enabled to false to turn the alert off");
+        }
+
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < options.Rules.Count; i++)
         {
             var rule = options.Rules[i];
             var key = $"{Prefix}Rules:{i}";
-            if (string.IsNullOrWhiteSpace(rule.Name))
+            if (rule.Name == AgentDownMonitor.AlertName)
+            {
+                failures.Add($"{key}:Name: '{rule.Name}' is the built-in agent-down alert's name (configure it under {Prefix}AgentDown)");
+            }
+            else if (string.IsNullOrWhiteSpace(rule.Name))
             {
                 failures.Add($"{key}:Name: is empty; every rule needs a unique name (it becomes the alertname label)");
             }

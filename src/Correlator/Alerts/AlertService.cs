@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using HopCapture.Correlator.Storage;
 using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Ingest;
 using Microsoft.Extensions.Options;
 
 namespace HopCapture.Correlator.Alerts;
@@ -10,11 +11,13 @@ namespace HopCapture.Correlator.Alerts;
 /// evaluates every <see cref="AlertOptions.EvaluationInterval"/>, records transitions with their
 /// notifications in the store and wakes the <see cref="WebhookDispatcher"/>. Rules come from
 /// IOptionsMonitor on every turn: an edited config file applies without a restart; an invalid
-/// one is logged and the previous rules stay.
+/// one is logged and the previous rules stay. The same turn checks the agents for silence
+/// (<see cref="AgentDownMonitor"/>).
 /// </summary>
 public sealed partial class AlertService(
     IOptionsMonitor<AlertOptions> options,
     StoredProbeBus stored,
+    AgentRegistry registry,
     AlertStore store,
     WebhookDispatcher dispatcher,
     TimeProvider timeProvider,
@@ -24,6 +27,7 @@ public sealed partial class AlertService(
     public const int QueueCapacity = 65_536;
 
     private readonly AlertEvaluator _evaluator = new();
+    private readonly AgentDownMonitor _agentDown = new();
     private readonly Lock _gate = new();
     private AlertOptions? _applied;
     private StoredProbeSubscription? _subscription;
@@ -36,7 +40,7 @@ public sealed partial class AlertService(
         {
             lock (_gate)
             {
-                return [.. _evaluator.Active];
+                return [.. _evaluator.Active, .. _agentDown.Active];
             }
         }
     }
@@ -54,6 +58,12 @@ public sealed partial class AlertService(
 
         _subscription = stored.Subscribe(_ => true, QueueCapacity);
         ApplyRules();
+        _agentDown.GraceFromNs = timeProvider.NowNs();
+        if (_applied is { } applied)
+        {
+            _agentDown.Adopt(store.FiringAgentDown(), applied.AgentDown);
+        }
+
         return base.StartAsync(cancellationToken);
     }
 
@@ -104,6 +114,11 @@ public sealed partial class AlertService(
             }
 
             transitions = _evaluator.Evaluate(now);
+            if (_applied is { } applied)
+            {
+                transitions.AddRange(_agentDown.Evaluate(
+                    registry.Snapshot().Select(a => new AgentSeen(a.Node, a.LastSeenNs)), applied.AgentDown, now));
+            }
         }
 
         if (transitions.Count == 0)

@@ -79,7 +79,7 @@ public sealed class AlertStore(ProbeStore store)
                 command.Parameters.AddWithValue("$src", alert.Src);
                 command.Parameters.AddWithValue("$dst", alert.Dst);
                 command.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(alert.Labels()));
-                command.Parameters.AddWithValue("$unit", alert.Rule.Unit);
+                command.Parameters.AddWithValue("$unit", alert.Unit);
                 command.Parameters.AddWithValue("$started", alert.StartedNs);
             }
             else
@@ -181,7 +181,8 @@ public sealed class AlertStore(ProbeStore store)
                 StartedNs = reader.GetInt64(8),
                 FiringNs = reader.GetInt64(9),
                 ResolvedNs = reader.GetInt64(10),
-                Path = $"{reader.GetString(11)} → {reader.GetString(12)}",
+                // An agent-down alert is about a node (stored as src, dst empty), not a path.
+                Path = reader.GetString(12).Length == 0 ? reader.GetString(11) : $"{reader.GetString(11)} → {reader.GetString(12)}",
                 NotificationsPending = (uint)reader.GetInt64(13),
                 NotificationsDead = (uint)reader.GetInt64(14),
                 DeadLetter = reader.IsDBNull(15) ? "" : reader.GetString(15),
@@ -205,15 +206,36 @@ public sealed class AlertStore(ProbeStore store)
 
     /// <summary>
     /// Alerts still firing from a previous run: their windows are gone, so they are closed at
-    /// start (a condition that still holds fires a new alert after its hold time).
+    /// start (a condition that still holds fires a new alert after its hold time). Agent-down
+    /// alerts are not: their condition survives the restart, <see cref="FiringAgentDown"/> hands
+    /// them back to the monitor.
     /// </summary>
     public int ResolveOrphans(long nowNs)
     {
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE alerts SET state = 'resolved', resolved_ns = $now, summary = summary || ' (closed at correlator restart)' WHERE state = 'firing'";
+        command.CommandText = "UPDATE alerts SET state = 'resolved', resolved_ns = $now, summary = summary || ' (closed at correlator restart)' " +
+                              "WHERE state = 'firing' AND rule <> $agentDown";
         command.Parameters.AddWithValue("$now", nowNs);
+        command.Parameters.AddWithValue("$agentDown", AgentDownMonitor.AlertName);
         return command.ExecuteNonQuery();
+    }
+
+    /// <summary>Agent-down alerts left firing by the previous run (node = src).</summary>
+    public IReadOnlyList<(long Id, string Node, long StartedNs, long FiringNs)> FiringAgentDown()
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, src, started_ns, firing_ns FROM alerts WHERE state = 'firing' AND rule = $agentDown";
+        command.Parameters.AddWithValue("$agentDown", AgentDownMonitor.AlertName);
+        using var reader = command.ExecuteReader();
+        var list = new List<(long, string, long, long)>();
+        while (reader.Read())
+        {
+            list.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return list;
     }
 
     public static string StateName(AlertState state) => state switch

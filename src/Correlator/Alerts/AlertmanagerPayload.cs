@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using HopCapture.Correlator.Hosting;
 
 namespace HopCapture.Correlator.Alerts;
 
@@ -19,8 +20,8 @@ public static class AlertmanagerPayload
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["summary"] = alert.Summary,
-            ["value"] = alert.Value.ToString("0.###", CultureInfo.InvariantCulture) + " " + alert.Rule.Unit,
-            ["threshold"] = alert.Rule.Threshold.ToString("0.###", CultureInfo.InvariantCulture) + " " + alert.Rule.Unit,
+            ["value"] = alert.Value.ToString("0.###", CultureInfo.InvariantCulture) + " " + alert.Unit,
+            ["threshold"] = alert.Rule.Threshold.ToString("0.###", CultureInfo.InvariantCulture) + " " + alert.Unit,
             ["worst_probes"] = string.Join(',', alert.WorstProbes.Select(id => id.ToString(CultureInfo.InvariantCulture))),
             ["path"] = alert.Path,
             ["alert_id"] = alert.Id.ToString(CultureInfo.InvariantCulture),
@@ -28,14 +29,11 @@ public static class AlertmanagerPayload
         var posted = new PostableAlert(
             alert.Labels(),
             annotations,
-            Rfc3339(alert.FiringNs),
-            alert.State == AlertState.Resolved ? Rfc3339(alert.ResolvedNs) : null,
+            UnixTime.Rfc3339(alert.FiringNs),
+            alert.State == AlertState.Resolved ? UnixTime.Rfc3339(alert.ResolvedNs) : null,
             generatorUrl.Length == 0 ? null : generatorUrl.TrimEnd('/') + "/" + alert.Id.ToString(CultureInfo.InvariantCulture));
         return JsonSerializer.Serialize(new[] { posted }, Json);
     }
-
-    private static string Rfc3339(long unixNs) =>
-        DateTimeOffset.UnixEpoch.AddTicks(unixNs / 100).ToString("yyyy-MM-dd'T'HH:mm:ss.fffK", CultureInfo.InvariantCulture).Replace("+00:00", "Z", StringComparison.Ordinal);
 
     private sealed record PostableAlert(
         [property: JsonPropertyName("labels")] Dictionary<string, string> Labels,

@@ -50,6 +50,7 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<ProbeStore>();
         services.TryAddSingleton<ProbeQueries>();
         services.TryAddSingleton<Loss.LossQueries>();
+        services.TryAddSingleton<Inventory.VmInventory>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<StoredProbeBus>();
         services.TryAddSingleton<StoreWriter>();

@@ -1,4 +1,5 @@
 using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Inventory;
 using HopCapture.Correlator.Storage;
 using HopCapture.Protos;
 
@@ -46,7 +47,7 @@ public sealed class AgentState
 /// The agents that connected since start plus those remembered in the store from before a
 /// restart. Old instances of a node are forgotten when a new one connects, so it stays small.
 /// </summary>
-public sealed partial class AgentRegistry(ProbeStore store, TimeProvider timeProvider, ILogger<AgentRegistry> logger)
+public sealed partial class AgentRegistry(ProbeStore store, VmInventory inventory, TimeProvider timeProvider, ILogger<AgentRegistry> logger)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Node, string Instance), AgentState> _agents = [];
@@ -66,6 +67,12 @@ public sealed partial class AgentRegistry(ProbeStore store, TimeProvider timePro
                 hello.Node = stored.Node;
                 hello.InstanceId = stored.Instance;
                 _agents.TryAdd((stored.Node, stored.Instance), new AgentState(hello) { LastSeenNs = stored.LastSeenNs });
+            }
+
+            // VM labels survive a restart: each node's latest remembered table until it reconnects.
+            foreach (var latest in _agents.Values.GroupBy(a => a.Node, StringComparer.Ordinal).Select(g => g.MaxBy(a => a.LastSeenNs)!))
+            {
+                inventory.Update(latest.Node, latest.Hello.Interfaces);
             }
         }
     }
@@ -98,6 +105,7 @@ public sealed partial class AgentRegistry(ProbeStore store, TimeProvider timePro
             state.LastSeenNs = now;
         }
 
+        inventory.Update(hello.Node, hello.Interfaces);
         Persist(state, now);
         return state;
     }
@@ -130,6 +138,8 @@ public sealed partial class AgentRegistry(ProbeStore store, TimeProvider timePro
             state.LastSeenNs = now;
         }
 
+        // A VM started, stopped or migrated: its labels follow at once, not at the next reconnect.
+        inventory.Update(state.Node, changed.Interfaces);
         Persist(state, now);
     }
 
@@ -170,8 +180,11 @@ public sealed partial class AgentRegistry(ProbeStore store, TimeProvider timePro
     public void CountBatch(AgentState state, ulong seq, int accepted, int rejected)
     {
         ArgumentNullException.ThrowIfNull(state);
+        var now = timeProvider.NowNs();
         lock (_gate)
         {
+            // A batch is a sign of life as much as a heartbeat (the agent-down alert reads it).
+            state.LastSeenNs = now;
             state.AcceptedSeq = seq;
             state.Observations += (ulong)accepted;
             state.Rejected += (ulong)rejected;

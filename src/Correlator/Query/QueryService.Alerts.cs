@@ -34,7 +34,7 @@ public sealed partial class QueryService
                 State = AlertStore.StateName(pending.State),
                 Summary = pending.Summary,
                 Value = pending.Value,
-                Unit = pending.Rule.Unit,
+                Unit = pending.Unit,
                 StartedNs = pending.StartedNs,
                 Path = pending.Path,
                 Segment = pending.Rule.Segment,

@@ -2,6 +2,7 @@ using System.Globalization;
 using Grpc.Core;
 using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
+using HopCapture.Correlator.Inventory;
 using HopCapture.Correlator.Loss;
 using HopCapture.Correlator.Storage;
 using HopCapture.Engine.Model;
@@ -17,6 +18,7 @@ public sealed partial class QueryService(
     AgentRegistry registry,
     EngineHost engine,
     StoredProbeBus stored,
+    VmInventory inventory,
     IHostApplicationLifetime lifetime,
     ILogger<QueryService> logger) : Protos.Query.QueryBase
 {
@@ -40,7 +42,7 @@ public sealed partial class QueryService(
                 Rejected = (ulong)registry.Rejected,
             },
         };
-        response.Agents.AddRange(registry.Snapshot());
+        response.Agents.AddRange(registry.Snapshot().Select(inventory.Decorate));
         ClockView.Fill(response, engine.Offsets, engine.Catalog);
         return Task.FromResult(response);
     }
@@ -50,7 +52,7 @@ public sealed partial class QueryService(
         ArgumentNullException.ThrowIfNull(request);
         CheckWindow(request.SinceNs, request.UntilNs);
         var response = new ListPathsResponse();
-        response.Paths.AddRange(Store(() => queries.ListPaths(request.SinceNs, request.UntilNs)));
+        response.Paths.AddRange(Store(() => queries.ListPaths(request.SinceNs, request.UntilNs)).Select(inventory.Decorate));
 
         return Task.FromResult(response);
     }
@@ -81,7 +83,7 @@ public sealed partial class QueryService(
             request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit));
         var (probes, matched) = Store(() => queries.ListProbes(filter));
         var response = new ListProbesResponse { Matched = (ulong)matched };
-        response.Probes.AddRange(probes);
+        response.Probes.AddRange(probes.Select(inventory.Decorate));
         return Task.FromResult(response);
     }
 
@@ -92,8 +94,8 @@ public sealed partial class QueryService(
         {
             case GetProbeRequest.ByOneofCase.Id:
                 var id = request.Id;
-                return Task.FromResult(Store(() => queries.GetById(id))
-                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe with id {id.ToString(CultureInfo.InvariantCulture)} is stored")));
+                return Task.FromResult(inventory.Decorate(Store(() => queries.GetById(id))
+                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe with id {id.ToString(CultureInfo.InvariantCulture)} is stored"))));
             case GetProbeRequest.ByOneofCase.Lookup:
                 var lookup = request.Lookup;
                 var src = Address(lookup.Path?.Src, "lookup.path.src");
@@ -116,8 +118,8 @@ public sealed partial class QueryService(
                 var key = new ProbeLookupKey(src, dst, (int)lookup.IcmpSeq, (int)lookup.IcmpId, lookup.NearNs);
                 var what = $"{src} > {dst} seq {key.IcmpSeq.ToString(CultureInfo.InvariantCulture)}" +
                            (key.IcmpId >= 0 ? $" id {key.IcmpId.ToString(CultureInfo.InvariantCulture)}" : " (any id)");
-                return Task.FromResult(Store(() => queries.Lookup(key))
-                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe {what} is stored")));
+                return Task.FromResult(inventory.Decorate(Store(() => queries.Lookup(key))
+                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe {what} is stored"))));
             default:
                 throw Invalid("give a probe id or a lookup (src, dst, seq)");
         }
@@ -138,7 +140,8 @@ public sealed partial class QueryService(
         {
             await foreach (var item in subscription.Reader.ReadAllAsync(linked.Token))
             {
-                await responseStream.WriteAsync(item.Record, linked.Token);
+                // The record is shared with the bus's other readers: labels go on a copy.
+                await responseStream.WriteAsync(inventory.Decorate(item.Record.Clone()), linked.Token);
             }
         }
         catch (OperationCanceledException)

@@ -23,6 +23,7 @@ public sealed class ExampleConfigTests
         Assert.That(alerts.Rules.Select(r => r.Name), Is.EqualTo(new[] { "fabric-slow", "vm-freeze", "nic-loss" }));
         Assert.That(alerts.Webhooks.Single().Name, Is.EqualTo("alertmanager"));
         Assert.That(probing.Plans, Has.Count.EqualTo(3));
+        Assert.That(alerts.AgentDown.After, Is.EqualTo(TimeSpan.FromMinutes(1)));
     }
 
     [Test]

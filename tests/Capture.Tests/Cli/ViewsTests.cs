@@ -97,7 +97,7 @@ public class ViewsTests
 
         var row = Rendered.Cells(Rendered.Lines(AgentsView.Build(response, now))[2]);
 
-        Assert.That(row[3], Is.EqualTo("tap1=vif [vm 100 web01], tap2=vif (waiting), tap3=vif (gone), tap4=vif (error: boom)"));
+        Assert.That(row[3], Is.EqualTo("tap1=vif (vm 100 web01), tap2=vif (waiting), tap3=vif (gone), tap4=vif (error: boom)"));
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using HopCapture.Protos;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HopCapture.Tests.Correlator;
 
@@ -37,6 +38,23 @@ public class InterfacesChangedTests
             Assert.That(after.Accepted, Is.EqualTo(1U), after.RejectReason);
             Assert.That((listed.Name, listed.VmId, listed.VmName, listed.Source), Is.EqualTo(("tap300i0", "300", "vm3", "config")));
         });
+    }
+
+    [Test]
+    public async Task Connect_InterfacesChangedMidStream_VmLabelsFollowAtOnce()
+    {
+        await using var correlator = await TestCorrelator.StartAsync();
+        var inventory = correlator.Services.GetRequiredService<HopCapture.Correlator.Inventory.VmInventory>();
+        var hello = Report003.HelloFor("nc1");
+        await using var agent = await TestAgent.ConnectAsync(correlator, hello);
+        Assert.That(inventory.AtPoint("nc1", "tap300i0"), Is.Null, "no VM 300 on nc1 yet");
+
+        // VM 300 started on nc1 (or migrated to it): its tap joins the table mid-stream.
+        await agent.SendInterfacesAsync([.. hello.Interfaces, Tap300("capturing")]);
+        var label = await TestCorrelator.EventuallyAsync(
+            _ => Task.FromResult(inventory.AtPoint("nc1", "tap300i0")), l => l is not null, "the VM label of the new tap");
+
+        Assert.That(label!.Text, Is.EqualTo("vm 300 vm3"));
     }
 
     [Test]
