@@ -1,6 +1,7 @@
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Clock;
 using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Discovery;
 using HopCapture.Agent.Probing;
 using HopCapture.Agent.Upload;
 using Microsoft.Extensions.Configuration;
@@ -25,6 +26,9 @@ public static class AgentServiceCollectionExtensions
             .PostConfigure(options =>
             {
                 commandLine?.ApplyTo(options);
+                var interfaces = configuration.GetSection(AgentOptions.Section + ":" + nameof(AgentOptions.Interfaces));
+                options.InterfacesValue = interfaces.Value;
+                options.AutoInterfaces = options.Interfaces.Count == 0;
                 if (string.IsNullOrWhiteSpace(options.Node))
                 {
                     options.Node = Environment.MachineName;
@@ -39,8 +43,24 @@ public static class AgentServiceCollectionExtensions
             .Validate(o => o.MaxRate is >= 1 and <= 100_000, $"{ProbeOptions.Section}:MaxRate: must be 1-100000 probes per second")
             .Validate(o => o.MinInterval > TimeSpan.Zero, $"{ProbeOptions.Section}:MinInterval: must be positive")
             .ValidateOnStart();
-        services.TryAddSingleton(sp => new AgentInterfaces(
-            sp.GetRequiredService<IOptions<AgentOptions>>().Value.Interfaces, ProbingEnabled(sp)));
+        services.TryAddSingleton<IInterfaceSource>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            return options.AutoInterfaces
+                ? new HostDiscovery(options.DiscoveryRoot, options.Discovery)
+                : new StaticInterfaceSource(options.Interfaces);
+        });
+
+        // The interfaces at start: the configured list, or what discovery finds now. Interfaces
+        // that appear or vanish later are the capture service's to follow through IInterfaceSource.
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            var interfaces = options.AutoInterfaces
+                ? sp.GetRequiredService<IInterfaceSource>().Current().Interfaces.Select(ToOptions)
+                : options.Interfaces;
+            return new AgentInterfaces(interfaces, ProbingEnabled(sp));
+        });
         services.TryAddSingleton(sp => new IngestUploader(
             sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<ObservationQueue>(), sp.GetRequiredService<AgentInterfaces>(),
             sp.GetRequiredService<ClockReader>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestUploader>>(),
@@ -57,6 +77,14 @@ public static class AgentServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
         return services;
     }
+
+    private static InterfaceOptions ToOptions(DiscoveredInterface found) => new()
+    {
+        Name = found.Name,
+        Role = found.Role.ToString().ToLowerInvariant(),
+        Point = found.Point,
+        Replay = found.Replay,
+    };
 
     /// <summary>Probing runs on live agents when enabled; a replay-only agent exits once its files are acked.</summary>
     private static bool ProbingEnabled(IServiceProvider services) =>
