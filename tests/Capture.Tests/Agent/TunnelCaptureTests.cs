@@ -1,10 +1,6 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Configuration;
 using HopCapture.Engine.Model;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace HopCapture.Tests.Agent;
 
@@ -17,7 +13,6 @@ namespace HopCapture.Tests.Agent;
 [NonParallelizable]
 public class TunnelCaptureTests
 {
-    private const int CloneNewNet = 0x40000000;
     private readonly string _nsA = $"hct-ta-{Environment.ProcessId}";
     private readonly string _nsB = $"hct-tb-{Environment.ProcessId}";
     private readonly List<CaptureService> _services = [];
@@ -123,7 +118,7 @@ public class TunnelCaptureTests
 
     private static uint Ip(string prefix, int last)
     {
-        var parts = $"{prefix}.{last}".Split('.').Select(byte.Parse).ToArray();
+        var parts = $"{prefix}.{last}".Split('.').Select(p => byte.Parse(p, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         return (uint)(parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]);
     }
 
@@ -131,88 +126,13 @@ public class TunnelCaptureTests
     {
         var options = new AgentOptions { Node = netns, Tunnels = tunnels, Interfaces = [new InterfaceOptions { Name = iface, Role = "nic" }] };
         var queue = new ObservationQueue(1024);
-        var service = new CaptureService(Options.Create(options), new AgentInterfaces(options.Interfaces), queue, NullLogger<CaptureService>.Instance);
-        _services.Add(service);
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            var home = File.OpenHandle("/proc/thread-self/ns/net");
-            using var target = File.OpenHandle($"/var/run/netns/{netns}");
-            try
-            {
-                if (SetNs(target.DangerousGetHandle().ToInt32(), CloneNewNet) != 0)
-                {
-                    throw new InvalidOperationException($"setns {netns} failed: errno {Marshal.GetLastPInvokeError()}");
-                }
-
-                service.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-            finally
-            {
-                _ = SetNs(home.DangerousGetHandle().ToInt32(), CloneNewNet);
-                home.Dispose();
-            }
-        });
-        thread.Start();
-        Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True, "capture start timed out");
-        Assert.That(failure, Is.Null, failure?.ToString());
+        _services.Add(NetnsCapture.StartIn(netns, options, queue));
         return queue;
     }
 
-    private static async Task<List<Observation>> DrainAsync(ObservationQueue queue, ushort id, int expected)
-    {
-        var observations = new List<Observation>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (observations.Count < expected)
-        {
-            try
-            {
-                var observation = (await queue.Reader.ReadAsync(timeout.Token)).Observation;
-                if (observation.IcmpId == id)
-                {
-                    observations.Add(observation);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"only {observations.Count} of {expected} observations of id {id} captured: "
-                    + string.Join(", ", observations.Select(o => $"{o.Type} {o.IcmpSeq} {o.Direction}")));
-            }
-        }
+    private static Task<List<Observation>> DrainAsync(ObservationQueue queue, ushort id, int expected) => NetnsCapture.DrainAsync(queue, id, expected);
 
-        return observations;
-    }
+    private static void Must(string ipArgs) => NetnsCapture.Ip(ipArgs);
 
-    private static void Must(string ipArgs)
-    {
-        var result = Run("ip", ipArgs);
-        Assert.That(result.ExitCode, Is.Zero, $"ip {ipArgs}: {result.Output}");
-    }
-
-    private static (int ExitCode, string Output) Run(string file, string args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
-        {
-            process.Kill();
-            return (-1, "timed out");
-        }
-
-        return (process.ExitCode, output.Result + error.Result);
-    }
-
-    [DllImport("libc", EntryPoint = "setns", SetLastError = true)]
-#pragma warning disable SYSLIB1054
-    private static extern int SetNs(int fd, int nstype);
-#pragma warning restore SYSLIB1054
+    private static (int ExitCode, string Output) Run(string file, string args) => NetnsCapture.Run(file, args);
 }
