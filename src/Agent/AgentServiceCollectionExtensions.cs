@@ -56,10 +56,20 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-            var interfaces = options.AutoInterfaces
-                ? sp.GetRequiredService<IInterfaceSource>().Current().Interfaces.Select(ToOptions)
-                : options.Interfaces;
-            return new AgentInterfaces(interfaces, ProbingEnabled(sp));
+            if (!options.AutoInterfaces)
+            {
+                return new AgentInterfaces(options.Interfaces, ProbingEnabled(sp));
+            }
+
+            var found = sp.GetRequiredService<IInterfaceSource>().Current();
+            var logger = sp.GetRequiredService<ILogger<HostDiscovery>>();
+            DiscoveryLog.Discovered(logger, found.Kind, found.Interfaces.Count);
+            foreach (var warning in found.Warnings)
+            {
+                DiscoveryLog.Warning(logger, warning);
+            }
+
+            return new AgentInterfaces(found.Interfaces.Select(ToOptions), ProbingEnabled(sp));
         });
         services.TryAddSingleton(sp => new IngestUploader(
             sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<ObservationQueue>(), sp.GetRequiredService<AgentInterfaces>(),

@@ -5,7 +5,6 @@ namespace HopCapture.Agent.Discovery;
 /// <summary>What /sys/class/net says about one link: only the few files discovery needs.</summary>
 internal sealed record SysLink(
     string Name,
-    string? Mac,
     int Type,
     string? OperState,
     bool Physical,
@@ -51,7 +50,6 @@ internal static class SysNet
             var bonding = Path.Combine(entry, "bonding");
             links.Add(new SysLink(
                 name,
-                Read(entry, "address"),
                 type,
                 Read(entry, "operstate"),
                 Physical: Exists(Path.Combine(entry, "device")),
@@ -101,12 +99,25 @@ internal static class SysNet
     }
 
     /// <summary>The trimmed content of a small file, or null when it is missing or unreadable.</summary>
+    /// <remarks>
+    /// Called for a few files per link about once a second, so it reads into a stack buffer
+    /// rather than through a FileStream and StreamReader (kilobytes of buffers per call).
+    /// Sysfs attributes and the files read here are far below the buffer size.
+    /// </remarks>
     public static string? Read(string directory, string file)
     {
         try
         {
             var path = Path.Combine(directory, file);
-            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
+            using var handle = File.OpenHandle(path);
+            Span<byte> buffer = stackalloc byte[512];
+            var length = RandomAccess.Read(handle, buffer, 0);
+            return System.Text.Encoding.UTF8.GetString(buffer[..length]).Trim();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
