@@ -26,6 +26,9 @@ public static class AgentServiceCollectionExtensions
             .PostConfigure(options =>
             {
                 commandLine?.ApplyTo(options);
+                var interfaces = configuration.GetSection(AgentOptions.Section + ":" + nameof(AgentOptions.Interfaces));
+                options.InterfacesValue = interfaces.Value;
+                options.AutoInterfaces = options.Interfaces.Count == 0;
                 if (string.IsNullOrWhiteSpace(options.Node))
                 {
                     options.Node = Environment.MachineName;
@@ -40,8 +43,36 @@ public static class AgentServiceCollectionExtensions
             .Validate(o => o.MaxRate is >= 1 and <= 100_000, $"{ProbeOptions.Section}:MaxRate: must be 1-100000 probes per second")
             .Validate(o => o.MinInterval > TimeSpan.Zero, $"{ProbeOptions.Section}:MinInterval: must be positive")
             .ValidateOnStart();
-        services.TryAddSingleton(sp => new AgentInterfaces(
-            sp.GetRequiredService<IOptions<AgentOptions>>().Value.Interfaces, ProbingEnabled(sp)));
+        // The desired interface list, followed at runtime by the capture service: the configured
+        // list, or discovery (Agent:Interfaces auto). A test or another host may register its own first.
+        services.TryAddSingleton<IInterfaceSource>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            return options.AutoInterfaces
+                ? new HostDiscovery(options.DiscoveryRoot, options.Discovery)
+                : new StaticInterfaceSource(options.Interfaces);
+        });
+
+        // The interfaces at start: the configured list, or what discovery finds now. Interfaces
+        // that appear or vanish later are the capture service's to follow through IInterfaceSource.
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            if (!options.AutoInterfaces)
+            {
+                return new AgentInterfaces(options.Interfaces, ProbingEnabled(sp));
+            }
+
+            var found = sp.GetRequiredService<IInterfaceSource>().Current();
+            var logger = sp.GetRequiredService<ILogger<HostDiscovery>>();
+            DiscoveryLog.Discovered(logger, found.Kind, found.Interfaces.Count);
+            foreach (var warning in found.Warnings)
+            {
+                DiscoveryLog.Warning(logger, warning);
+            }
+
+            return new AgentInterfaces(found.Interfaces.Select(ToOptions), ProbingEnabled(sp));
+        });
         services.TryAddSingleton(sp => new IngestUploader(
             sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<ObservationQueue>(), sp.GetRequiredService<AgentInterfaces>(),
             sp.GetRequiredService<ClockReader>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestUploader>>(),
@@ -49,8 +80,6 @@ public static class AgentServiceCollectionExtensions
         {
             CanProbe = ProbingEnabled(sp),
         });
-        // The desired interface list; discovery (Agent:Interfaces auto) replaces this registration.
-        services.TryAddSingleton<IInterfaceSource, StaticInterfaceSource>();
         services.TryAddSingleton<INetworkLinks>(KernelLinks.Instance);
         services.TryAddSingleton<CaptureService>();
         services.TryAddSingleton<ProbingService>();
@@ -61,6 +90,14 @@ public static class AgentServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
         return services;
     }
+
+    private static InterfaceOptions ToOptions(DiscoveredInterface found) => new()
+    {
+        Name = found.Name,
+        Role = found.Role.ToString().ToLowerInvariant(),
+        Point = found.Point,
+        Replay = found.Replay,
+    };
 
     /// <summary>Probing runs on live agents when enabled; a replay-only agent exits once its files are acked.</summary>
     private static bool ProbingEnabled(IServiceProvider services) =>

@@ -1,6 +1,7 @@
 using HopCapture.Agent;
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Discovery;
 using HopCapture.Agent.Upload;
 using HopCapture.Hosting.CommandLine;
 using Microsoft.Extensions.Configuration;
@@ -9,6 +10,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+
+if (args.Length > 0 && args[0] == DiscoverCommand.Name)
+{
+    return DiscoverCommand.Run(args[1..], Console.Out, Console.Error);
+}
 
 if (!AgentCommandLine.Definition.TryParse(args, Console.Out, Console.Error, out var arguments, out var exitCode))
 {

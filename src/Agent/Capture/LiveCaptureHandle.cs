@@ -63,7 +63,7 @@ internal sealed class LiveCaptureHandle : IDisposable
             // in user space, where `inbound`/`outbound` (SKF_AD_PKTTYPE) cannot be evaluated, so
             // the first echo each handle sees after opening is lost. Every later frame is judged
             // by the kernel.
-            _device.Filter = EchoFilter.Build(_direction == PacketDirection.In ? FilterDirection.Inbound : FilterDirection.Outbound);
+            _device.Filter = EchoFilter.Build(_direction == PacketDirection.In ? FilterDirection.Inbound : FilterDirection.Outbound, options.Tunnels);
         }
         catch (PcapException ex) when (IsPermission(ex))
         {

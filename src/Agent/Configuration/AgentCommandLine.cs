@@ -48,6 +48,8 @@ public sealed class AgentCommandLine
     {
         Summary = "Captures ICMP echo on this node's interfaces and streams the observations to the correlator.",
         Epilog = "example: hopcapture-agent --node hv1 --correlator http://10.0.0.10:7400 --iface tap100i0=vif --iface eno1=nic:bond0\n" +
+                 "interfaces: without --iface or an Agent:Interfaces list (or with \"Interfaces\": \"auto\") the agent finds them itself;\n" +
+                 "  hopcapture-agent discover [--root DIR] [--json] prints what it would capture (see discover --help)\n" +
                  "exit codes: 0 done (replay finished or stopped), 1 failed, 2 bad command line or configuration",
     };
 

@@ -13,7 +13,35 @@ public sealed class AgentOptions
     /// <summary>Correlator gRPC URL, e.g. http://127.0.0.1:7400.</summary>
     public string Correlator { get; set; } = "http://127.0.0.1:7400";
 
+    /// <summary>
+    /// The interfaces to capture. The string <c>auto</c>, or no list at all, means discovery
+    /// (<see cref="Discovery.HostDiscovery"/>) picks them: see <see cref="AutoInterfaces"/>.
+    /// </summary>
     public List<InterfaceOptions> Interfaces { get; set; } = [];
+
+    /// <summary>
+    /// True when <c>Agent:Interfaces</c> is <c>auto</c> or empty (and no --iface is given). Set by
+    /// <see cref="AgentServiceCollectionExtensions.AddCaptureAgent"/> from the raw configuration value,
+    /// because the binder cannot put a string into the list; not a configuration key itself.
+    /// </summary>
+    public bool AutoInterfaces { get; internal set; }
+
+    /// <summary>The raw scalar value of <c>Agent:Interfaces</c> when it is not a list (validated: only <c>auto</c>).</summary>
+    internal string? InterfacesValue { get; set; }
+
+    /// <summary>Directory under which discovery reads etc/, sys/class/net/, run/ and proc/net/vlan (tests point it at a fixture tree).</summary>
+    public string DiscoveryRoot { get; set; } = "/";
+
+    /// <summary>What discovery adds or leaves out (Agent:Discovery:Include / Exclude / FirewallPoints).</summary>
+    public Discovery.DiscoveryOptions Discovery { get; set; } = new();
+
+    /// <summary>
+    /// Also capture IPv4 echo inside VXLAN (UDP 4789 and 8472), Geneve (6081) and GRE, so overlay
+    /// fabrics (Proxmox SDN VXLAN zones, flannel) are seen on the underlay. On by default for every
+    /// role: a packet that is not UDP to those ports leaves the kernel filter after a few more
+    /// instructions, and guests and vifs carry tunnels too (a guest running flannel).
+    /// </summary>
+    public bool Tunnels { get; set; } = true;
 
     /// <summary>Bytes captured per frame: enough for VXLAN + IPv4 + ICMP + 16 payload bytes.</summary>
     public int Snaplen { get; set; } = 128;

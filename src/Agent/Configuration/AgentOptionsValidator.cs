@@ -19,9 +19,14 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             failures.Add($"{S}:Correlator: '{options.Correlator}' is not an http:// or https:// URL");
         }
 
-        if (options.Interfaces.Count == 0)
+        if (options.InterfacesValue is { } value && !string.Equals(value.Trim(), "auto", StringComparison.OrdinalIgnoreCase) && value.Trim().Length > 0)
         {
-            failures.Add($"{S}:Interfaces: no interface to capture on (use --iface NAME=ROLE[:POINT])");
+            failures.Add($"{S}:Interfaces: '{value}' is neither 'auto' nor a list of interfaces");
+        }
+
+        if (options.AutoInterfaces && string.IsNullOrWhiteSpace(options.DiscoveryRoot))
+        {
+            failures.Add($"{S}:DiscoveryRoot: is empty (use / for this machine)");
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);

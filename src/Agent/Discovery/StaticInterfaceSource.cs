@@ -13,9 +13,14 @@ public sealed class StaticInterfaceSource : IInterfaceSource
     private readonly DiscoveryResult _result;
 
     public StaticInterfaceSource(IOptions<AgentOptions> options)
+        : this(options?.Value.Interfaces ?? throw new ArgumentNullException(nameof(options)))
     {
-        ArgumentNullException.ThrowIfNull(options);
-        _result = new DiscoveryResult("config", ToDiscovered(options.Value.Interfaces), []);
+    }
+
+    public StaticInterfaceSource(IEnumerable<InterfaceOptions> interfaces)
+    {
+        ArgumentNullException.ThrowIfNull(interfaces);
+        _result = new DiscoveryResult("config", ToDiscovered(interfaces), []);
     }
 
     public DiscoveryResult Current() => _result;

@@ -42,7 +42,7 @@ public sealed class HostCommandLine
     private readonly Dictionary<string, Option> _optionsByName = new(StringComparer.Ordinal);
     private readonly string[] _sections;
 
-    /// <param name="program">The executable's name, used in the usage line and errors.</param>
+    /// <param name="program">The executable's name (with a subcommand's, e.g. <c>hopcapture-agent discover</c>), used in the usage line and errors.</param>
     /// <param name="section">The configuration section the program owns, e.g. <c>Agent</c>.</param>
     /// <param name="flags">Every flag with the key it sets.</param>
     /// <param name="assembly">The program's assembly; its informational version is what --version prints.</param>
@@ -60,7 +60,8 @@ public sealed class HostCommandLine
             ?? assembly.GetName().Version?.ToString()
             ?? "unknown";
 
-        _command = new Command(program) { TreatUnmatchedTokensAsErrors = false };
+        // A subcommand's program is "tool sub"; System.CommandLine names have no spaces.
+        _command = new Command(program.Replace(' ', '-')) { TreatUnmatchedTokensAsErrors = false };
         _command.Options.Add(_help);
         _command.Options.Add(_version);
         _config = NewOption("--config");

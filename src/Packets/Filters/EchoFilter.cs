@@ -23,12 +23,19 @@ public static class EchoFilter
     // and each tag level repeats the echo test (CAPTURE-NOTES.md).
     private static readonly string Tagged = $"({Echo}) or (vlan and (({Echo}) or (vlan and ({Echo}))))";
 
-    // IPv4 echo inside VXLAN and GRE (no IP options), offsets per CAPTURE-NOTES.md. Geneve is
-    // left out: `geneve`, like `vlan`, shifts the offsets of everything after it, and one
-    // expression cannot put both last. The decoder still reads Geneve from files.
+    // IPv4 ICMP inside VXLAN (4789, and 8472, the Linux kernel's historical default that flannel
+    // and older Proxmox SDN setups use), Geneve (6081) and GRE (no IP options); offsets per
+    // CAPTURE-NOTES.md. Geneve's inner frame starts after a variable options block, so its offsets
+    // are computed ((udp[8] & 0x3f) << 2 is the options length in bytes) instead of using the
+    // `geneve` keyword, which like `vlan` shifts the offsets of everything after it. Protocol 0x6558
+    // is an inner Ethernet frame, 0x0800 a bare inner IPv4 packet. Each clause starts with the port
+    // test, so a packet that is not UDP to one of the three ports fails after a few instructions;
+    // only the inner protocol is tested here, the decoder checks the echo type.
     private const string Tunnels =
         "(udp dst port 4789 and udp[28:2] == 0x0800 and udp[39] == 1)"
         + " or (udp dst port 8472 and udp[28:2] == 0x0800 and udp[39] == 1)"
+        + " or (udp dst port 6081 and ((udp[10:2] == 0x6558 and udp[28 + ((udp[8] & 0x3f) << 2):2] == 0x0800"
+        + " and udp[39 + ((udp[8] & 0x3f) << 2)] == 1) or (udp[10:2] == 0x0800 and udp[25 + ((udp[8] & 0x3f) << 2)] == 1)))"
         + " or (ip proto 47 and ip[22:2] == 0x0800 and ip[33] == 1)";
 
     /// <summary>

@@ -1,6 +1,9 @@
 using HopCapture.Agent;
+using HopCapture.Agent.Capture;
 using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Discovery;
 using HopCapture.Engine.Model;
+using HopCapture.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -87,11 +90,68 @@ public class AgentOptionsTests
         Assert.That(ex!.Failures, Has.Some.EqualTo("Agent:Interfaces[0]:Role: 'switch' is not a role (guest|vif|bridge|nic)"));
     }
 
+    // Issue 10: no interface list used to be a start-up failure ("Agent:Interfaces: no interface
+    // to capture on"); it now means discovery, so only the bad URL is reported.
     [Test]
-    public void Resolve_NoInterfacesAndBadUrl_ReportsBoth()
+    public void Resolve_NoInterfacesAndBadUrl_DiscoversAndReportsTheUrl()
     {
         var ex = Assert.Throws<OptionsValidationException>(() => Resolve(["--correlator", "localhost:7400"]));
-        Assert.That(ex!.Failures, Has.Some.StartsWith("Agent:Correlator:").And.Some.StartsWith("Agent:Interfaces:"));
+        Assert.That(ex!.Failures, Has.Some.StartsWith("Agent:Correlator:").And.None.StartsWith("Agent:Interfaces:"));
+    }
+
+    [TestCase("auto")]
+    [TestCase("AUTO")]
+    [TestCase(null)]
+    public void Resolve_InterfacesAutoOrMissing_SelectsDiscovery(string? value)
+    {
+        var config = new Dictionary<string, string?> { ["Agent:Interfaces"] = value, ["Agent:DiscoveryRoot"] = "/tmp/x" };
+        var options = Resolve([], config);
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.AutoInterfaces, Is.True);
+            Assert.That(options.Interfaces, Is.Empty);
+            Assert.That(options.DiscoveryRoot, Is.EqualTo("/tmp/x"));
+            Assert.That(options.Tunnels, Is.True);
+        });
+    }
+
+    [Test]
+    public void Resolve_InterfacesOtherScalar_ValidationNamesTheKey()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve([], new() { ["Agent:Interfaces"] = "eth0" }));
+        Assert.That(ex!.Failures, Has.Some.EqualTo("Agent:Interfaces: 'eth0' is neither 'auto' nor a list of interfaces"));
+    }
+
+    [Test]
+    public void Resolve_InterfaceList_IsStaticSource()
+    {
+        var config = new Dictionary<string, string?> { ["Agent:Interfaces:0:Name"] = "eth0", ["Agent:Interfaces:0:Role"] = "nic", ["Agent:Interfaces:0:Point"] = "bond0" };
+        var services = new ServiceCollection().AddLogging().AddCaptureAgent(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
+        using var provider = services.BuildServiceProvider();
+        var result = provider.GetRequiredService<IInterfaceSource>().Current();
+        var interfaces = provider.GetRequiredService<AgentInterfaces>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(provider.GetRequiredService<IOptions<AgentOptions>>().Value.AutoInterfaces, Is.False);
+            Assert.That(result.Kind, Is.EqualTo("config"));
+            Assert.That(result.Interfaces, Is.EqualTo(new[] { new DiscoveredInterface("eth0", PointRole.Nic, "bond0", "config") }));
+            Assert.That(interfaces.All.Where(i => i.Role != PointRole.App).Select(i => (i.Name, i.Role, i.Point)), Is.EqualTo(new[] { ("eth0", PointRole.Nic, "bond0") }));
+        });
+    }
+
+    [Test]
+    public void Resolve_Auto_AgentInterfacesStartWithWhatDiscoveryFinds()
+    {
+        var root = Path.Combine(RepoPaths.Root, "tests/Capture.Tests/Fixtures/Discovery/guest");
+        var config = new Dictionary<string, string?> { ["Agent:Interfaces"] = "auto", ["Agent:DiscoveryRoot"] = root, ["Agent:Probing:Enabled"] = "false" };
+        var services = new ServiceCollection().AddLogging().AddCaptureAgent(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
+        using var provider = services.BuildServiceProvider();
+        Assert.Multiple(() =>
+        {
+            Assert.That(provider.GetRequiredService<IInterfaceSource>(), Is.InstanceOf<HostDiscovery>());
+            Assert.That(provider.GetRequiredService<AgentInterfaces>().All.Where(i => i.Role != PointRole.App).Select(i => (i.Name, i.Role, i.Point)),
+                Is.EqualTo(new[] { ("ens18", PointRole.Guest, "ens18"), ("ens19", PointRole.Guest, "ens19") }));
+        });
     }
 
     [Test]

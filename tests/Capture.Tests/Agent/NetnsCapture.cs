@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using HopCapture.Agent.Capture;
+using HopCapture.Agent.Configuration;
+using HopCapture.Engine.Model;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Tests.Agent;
+
+/// <summary>
+/// Running `ip` and the agent's capture service inside network namespaces a test creates. The
+/// capture handles are opened from a thread moved into the namespace (setns), because an
+/// AF_PACKET socket belongs to the namespace it was created in.
+/// </summary>
+internal static class NetnsCapture
+{
+    private const int CloneNewNet = 0x40000000;
+
+    /// <summary>Starts a capture service on <paramref name="iface"/> inside <paramref name="netns"/>; the caller stops and disposes it.</summary>
+    public static CaptureService StartIn(string netns, AgentOptions options, ObservationQueue queue)
+    {
+        var service = new CaptureService(Options.Create(options), new AgentInterfaces(options.Interfaces), queue, NullLogger<CaptureService>.Instance);
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            var home = File.OpenHandle("/proc/thread-self/ns/net");
+            using var target = File.OpenHandle($"/var/run/netns/{netns}");
+            try
+            {
+                if (SetNs(target.DangerousGetHandle().ToInt32(), CloneNewNet) != 0)
+                {
+                    throw new InvalidOperationException($"setns {netns} failed: errno {Marshal.GetLastPInvokeError()}");
+                }
+
+                service.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            finally
+            {
+                _ = SetNs(home.DangerousGetHandle().ToInt32(), CloneNewNet);
+                home.Dispose();
+            }
+        });
+        thread.Start();
+        Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True, "capture start timed out");
+        Assert.That(failure, Is.Null, failure?.ToString());
+        return service;
+    }
+
+    /// <summary>Reads observations of echo id <paramref name="id"/> until <paramref name="expected"/> arrived; fails after 10 s.</summary>
+    public static async Task<List<Observation>> DrainAsync(ObservationQueue queue, ushort id, int expected)
+    {
+        var observations = new List<Observation>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (observations.Count < expected)
+        {
+            try
+            {
+                var observation = (await queue.Reader.ReadAsync(timeout.Token)).Observation;
+                if (observation.IcmpId == id)
+                {
+                    observations.Add(observation);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail($"only {observations.Count} of {expected} observations of id {id} captured: "
+                    + string.Join(", ", observations.Select(o => $"{o.Type} {o.IcmpSeq} {o.Direction}")));
+            }
+        }
+
+        return observations;
+    }
+
+    public static void Ip(string args)
+    {
+        var result = Run("ip", args);
+        Assert.That(result.ExitCode, Is.Zero, $"ip {args}: {result.Output}");
+    }
+
+    public static (int ExitCode, string Output) Run(string file, string args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, args)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+        {
+            process.Kill();
+            return (-1, "timed out");
+        }
+
+        return (process.ExitCode, output.Result + error.Result);
+    }
+
+    // DllImport, not LibraryImport: the shared test project does not allow unsafe code.
+    [DllImport("libc", EntryPoint = "setns", SetLastError = true)]
+#pragma warning disable SYSLIB1054
+    private static extern int SetNs(int fd, int nstype);
+#pragma warning restore SYSLIB1054
+}
