@@ -1,22 +1,16 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Configuration;
 using HopCapture.Engine.Model;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace HopCapture.Tests.Agent;
 
 /// <summary>
-/// Real libpcap capture on both ends of a veth between two namespaces this test creates. The
-/// capture handles are opened from a thread moved into each namespace (setns), because an
-/// AF_PACKET socket belongs to the namespace it was created in.
+/// Real libpcap capture on both ends of a veth between two namespaces this test creates, started
+/// inside each namespace (<see cref="NetnsCapture"/>).
 /// </summary>
 [NonParallelizable]
 public class LiveCaptureTests
 {
-    private const int CloneNewNet = 0x40000000;
     private readonly string _nsA = $"hct-a-{Environment.ProcessId}";
     private readonly string _nsB = $"hct-b-{Environment.ProcessId}";
     private readonly List<CaptureService> _services = [];
@@ -62,8 +56,8 @@ public class LiveCaptureTests
     [Test]
     public async Task Capture_PingAcrossVeth_RequestsAndRepliesWithKernelDirectionAndNanoseconds()
     {
-        var (queueA, _) = StartCaptureIn(_nsA, "hcva");
-        var (queueB, _) = StartCaptureIn(_nsB, "hcvb");
+        var queueA = StartCaptureIn(_nsA, "hcva");
+        var queueB = StartCaptureIn(_nsB, "hcvb");
 
         // libpcap filters the first ring frame after pcap_setfilter in user space, where
         // inbound/outbound cannot be evaluated (see LiveCaptureHandle.Open): one warm-up echo with
@@ -112,94 +106,17 @@ public class LiveCaptureTests
         }
     }
 
-    private (ObservationQueue Queue, AgentInterfaces Interfaces) StartCaptureIn(string netns, string iface)
+    private ObservationQueue StartCaptureIn(string netns, string iface)
     {
         var options = new AgentOptions { Node = netns, Interfaces = [new InterfaceOptions { Name = iface, Role = "nic" }] };
         var queue = new ObservationQueue(1024);
-        var interfaces = new AgentInterfaces(options.Interfaces);
-        var service = new CaptureService(Options.Create(options), interfaces, queue, NullLogger<CaptureService>.Instance);
-        _services.Add(service);
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            var home = File.OpenHandle("/proc/thread-self/ns/net");
-            using var target = File.OpenHandle($"/var/run/netns/{netns}");
-            try
-            {
-                if (SetNs(target.DangerousGetHandle().ToInt32(), CloneNewNet) != 0)
-                {
-                    throw new InvalidOperationException($"setns {netns} failed: errno {Marshal.GetLastPInvokeError()}");
-                }
-
-                service.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-            finally
-            {
-                _ = SetNs(home.DangerousGetHandle().ToInt32(), CloneNewNet);
-                home.Dispose();
-            }
-        });
-        thread.Start();
-        Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True, "capture start timed out");
-        Assert.That(failure, Is.Null, failure?.ToString());
-        return (queue, interfaces);
+        _services.Add(NetnsCapture.StartIn(netns, options, queue));
+        return queue;
     }
 
-    private static async Task<List<Observation>> DrainAsync(ObservationQueue queue, int expected)
-    {
-        var observations = new List<Observation>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (observations.Count < expected)
-        {
-            try
-            {
-                var observation = (await queue.Reader.ReadAsync(timeout.Token)).Observation;
-                if (observation.IcmpId == 4242)
-                {
-                    observations.Add(observation);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"only {observations.Count} of {expected} observations captured: "
-                    + string.Join(", ", observations.Select(o => $"{o.Type} {o.IcmpSeq} {o.Direction}")));
-            }
-        }
+    private static Task<List<Observation>> DrainAsync(ObservationQueue queue, int expected) => NetnsCapture.DrainAsync(queue, 4242, expected);
 
-        return observations;
-    }
+    private static void Must(string ipArgs) => NetnsCapture.Ip(ipArgs);
 
-    private static void Must(string ipArgs)
-    {
-        var result = Run("ip", ipArgs);
-        Assert.That(result.ExitCode, Is.Zero, $"ip {ipArgs}: {result.Output}");
-    }
-
-    private static (int ExitCode, string Output) Run(string file, string args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
-        {
-            process.Kill();
-            return (-1, "timed out");
-        }
-
-        return (process.ExitCode, output.Result + error.Result);
-    }
-
-    // DllImport, not LibraryImport: the shared test project does not allow unsafe code.
-    [DllImport("libc", EntryPoint = "setns", SetLastError = true)]
-#pragma warning disable SYSLIB1054
-    private static extern int SetNs(int fd, int nstype);
-#pragma warning restore SYSLIB1054
+    private static (int ExitCode, string Output) Run(string file, string args) => NetnsCapture.Run(file, args);
 }
