@@ -15,6 +15,18 @@ public sealed class ProbingOptions
     public Dictionary<string, string[]> Groups { get; set; } = new(StringComparer.Ordinal);
 
     public List<ProbePlanOptions> Plans { get; set; } = [];
+
+    /// <summary>
+    /// Addresses or networks (CIDR) `capture trace` may target besides loopback, the monitored
+    /// nodes' own addresses and the plans' IP targets; anything else is refused (PermissionDenied).
+    /// </summary>
+    public string[] TraceAllow { get; set; } = [];
+
+    /// <summary>Traces one node may run at once.</summary>
+    public int TraceMaxConcurrent { get; set; } = 4;
+
+    /// <summary>Probes per second all traces from one node may send together (a 10 ms trace is 100/s).</summary>
+    public int TraceMaxRate { get; set; } = 200;
 }
 
 public sealed class ProbePlanOptions

@@ -58,6 +58,19 @@ public sealed class ProbingOptionsValidator : IValidateOptions<ProbingOptions>
             }
         }
 
+        foreach (var entry in options.TraceAllow)
+        {
+            if (!TraceGuard.IsEntry(entry))
+            {
+                failures.Add($"{Prefix}TraceAllow: '{entry}' is neither an IP address nor a network (CIDR, e.g. 10.77.0.0/16)");
+            }
+        }
+
+        if (options.TraceMaxConcurrent < 1 || options.TraceMaxRate < 1)
+        {
+            failures.Add($"{Prefix}TraceMaxConcurrent: TraceMaxConcurrent and TraceMaxRate must be at least 1");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

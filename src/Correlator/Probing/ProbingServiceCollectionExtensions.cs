@@ -13,6 +13,7 @@ public static class ProbingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProbingOptions>, ProbingOptionsValidator>());
         services.TryAddSingleton<ControlHub>();
         services.TryAddSingleton<PlanPusher>();
+        services.TryAddSingleton<TraceGuard>();
         services.TryAddSingleton<TraceCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<PlanPusher>());
         return services;

@@ -25,6 +25,8 @@ public sealed partial class TraceCoordinator(
     AgentRegistry registry,
     StoredProbeBus stored,
     IOptions<CorrelatorOptions> options,
+    IOptionsMonitor<ProbingOptions> probing,
+    TraceGuard guard,
     TimeProvider timeProvider,
     ILogger<TraceCoordinator> logger)
 {
@@ -54,6 +56,19 @@ public sealed partial class TraceCoordinator(
             throw Invalid($"size must be 16-1400 payload bytes (got {size})");
         }
 
+        var target = IPAddress.TryParse(request.To, out var literal)
+            ? literal.ToString()
+            : PlanCompiler.Resolve(request.To, registry.Snapshot())
+              ?? throw new RpcException(new Status(StatusCode.NotFound,
+                  $"'{request.To}' is neither an IPv4 address nor a node whose agent reports one on a captured interface"));
+
+        // Before anything reaches an agent: only monitored or allowed targets, within the node's budget.
+        var limits = probing.CurrentValue;
+        if (TraceGuard.Refusal(IPAddress.Parse(target), limits, registry.Snapshot()) is { } refused)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, refused));
+        }
+
         var channel = hub.Find(request.From)
             ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"no agent of node '{request.From}' is connected (see capture agents)"));
         if (!channel.CanProbe)
@@ -62,12 +77,8 @@ public sealed partial class TraceCoordinator(
                 $"the agent of node '{request.From}' runs without the prober (Agent:Probing:Enabled is false)"));
         }
 
-        var target = IPAddress.TryParse(request.To, out var literal)
-            ? literal.ToString()
-            : PlanCompiler.Resolve(request.To, registry.Snapshot())
-              ?? throw new RpcException(new Status(StatusCode.NotFound,
-                  $"'{request.To}' is neither an IPv4 address nor a node whose agent reports one on a captured interface"));
-
+        using var lease = guard.TryReserve(request.From, 1e9 / intervalNs, limits, out var budget)
+            ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, budget));
         var traceId = "trace-" + Guid.NewGuid().ToString("N")[..12];
         var icmpId = (uint)Random.Shared.Next(1, 0x10000);
         var status = Channel.CreateUnbounded<ControlResult>();
