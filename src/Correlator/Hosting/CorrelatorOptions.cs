@@ -17,4 +17,16 @@ public sealed class CorrelatorOptions
     public string[] AllowedNodes { get; set; } = [];
 
     public EngineOptions Engine { get; set; } = new();
+
+    /// <summary>
+    /// Largest gRPC message accepted (an agent batch, a Hello), in bytes; a larger one ends that
+    /// stream with ResourceExhausted. Agents send batches of ~1,000 observations (~40 KB).
+    /// </summary>
+    public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Observations per second one node may hand to the engine (0 = no limit); beyond it the
+    /// node's acks wait, so a flooding agent slows down instead of crowding out the others.
+    /// </summary>
+    public int AgentMaxObservationsPerSecond { get; set; } = 1_000_000;
 }

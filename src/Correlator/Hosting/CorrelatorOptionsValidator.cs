@@ -34,6 +34,16 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
             }
         }
 
+        if (options.MaxMessageBytes < 64 * 1024)
+        {
+            failures.Add($"{Prefix}MaxMessageBytes: must be at least 65536 (got {options.MaxMessageBytes})");
+        }
+
+        if (options.AgentMaxObservationsPerSecond < 0)
+        {
+            failures.Add($"{Prefix}AgentMaxObservationsPerSecond: must be 0 (no limit) or positive (got {options.AgentMaxObservationsPerSecond})");
+        }
+
         var engine = options.Engine;
         if (engine is null)
         {

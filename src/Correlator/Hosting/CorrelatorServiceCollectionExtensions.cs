@@ -39,11 +39,10 @@ public static class CorrelatorServiceCollectionExtensions
             kestrel.AddServerHeader = false;
         });
 
-        services.AddGrpc(grpc =>
-        {
-            grpc.MaxReceiveMessageSize = 32 * 1024 * 1024;
-            grpc.EnableDetailedErrors = false;
-        });
+        services.AddGrpc(grpc => grpc.EnableDetailedErrors = false);
+        services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<CorrelatorOptions>>(
+            (grpc, correlator) => grpc.MaxReceiveMessageSize = correlator.Value.MaxMessageBytes);
+        services.TryAddSingleton<IngestRateLimits>();
 
         services.TryAddSingleton<InterfaceCatalog>();
         services.TryAddSingleton<CorrelatorChannels>();

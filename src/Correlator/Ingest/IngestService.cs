@@ -21,6 +21,7 @@ public sealed partial class IngestService(
     AgentRegistry registry,
     CorrelatorChannels channels,
     ControlHub control,
+    IngestRateLimits limits,
     IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Protos.Ingest.IngestBase
 {
@@ -257,7 +258,9 @@ public sealed partial class IngestService(
                     Array.Resize(ref observations, count);
                 }
 
-                // Waits while the engine is behind: the missing ack slows the agent down.
+                // Waits while this node is over its rate, then while the engine is behind: the
+                // missing ack slows the agent down.
+                await limits.WaitAsync(state.Node, count, cancellationToken);
                 await channels.Observations.Writer.WriteAsync(new IngestBatch(observations), cancellationToken);
             }
 
