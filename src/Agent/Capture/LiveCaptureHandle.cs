@@ -63,7 +63,7 @@ internal sealed class LiveCaptureHandle : IDisposable
         }
         catch (PcapException ex) when (IsPermission(ex))
         {
-            throw new AgentStartupException($"no permission to capture on {_iface.Name}: run as root or grant CAP_NET_RAW,CAP_NET_ADMIN", ex);
+            throw new AgentStartupException($"no permission to capture on {_iface.Name}: run as root or grant CAP_NET_RAW", ex);
         }
         catch (PcapException ex)
         {
