@@ -34,6 +34,8 @@ fi
 
 rm -rf "$work"
 mkdir -p "$work/src" "$out"
+# Never leave an older build's packages to be mistaken for this one's.
+rm -f "$out"/hopcapture-agent_*.deb "$out"/hopcapture-correlator_*.deb "$out"/hopcapture-cli_*.deb
 
 # Publish from a copy of the tree (tracked and untracked, not ignored files) so the RID-specific
 # restore and the rebuilt libraries never touch the build the tests run from.
@@ -125,7 +127,6 @@ control hopcapture-cli "libc6, libgcc-s1, libstdc++6" \
 
 for package in hopcapture-agent hopcapture-correlator hopcapture-cli; do
     deb="$out/${package}_${version}_amd64.deb"
-    rm -f "$out/${package}"_*_amd64.deb
     dpkg-deb --root-owner-group --build "$work/root/$package" "$deb" >/dev/null
     echo "$deb $(du -h "$deb" | cut -f1)"
 done

