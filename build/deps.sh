@@ -7,7 +7,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # libpcap0.8: SharpPcap P/Invokes it at run time. iproute2/iputils-ping/iperf3/tcpdump: the lab.
 # procps/psmisc: ps/pkill-free process inspection used by lab.sh and the tests.
-packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc)
+# adduser/init-system-helpers: what the packages' maintainer scripts call (the package tests
+# install them); systemd: systemd-analyze verify/security on the units (not run as PID 1);
+# util-linux: setpriv (the unprivileged capture test); git: build/package.sh's version.
+packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc adduser init-system-helpers systemd util-linux git)
 
 missing=()
 for p in "${packages[@]}"; do

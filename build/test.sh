@@ -27,6 +27,14 @@ fi
 rm -rf "$results"
 mkdir -p "$results"
 
+# The package tests (tests/Capture.Tests/Deploy/PackageTests.cs) read artifacts/packages: built
+# here because publishing three self-contained binaries takes minutes (see README "Packages").
+echo "test: building the Debian packages (build/package.sh)"
+if ! "$repo/build/package.sh"; then
+    echo "test: build/package.sh failed (the package tests will fail: no packages)"
+    failed=$((failed + 1))
+fi
+
 # counter NAME FILE: one attribute of the TRX <Counters …/> element (0 when absent).
 counter() {
     local v

@@ -67,7 +67,7 @@ internal sealed class LiveCaptureHandle : IDisposable
         }
         catch (PcapException ex) when (IsPermission(ex))
         {
-            throw new CaptureOpenException($"no permission to capture on {_iface.Name}: run as root or grant CAP_NET_RAW,CAP_NET_ADMIN", permission: true, ex);
+            throw new CaptureOpenException($"no permission to capture on {_iface.Name}: run as root or grant CAP_NET_RAW", permission: true, ex);
         }
         catch (PcapException ex)
         {

@@ -108,6 +108,7 @@ public class CorrelatorCommandLineTests
     {
         var args = DeployUnits.ExecStartArguments("hopcapture-correlator.service", "hopcapture-correlator.dll");
 
-        Assert.That(CorrelatorCommandLine.Definition.Parse(args).Settings["Correlator:Listen"], Is.EqualTo("0.0.0.0:7400"));
+        // The packaged unit (issue 10) reads everything from the conffile.
+        Assert.That(CorrelatorCommandLine.Definition.Parse(args).ConfigFile, Is.EqualTo("/etc/hopcapture/correlator.json"));
     }
 }
