@@ -25,8 +25,10 @@ public sealed class CorrelatorOptions
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
-    /// Observations per second one node may hand to the engine (0 = no limit); beyond it the
-    /// node's acks wait, so a flooding agent slows down instead of crowding out the others.
+    /// Observations per second one node may hand to the engine (0 = no limit, the default); beyond
+    /// it the node's acks wait, so a flooding agent slows down instead of crowding out the others.
+    /// Off by default: in build/bench.sh's ingest run (4 agents, 150 k obs/s each) the limiter at
+    /// 1 M/s per node coincided with capture → queryable p99 of 1.4–1.7 s against 0.27 s without it.
     /// </summary>
-    public int AgentMaxObservationsPerSecond { get; set; } = 1_000_000;
+    public int AgentMaxObservationsPerSecond { get; set; }
 }
