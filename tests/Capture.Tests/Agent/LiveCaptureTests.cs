@@ -16,42 +16,10 @@ public class LiveCaptureTests
     private readonly List<CaptureService> _services = [];
 
     [SetUp]
-    public void SetUp()
-    {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            Assert.Ignore("live capture needs root");
-        }
-
-        if (Run("ip", "netns list").ExitCode != 0)
-        {
-            Assert.Ignore("ip netns does not work here");
-        }
-
-        Must($"netns add {_nsA}");
-        Must($"netns add {_nsB}");
-        Must($"link add hcva netns {_nsA} type veth peer name hcvb netns {_nsB}");
-        Must($"-n {_nsA} addr add 10.77.200.1/30 dev hcva");
-        Must($"-n {_nsB} addr add 10.77.200.2/30 dev hcvb");
-        Must($"-n {_nsA} link set hcva up");
-        Must($"-n {_nsB} link set hcvb up");
-        Must($"-n {_nsA} link set lo up");
-        Must($"-n {_nsB} link set lo up");
-    }
+    public void SetUp() => NetnsCapture.CreateVethPair(_nsA, "hcva", "10.77.200.1", _nsB, "hcvb", "10.77.200.2");
 
     [TearDown]
-    public void TearDown()
-    {
-        foreach (var service in _services)
-        {
-            service.StopAsync(CancellationToken.None).Wait(TimeSpan.FromSeconds(10));
-            service.Dispose();
-        }
-
-        // Deleting a namespace removes the veth pair with it.
-        Run("ip", $"netns del {_nsA}");
-        Run("ip", $"netns del {_nsB}");
-    }
+    public void TearDown() => NetnsCapture.TearDown(_services, _nsA, _nsB);
 
     [Test]
     public async Task Capture_PingAcrossVeth_RequestsAndRepliesWithKernelDirectionAndNanoseconds()
@@ -115,8 +83,6 @@ public class LiveCaptureTests
     }
 
     private static Task<List<Observation>> DrainAsync(ObservationQueue queue, int expected) => NetnsCapture.DrainAsync(queue, 4242, expected);
-
-    private static void Must(string ipArgs) => NetnsCapture.Ip(ipArgs);
 
     private static (int ExitCode, string Output) Run(string file, string args) => NetnsCapture.Run(file, args);
 }

@@ -17,6 +17,55 @@ internal static class NetnsCapture
 {
     private const int CloneNewNet = 0x40000000;
 
+    /// <summary>
+    /// Two namespaces joined by a veth, each end addressed (a /30) and up, loopback up; ignores
+    /// the test where that needs root or `ip netns` does not work.
+    /// </summary>
+    public static void CreateVethPair(string nsA, string devA, string addressA, string nsB, string devB, string addressB)
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Assert.Ignore("live capture needs root");
+        }
+
+        if (Run("ip", "netns list").ExitCode != 0)
+        {
+            Assert.Ignore("ip netns does not work here");
+        }
+
+        Ip($"netns add {nsA}");
+        Ip($"netns add {nsB}");
+        Ip($"link add {devA} netns {nsA} type veth peer name {devB} netns {nsB}");
+        foreach (var (ns, dev, address) in new[] { (nsA, devA, addressA), (nsB, devB, addressB) })
+        {
+            Ip($"-n {ns} addr add {address}/30 dev {dev}");
+            Ip($"-n {ns} link set {dev} up");
+            Ip($"-n {ns} link set lo up");
+        }
+    }
+
+    /// <summary>Stops and disposes the test's capture services, then deletes its namespaces (and every device in them).</summary>
+    public static void TearDown(List<CaptureService> services, params string[] namespaces)
+    {
+        try
+        {
+            foreach (var service in services)
+            {
+                service.StopAsync(CancellationToken.None).Wait(TimeSpan.FromSeconds(10));
+                service.Dispose();
+            }
+        }
+        finally
+        {
+            // One fixture instance runs every test case: start the next one empty.
+            services.Clear();
+            foreach (var ns in namespaces)
+            {
+                Run("ip", $"netns del {ns}");
+            }
+        }
+    }
+
     /// <summary>Starts a capture service on <paramref name="iface"/> inside <paramref name="netns"/>; the caller stops and disposes it.</summary>
     public static CaptureService StartIn(string netns, AgentOptions options, ObservationQueue queue)
     {

@@ -20,25 +20,9 @@ public class TunnelCaptureTests
     [SetUp]
     public void SetUp()
     {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            Assert.Ignore("live capture needs root");
-        }
-
-        if (Run("ip", "netns list").ExitCode != 0)
-        {
-            Assert.Ignore("ip netns does not work here");
-        }
-
-        Must($"netns add {_nsA}");
-        Must($"netns add {_nsB}");
-        Must($"link add hcua netns {_nsA} type veth peer name hcub netns {_nsB}");
-        Must($"-n {_nsA} addr add 10.77.210.1/30 dev hcua");
-        Must($"-n {_nsB} addr add 10.77.210.2/30 dev hcub");
+        NetnsCapture.CreateVethPair(_nsA, "hcua", "10.77.210.1", _nsB, "hcub", "10.77.210.2");
         foreach (var (ns, dev, local, remote, side) in new[] { (_nsA, "hcua", "10.77.210.1", "10.77.210.2", 1), (_nsB, "hcub", "10.77.210.2", "10.77.210.1", 2) })
         {
-            Must($"-n {ns} link set {dev} up");
-            Must($"-n {ns} link set lo up");
             Must($"-n {ns} link add vx42 type vxlan id 42 dstport 4789 local {local} remote {remote} dev {dev}");
             Must($"-n {ns} link add vx43 type vxlan id 43 dstport 8472 local {local} remote {remote} dev {dev}");
             Must($"-n {ns} addr add 10.77.211.{side}/24 dev vx42");
@@ -49,26 +33,7 @@ public class TunnelCaptureTests
     }
 
     [TearDown]
-    public void TearDown()
-    {
-        try
-        {
-            foreach (var service in _services)
-            {
-                service.StopAsync(CancellationToken.None).Wait(TimeSpan.FromSeconds(10));
-                service.Dispose();
-            }
-        }
-        finally
-        {
-            // One fixture instance runs every test case: start the next one empty.
-            _services.Clear();
-
-            // Deleting a namespace removes its veth end and VXLAN devices with it.
-            Run("ip", $"netns del {_nsA}");
-            Run("ip", $"netns del {_nsB}");
-        }
-    }
+    public void TearDown() => NetnsCapture.TearDown(_services, _nsA, _nsB);
 
     [TestCase(4789, "10.77.211", (ushort)4342)]
     [TestCase(8472, "10.77.212", (ushort)4343)]
