@@ -5,8 +5,11 @@ using Observation = HopCapture.Engine.Model.Observation;
 
 namespace HopCapture.Correlator.Correlation;
 
-/// <summary>Validated observations of one agent batch, already in engine form (each carries its imported flag).</summary>
-public sealed record IngestBatch(Observation[] Observations);
+/// <summary>
+/// Validated observations of one agent batch, already in engine form (each carries its imported
+/// flag), and the index of the batch's record in the ingest journal.
+/// </summary>
+public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex);
 
 /// <summary>
 /// The two hand-offs of the pipeline: ingest streams → engine host (bounded, writers wait, which

@@ -1,6 +1,7 @@
 using HopCapture.Analysis.Driver;
 using HopCapture.Analysis.Probes;
 using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Journal;
 using HopCapture.Engine.Correlation;
 using HopCapture.Engine.Direction;
 using HopCapture.Engine.Model;
@@ -11,7 +12,8 @@ namespace HopCapture.Correlator.Correlation;
 /// <summary>
 /// Owns the <see cref="EngineDriver"/>: the only thread that touches the engine. Feeds it the
 /// ingested observations, turns it every <see cref="AdvanceInterval"/> and after each burst of
-/// batches, and hands finalised probes to the store writer.
+/// batches, and hands finalised probes to the store writer. After each turn it tells the
+/// <see cref="JournalCheckpoints"/> which journalled batches can have no probe in flight any more.
 /// </summary>
 public sealed partial class EngineHost : BackgroundService
 {
@@ -23,10 +25,13 @@ public sealed partial class EngineHost : BackgroundService
 
     private readonly EngineDriver _driver;
     private readonly CorrelatorChannels _channels;
+    private readonly JournalCheckpoints _checkpoints;
+    private readonly long _timeoutNs;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<EngineHost> _logger;
     private readonly List<Probe> _finalized = [];
     private long _errors;
+    private long _published;
     private int _inFlight;
     private IReadOnlyList<OffsetPair> _offsets = [];
 
@@ -34,12 +39,15 @@ public sealed partial class EngineHost : BackgroundService
         IOptions<CorrelatorOptions> options,
         InterfaceCatalog catalog,
         CorrelatorChannels channels,
+        JournalCheckpoints checkpoints,
         TimeProvider timeProvider,
         ILogger<EngineHost> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _driver = new EngineDriver(options.Value.Engine, catalog);
+        _timeoutNs = (long)options.Value.Engine.ProbeTimeout.TotalNanoseconds;
         _channels = channels;
+        _checkpoints = checkpoints;
         _timeProvider = timeProvider;
         _logger = logger;
     }
@@ -74,6 +82,8 @@ public sealed partial class EngineHost : BackgroundService
                 {
                     Advance(now);
                     await PublishAsync(CancellationToken.None);
+                    // The engine finalises a probe by its first arrival plus the timeout.
+                    _checkpoints.Finalised(now - _timeoutNs, _published);
                 }
 
                 if (taken == BatchesPerTurn)
@@ -120,6 +130,7 @@ public sealed partial class EngineHost : BackgroundService
             }
 
             await PublishAsync(CancellationToken.None);
+            _checkpoints.FlushedAll(_published);
         }
         catch (Exception ex)
         {
@@ -140,6 +151,7 @@ public sealed partial class EngineHost : BackgroundService
         {
             taken++;
             var arrival = _timeProvider.NowNs();
+            _checkpoints.Taken(batch.JournalIndex, arrival);
             foreach (ref readonly var observation in batch.Observations.AsSpan())
             {
                 try
@@ -185,6 +197,7 @@ public sealed partial class EngineHost : BackgroundService
         {
             // Waits when the store writer is behind: probes are never dropped here.
             await writer.WriteAsync(probe, cancellationToken);
+            _published++;
         }
 
         _finalized.Clear();

@@ -18,6 +18,9 @@ public sealed class CorrelatorOptions
 
     public EngineOptions Engine { get; set; } = new();
 
+    /// <summary>The ingest journal (section Correlator:Journal).</summary>
+    public Journal.JournalOptions Journal { get; set; } = new();
+
     /// <summary>
     /// Largest gRPC message accepted (an agent batch, a Hello), in bytes; a larger one ends that
     /// stream with ResourceExhausted. Agents send batches of ~1,000 observations (~40 KB).

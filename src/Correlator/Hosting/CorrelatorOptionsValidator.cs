@@ -44,6 +44,20 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
             failures.Add($"{Prefix}AgentMaxObservationsPerSecond: must be 0 (no limit) or positive (got {options.AgentMaxObservationsPerSecond})");
         }
 
+        var journal = options.Journal;
+        if (journal is not null)
+        {
+            if (journal.Sync is not ("disk" or "kernel"))
+            {
+                failures.Add($"{Prefix}Journal:Sync: must be \"disk\" (fsync before the ack) or \"kernel\" (got \"{journal.Sync}\")");
+            }
+
+            if (journal.SegmentBytes < 1 << 20)
+            {
+                failures.Add($"{Prefix}Journal:SegmentBytes: must be at least 1048576 (got {journal.SegmentBytes.ToString(CultureInfo.InvariantCulture)})");
+            }
+        }
+
         var engine = options.Engine;
         if (engine is null)
         {

@@ -54,11 +54,15 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<StoredProbeBus>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<EngineHost>();
+        services.TryAddSingleton<Journal.JournalCheckpoints>();
+        services.TryAddSingleton<Journal.IngestJournal>();
 
-        // Start order store → engine; the host stops in reverse (server, engine, store), so a
-        // shutdown drains ingest into the engine, flushes it, and stores every result.
+        // Start order store → engine → journal (whose replay feeds the running engine before the
+        // port opens); the host stops in reverse (server, journal, engine, store), so a shutdown
+        // journals and drains ingest into the engine, flushes it, and stores every result.
         services.AddHostedService(sp => sp.GetRequiredService<StoreWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
+        services.AddHostedService(sp => sp.GetRequiredService<Journal.IngestJournal>());
 
         // After the store (their tables live in it) and the engine: issue 5's features.
         services.AddAlerting(configuration);

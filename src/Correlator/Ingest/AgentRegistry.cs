@@ -51,6 +51,7 @@ public sealed partial class AgentRegistry(ProbeStore store, VmInventory inventor
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Node, string Instance), AgentState> _agents = [];
+    private readonly Dictionary<(string Node, string Instance), ulong> _restoredSeqs = [];
     private long _rejected;
 
     /// <summary>Observations rejected by ingest validation, all agents.</summary>
@@ -88,6 +89,11 @@ public sealed partial class AgentRegistry(ProbeStore store, VmInventory inventor
             if (!_agents.TryGetValue((hello.Node, hello.InstanceId), out state!))
             {
                 state = new AgentState(hello);
+                if (_restoredSeqs.Remove((hello.Node, hello.InstanceId), out var restored))
+                {
+                    state.AcceptedSeq = restored;
+                }
+
                 _agents[(hello.Node, hello.InstanceId)] = state;
             }
 
@@ -185,12 +191,42 @@ public sealed partial class AgentRegistry(ProbeStore store, VmInventory inventor
         {
             // A batch is a sign of life as much as a heartbeat (the agent-down alert reads it).
             state.LastSeenNs = now;
-            state.AcceptedSeq = seq;
+            state.AcceptedSeq = Math.Max(state.AcceptedSeq ?? 0, seq);
             state.Observations += (ulong)accepted;
             state.Rejected += (ulong)rejected;
         }
 
         Interlocked.Add(ref _rejected, rejected);
+    }
+
+    /// <summary>The instance's batch <paramref name="seq"/> is journalled: a re-send of it or an older one is a duplicate.</summary>
+    public void Accept(AgentState state, ulong seq)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        lock (_gate)
+        {
+            state.AcceptedSeq = Math.Max(state.AcceptedSeq ?? 0, seq);
+        }
+    }
+
+    /// <summary>
+    /// At start, from the store's checkpoint and the journal: the last batch of
+    /// <paramref name="node"/>/<paramref name="instance"/> already taken, so a re-send after the
+    /// restart is dropped. Kept aside until the instance connects if the registry does not list it.
+    /// </summary>
+    public void RestoreAccepted(string node, string instance, ulong seq)
+    {
+        lock (_gate)
+        {
+            if (_agents.TryGetValue((node, instance), out var state))
+            {
+                state.AcceptedSeq = Math.Max(state.AcceptedSeq ?? 0, seq);
+            }
+            else
+            {
+                _restoredSeqs[(node, instance)] = Math.Max(_restoredSeqs.GetValueOrDefault((node, instance)), seq);
+            }
+        }
     }
 
     public ulong? AcceptedSeq(AgentState state)

@@ -1,8 +1,8 @@
 using System.Reflection;
 using Grpc.Core;
 using HopCapture.Contracts.Mapping;
-using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Journal;
 using HopCapture.Correlator.Probing;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
@@ -12,16 +12,16 @@ using EngineObservation = HopCapture.Engine.Model.Observation;
 namespace HopCapture.Correlator.Ingest;
 
 /// <summary>
-/// The agents' stream: Hello → Welcome, then batches (each acked once its valid observations
-/// are queued for the engine) and heartbeats.
+/// The agents' stream: Hello → Welcome, then batches (each acked once it is in the ingest
+/// journal and queued for the engine, see <see cref="IngestJournal"/>) and heartbeats.
 /// </summary>
 public sealed partial class IngestService(
     IOptionsMonitor<CorrelatorOptions> options,
     InterfaceCatalog catalog,
     AgentRegistry registry,
-    CorrelatorChannels channels,
     ControlHub control,
     IngestRateLimits limits,
+    IngestJournal journal,
     IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Protos.Ingest.IngestBase
 {
@@ -251,18 +251,19 @@ public sealed partial class IngestService(
                 }
             }
 
+            if (count < observations.Length)
+            {
+                Array.Resize(ref observations, count);
+            }
+
             if (count > 0)
             {
-                if (count < observations.Length)
-                {
-                    Array.Resize(ref observations, count);
-                }
-
-                // Waits while this node is over its rate, then while the engine is behind: the
-                // missing ack slows the agent down.
+                // Waits while this node is over its rate: the missing ack slows the agent down.
                 await limits.WaitAsync(state.Node, count, cancellationToken);
-                await channels.Observations.Writer.WriteAsync(new IngestBatch(observations), cancellationToken);
             }
+
+            // Journalled even when empty, so its seq is remembered; waits while the engine is behind.
+            await journal.AppendAsync(state, batch.Seq, batch.Imported, observations, cancellationToken);
 
             registry.CountBatch(state, batch.Seq, count, rejected);
             if (rejected > 0)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Google.Protobuf;
 using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Journal;
 using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,7 @@ public sealed record StoredAgent(string Node, string Instance, long LastSeenNs, 
 /// </summary>
 public sealed class ProbeStore
 {
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private readonly string _connectionString;
 
@@ -109,11 +110,57 @@ public sealed class ProbeStore
                     """, transaction);
                 transaction.Commit();
             }
+
+            if (version < 3)
+            {
+                // v3: how far the ingest journal is stored, and each agent's last batch seq as of
+                // then, so a re-sent batch is dropped across restarts (issue 11).
+                using var transaction = connection.BeginTransaction();
+                Execute(connection, """
+                    CREATE TABLE IF NOT EXISTS journal_state(
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        checkpoint INTEGER NOT NULL);
+                    CREATE TABLE IF NOT EXISTS agent_batches(
+                        node TEXT NOT NULL,
+                        instance TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        PRIMARY KEY(node, instance));
+                    PRAGMA user_version = 3;
+                    """, transaction);
+                transaction.Commit();
+            }
         }
         catch (SqliteException ex)
         {
             throw new CorrelatorStartupException(key, $"cannot open '{Path}': {ex.Message}", ex);
         }
+    }
+
+    /// <summary>A prepared existence check for <see cref="Exists"/> on <paramref name="connection"/>.</summary>
+    public static SqliteCommand PrepareExists(SqliteConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM probes WHERE src = $src AND dst = $dst AND first_ts_ns = $ts AND icmp_id = $id AND icmp_seq = $seq LIMIT 1";
+        command.Parameters.Add("$src", SqliteType.Text);
+        command.Parameters.Add("$dst", SqliteType.Text);
+        command.Parameters.Add("$ts", SqliteType.Integer);
+        command.Parameters.Add("$id", SqliteType.Integer);
+        command.Parameters.Add("$seq", SqliteType.Integer);
+        return command;
+    }
+
+    /// <summary>Whether the store already holds this probe (same path, ICMP key and first time).</summary>
+    public static bool Exists(SqliteCommand prepared, ProbeRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        ArgumentNullException.ThrowIfNull(record);
+        prepared.Parameters["$src"].Value = record.Src;
+        prepared.Parameters["$dst"].Value = record.Dst;
+        prepared.Parameters["$ts"].Value = record.FirstTsNs;
+        prepared.Parameters["$id"].Value = (long)(record.Key?.IcmpId ?? 0);
+        prepared.Parameters["$seq"].Value = (long)(record.Key?.IcmpSeq ?? 0);
+        return prepared.ExecuteScalar() is not null;
     }
 
     /// <summary>A prepared insert on <paramref name="connection"/>; reuse it for a whole transaction.</summary>
@@ -156,6 +203,58 @@ public sealed class ProbeStore
         }
 
         return agents;
+    }
+
+    /// <summary>The journal checkpoint and agent batch seqs as last persisted (index 0 and none on a new file).</summary>
+    public JournalCheckpoint LoadJournalCheckpoint()
+    {
+        using var connection = Open();
+        var index = Convert.ToUInt64(Scalar(connection, "SELECT checkpoint FROM journal_state WHERE id = 1") ?? 0L, CultureInfo.InvariantCulture);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT node, instance, seq FROM agent_batches";
+        using var reader = command.ExecuteReader();
+        var seqs = new Dictionary<(string Node, string Instance), ulong>();
+        while (reader.Read())
+        {
+            seqs[(reader.GetString(0), reader.GetString(1))] = (ulong)reader.GetInt64(2);
+        }
+
+        return new JournalCheckpoint(index, seqs);
+    }
+
+    /// <summary>Persists a checkpoint and the seqs that changed with it, in one transaction on <paramref name="connection"/>.</summary>
+    public static void SaveJournalCheckpoint(SqliteConnection connection, JournalCheckpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        using var transaction = connection.BeginTransaction();
+        using (var state = connection.CreateCommand())
+        {
+            state.Transaction = transaction;
+            state.CommandText = "INSERT INTO journal_state(id, checkpoint) VALUES (1, $checkpoint) ON CONFLICT(id) DO UPDATE SET checkpoint = excluded.checkpoint";
+            state.Parameters.AddWithValue("$checkpoint", (long)checkpoint.Index);
+            state.ExecuteNonQuery();
+        }
+
+        if (checkpoint.Seqs.Count > 0)
+        {
+            using var seq = connection.CreateCommand();
+            seq.Transaction = transaction;
+            seq.CommandText = "INSERT INTO agent_batches(node, instance, seq) VALUES ($node, $instance, $seq) " +
+                              "ON CONFLICT(node, instance) DO UPDATE SET seq = max(seq, excluded.seq)";
+            var node = seq.Parameters.Add("$node", SqliteType.Text);
+            var instance = seq.Parameters.Add("$instance", SqliteType.Text);
+            var value = seq.Parameters.Add("$seq", SqliteType.Integer);
+            foreach (var ((agentNode, agentInstance), batchSeq) in checkpoint.Seqs)
+            {
+                node.Value = agentNode;
+                instance.Value = agentInstance;
+                value.Value = (long)batchSeq;
+                seq.ExecuteNonQuery();
+            }
+        }
+
+        transaction.Commit();
     }
 
     /// <summary>Parses a stored record and fills in its id (the blob is stored without it).</summary>

@@ -40,7 +40,18 @@ public sealed class TestAgent : IAsyncDisposable
     {
         var batch = new ObservationBatch { Seq = seq, Imported = imported };
         batch.Observations.AddRange(observations);
-        await _call.RequestStream.WriteAsync(new AgentMessage { Batch = batch }).WaitAsync(CallTimeout);
+        try
+        {
+            await _call.RequestStream.WriteAsync(new AgentMessage { Batch = batch }).WaitAsync(CallTimeout);
+        }
+        catch (RpcException)
+        {
+            // The server ended the call first (a refused earlier message): its status, not the
+            // write's, is what happened; reading the response stream throws it.
+            await NextAsync(_call);
+            throw;
+        }
+
         var message = await NextAsync(_call);
         Assert.That(message.BodyCase, Is.EqualTo(CorrelatorMessage.BodyOneofCase.Ack));
         Assert.That(message.Ack.Seq, Is.EqualTo(seq), "acks come in batch order");

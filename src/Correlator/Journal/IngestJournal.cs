@@ -1,0 +1,266 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Ingest;
+using HopCapture.Correlator.Storage;
+using HopCapture.Durability;
+using HopCapture.Engine.Model;
+using Microsoft.Extensions.Options;
+
+namespace HopCapture.Correlator.Journal;
+
+/// <summary>
+/// The write-ahead journal between ingest and the engine: an agent's batch is acked only once
+/// it is in the journal (on disk with <see cref="JournalOptions.Sync"/> "disk", in the kernel with
+/// "kernel"), and reaches the engine in journal order. One writer thread appends what the ingest
+/// streams hand it, a group at a time with one flush, then queues each batch for the engine.
+/// At start, every record after the store's checkpoint is replayed into the engine before the
+/// port opens: probes still in flight at a crash are recovered, not lost, and batch seqs
+/// journalled after the checkpoint are known again, so a re-sent batch is dropped. The journal
+/// is deleted up to the checkpoint as the store catches up (<see cref="Release"/>).
+/// </summary>
+public sealed partial class IngestJournal : BackgroundService
+{
+    private const int GroupMax = 256;
+
+    private readonly CorrelatorOptions _options;
+    private readonly InterfaceCatalog _catalog;
+    private readonly CorrelatorChannels _channels;
+    private readonly AgentRegistry _registry;
+    private readonly JournalCheckpoints _checkpoints;
+    private readonly ProbeStore _store;
+    private readonly ILogger<IngestJournal> _logger;
+    private readonly Channel<Pending> _pending = Channel.CreateBounded<Pending>(
+        new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private RecordLog? _log;
+    private long _replayedBatches;
+    private long _journalled;
+    private long _failedWrites;
+
+    public IngestJournal(
+        IOptions<CorrelatorOptions> options,
+        InterfaceCatalog catalog,
+        CorrelatorChannels channels,
+        AgentRegistry registry,
+        JournalCheckpoints checkpoints,
+        ProbeStore store,
+        ILogger<IngestJournal> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        _catalog = catalog;
+        _channels = channels;
+        _registry = registry;
+        _checkpoints = checkpoints;
+        _store = store;
+        _logger = logger;
+    }
+
+    /// <summary>The journal's directory.</summary>
+    public string Directory => _options.Journal.DirectoryFor(_options.Database);
+
+    /// <summary>What opening the journal found (null before start).</summary>
+    public RecordLogRecovery? Recovery => _log?.Recovery;
+
+    /// <summary>Batches replayed into the engine at start.</summary>
+    public long ReplayedBatches => Interlocked.Read(ref _replayedBatches);
+
+    /// <summary>Batches journalled since start.</summary>
+    public long Journalled => Interlocked.Read(ref _journalled);
+
+    /// <summary>Batches refused because the journal could not be written.</summary>
+    public long FailedWrites => Interlocked.Read(ref _failedWrites);
+
+    /// <summary>Bytes the journal holds on disk.</summary>
+    public long Bytes => _log?.Bytes ?? 0;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        const string key = JournalOptions.SectionName + ":Directory";
+        try
+        {
+            _log = RecordLog.Open(Directory, new RecordLogOptions { SegmentBytes = _options.Journal.SegmentBytes });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CorrelatorStartupException(key, $"cannot open the ingest journal '{Directory}': {ex.Message}", ex);
+        }
+
+        // A cut tail (the correlator died mid-write) is expected after a crash: said, not an error.
+        var recovery = _log.Recovery.Describe();
+        Log.Opened(_logger, Directory, recovery);
+        await ReplayAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // The server has stopped: no stream hands in more; the writer drains what is queued.
+        _pending.Writer.TryComplete();
+        await base.StopAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Journals an agent's batch and queues it for the engine; completes when both are done, i.e.
+    /// when the batch may be acked. <paramref name="observations"/> are the batch's valid ones.
+    /// </summary>
+    /// <exception cref="RpcException">Unavailable: the journal cannot be written or the correlator is stopping.</exception>
+    public async Task AppendAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(observations);
+        var payload = JournalCodec.Encode(agent.Node, agent.InstanceId, seq, imported, observations, _catalog);
+        var pending = new Pending(agent, seq, payload, observations);
+        try
+        {
+            await _pending.Writer.WriteAsync(pending, cancellationToken);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "the correlator is shutting down; reconnect and re-send un-acked batches"));
+        }
+
+        await pending.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The store holds everything up to <paramref name="checkpoint"/>: the journal before it may go.</summary>
+    public void Release(ulong checkpoint) => _log?.DeleteThrough(checkpoint);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var reader = _pending.Reader;
+        var group = new List<Pending>(GroupMax);
+        try
+        {
+            // Not cancelled by stoppingToken: it ends when StopAsync completes the channel and it is drained.
+            while (await reader.WaitToReadAsync(CancellationToken.None))
+            {
+                while (group.Count < GroupMax && reader.TryRead(out var next))
+                {
+                    group.Add(next);
+                }
+
+                if (Write(group))
+                {
+                    foreach (var pending in group)
+                    {
+                        _checkpoints.Journalled(pending.Index, pending.Agent.Node, pending.Agent.InstanceId, pending.Seq);
+                        _registry.Accept(pending.Agent, pending.Seq);
+                        // Waits while the engine is behind: the missing acks slow the agents down.
+                        await _channels.Observations.Writer.WriteAsync(new IngestBatch(pending.Observations, pending.Index), CancellationToken.None);
+                        pending.Done.TrySetResult();
+                    }
+                }
+
+                group.Clear();
+            }
+        }
+        finally
+        {
+            _log?.Dispose();
+        }
+    }
+
+    /// <summary>Appends a group with one flush; on failure every batch of it is refused (the agents re-send).</summary>
+    private bool Write(List<Pending> group)
+    {
+        try
+        {
+            foreach (var pending in group)
+            {
+                pending.Index = _log!.Append(pending.Payload);
+            }
+
+            _log!.Flush(_options.Journal.SyncToDisk);
+            Interlocked.Add(ref _journalled, group.Count);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            Interlocked.Add(ref _failedWrites, group.Count);
+            Log.WriteFailed(_logger, group.Count, Directory, ex.Message);
+            var refusal = new RpcException(new Status(StatusCode.Unavailable, $"the correlator cannot write its ingest journal ({ex.Message}); the batch is not acked"));
+            foreach (var pending in group)
+            {
+                pending.Done.TrySetException(refusal);
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Feeds every record after the store's checkpoint to the engine, in order.</summary>
+    private async Task ReplayAsync(CancellationToken cancellationToken)
+    {
+        var checkpoint = _store.LoadJournalCheckpoint();
+        _checkpoints.Restore(checkpoint);
+        foreach (var ((node, instance), seq) in checkpoint.Seqs)
+        {
+            _registry.RestoreAccepted(node, instance, seq);
+        }
+
+        long observations = 0, corrupt = 0;
+        using var reader = _log!.OpenReader();
+        foreach (var (index, payload) in reader.ReadFrom(checkpoint.Index + 1))
+        {
+            JournalBatch batch;
+            try
+            {
+                batch = JournalCodec.Decode(payload, _catalog);
+            }
+            catch (FormatException ex)
+            {
+                // Checksummed, so only a record of another version gets here: skipped, counted.
+                corrupt++;
+                Log.UnreadableRecord(_logger, index, ex.Message);
+                continue;
+            }
+
+            _registry.RestoreAccepted(batch.Node, batch.Instance, batch.Seq);
+            _checkpoints.Journalled(index, batch.Node, batch.Instance, batch.Seq);
+            _checkpoints.ReplayedThrough(batch.Observations);
+            await _channels.Observations.Writer.WriteAsync(new IngestBatch(batch.Observations, index), cancellationToken);
+            _replayedBatches++;
+            observations += batch.Observations.Length;
+        }
+
+        if (_replayedBatches > 0 || corrupt > 0)
+        {
+            Log.Replayed(_logger, _replayedBatches, observations, checkpoint.Index, corrupt);
+        }
+    }
+
+    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations)
+    {
+        public AgentState Agent { get; } = agent;
+
+        public ulong Seq { get; } = seq;
+
+        public byte[] Payload { get; } = payload;
+
+        public Observation[] Observations { get; } = observations;
+
+        public ulong Index { get; set; }
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Ingest journal {Directory}: {Recovery}")]
+        public static partial void Opened(ILogger logger, string directory, string recovery);
+
+        [LoggerMessage(EventId = 6002, Level = LogLevel.Information,
+            Message = "Replayed {Batches} journalled batches ({Observations} observations) after checkpoint {Checkpoint} into the engine; {Unreadable} unreadable records skipped")]
+        public static partial void Replayed(ILogger logger, long batches, long observations, ulong checkpoint, long unreadable);
+
+        [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Journal record {Index} is unreadable and skipped: {Reason}")]
+        public static partial void UnreadableRecord(ILogger logger, ulong index, string reason);
+
+        [LoggerMessage(EventId = 6004, Level = LogLevel.Error,
+            Message = "Writing {Count} batches to the ingest journal {Directory} failed ({Reason}); they are refused and the agents re-send them")]
+        public static partial void WriteFailed(ILogger logger, int count, string directory, string reason);
+    }
+}
