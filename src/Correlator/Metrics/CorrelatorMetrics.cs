@@ -35,6 +35,7 @@ public sealed class CorrelatorMetrics : BackgroundService
         AgentRegistry agents,
         EngineHost engine,
         StoreWriter writer,
+        Journal.IngestJournal journal,
         AlertService alerts,
         AlertStore alertStore)
     {
@@ -64,6 +65,11 @@ public sealed class CorrelatorMetrics : BackgroundService
         var inFlight = factory.CreateGauge("hopcapture_engine_in_flight", "Probes waiting for more observations.");
         var stored = factory.CreateCounter("hopcapture_store_probes_total", "Probes written to the results store.");
         var storeFailed = factory.CreateCounter("hopcapture_store_failed_total", "Probes lost because the store refused the write.");
+        var journalBytes = factory.CreateGauge("hopcapture_journal_bytes", "Bytes the ingest journal holds (batches acked but not yet covered by the store's checkpoint).");
+        var journalReplayed = factory.CreateCounter("hopcapture_journal_replayed_batches_total", "Batches replayed from the ingest journal into the engine at start (after a crash).");
+        var journalFailed = factory.CreateCounter("hopcapture_journal_failed_writes_total", "Batches refused (not acked) because the journal could not be written.");
+        var journalCut = factory.CreateGauge("hopcapture_journal_cut_bytes", "Bytes of torn or corrupt records cut from the journal's tail at start.");
+        var replayDuplicates = factory.CreateCounter("hopcapture_store_replayed_duplicates_total", "Probes re-formed from the journal after a crash that the store already had (skipped).");
         var active = factory.CreateGauge("hopcapture_alerts", "Alerts by state.", ["state"]);
         var undelivered = factory.CreateGauge("hopcapture_alert_notifications_undelivered", "Alert notifications waiting in the outbox.");
         var dead = factory.CreateGauge("hopcapture_alert_notifications_dead_lettered", "Alert notifications given up on: the receiver refused them (4xx) MaxRejections times.");
@@ -92,6 +98,11 @@ public sealed class CorrelatorMetrics : BackgroundService
             inFlight.Set(engine.InFlight);
             stored.IncTo(writer.Stored);
             storeFailed.IncTo(writer.Failed);
+            journalBytes.Set(journal.Bytes);
+            journalReplayed.IncTo(journal.ReplayedBatches);
+            journalFailed.IncTo(journal.FailedWrites);
+            journalCut.Set(journal.Recovery?.CutBytes ?? 0);
+            replayDuplicates.IncTo(writer.ReplayedDuplicates);
             var current = alerts.Active;
             active.WithLabels("pending").Set(current.Count(a => a.State == AlertState.Pending));
             active.WithLabels("firing").Set(current.Count(a => a.State == AlertState.Firing));
