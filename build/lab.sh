@@ -501,16 +501,18 @@ cmd_start_pipeline() {
     stop_matching agent-
     # A fresh database per pipeline, so every run (and every test fixture) starts from nothing.
     rm -f "$state/lab.db" "$state/lab.db-wal" "$state/lab.db-shm"
+    # Likewise each agent's identity and spool (a spool left over would replay an old run).
+    rm -rf "$state/agents"
     # HC_CORRELATOR_CONFIG: a correlator config file (alert rules, probe plans) for this pipeline.
     spawn correlator root dotnet "$correlator_dll" --listen 10.250.0.1:7400 --db "$state/lab.db" \
         --Correlator:Engine:Settle=00:00:01 ${HC_CORRELATOR_CONFIG:+--config "$HC_CORRELATOR_CONFIG"}
     poll 60 correlator_ready || { tail -n 20 "$logs/correlator.log" >&2; die "start-pipeline: the correlator did not report 'listening' within 60 s"; }
     say "correlator: $(grep -m1 'correlator listening on' "$logs/correlator.log")"
 
-    spawn agent-vm1 hc-vm1 dotnet "$agent_dll" --node vm1 --correlator "$correlator_url" --iface eth0=guest
-    spawn agent-hv1 hc-hv1 dotnet "$agent_dll" --node hv1 --correlator "$correlator_url" --iface tap100i0=vif --iface eno1=nic --iface tap300i0=vif
-    spawn agent-hv2 hc-hv2 dotnet "$agent_dll" --node hv2 --correlator "$correlator_url" --iface tap200i0=vif --iface eno1=nic --iface tap300i0=vif
-    spawn agent-vm2 hc-vm2 dotnet "$agent_dll" --node vm2 --correlator "$correlator_url" --iface eth0=guest
+    spawn agent-vm1 hc-vm1 dotnet "$agent_dll" --node vm1 --state-dir "$state/agents/vm1" --correlator "$correlator_url" --iface eth0=guest
+    spawn agent-hv1 hc-hv1 dotnet "$agent_dll" --node hv1 --state-dir "$state/agents/hv1" --correlator "$correlator_url" --iface tap100i0=vif --iface eno1=nic --iface tap300i0=vif
+    spawn agent-hv2 hc-hv2 dotnet "$agent_dll" --node hv2 --state-dir "$state/agents/hv2" --correlator "$correlator_url" --iface tap200i0=vif --iface eno1=nic --iface tap300i0=vif
+    spawn agent-vm2 hc-vm2 dotnet "$agent_dll" --node vm2 --state-dir "$state/agents/vm2" --correlator "$correlator_url" --iface eth0=guest
     if ! poll 90 agents_connected; then
         for a in vm1 hv1 hv2 vm2; do echo "--- agent $a"; tail -n 5 "$logs/agent-$a.log"; done >&2
         die "start-pipeline: only $(connected_agents) of 4 agents connected within 90 s"

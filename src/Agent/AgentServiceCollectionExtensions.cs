@@ -3,6 +3,7 @@ using HopCapture.Agent.Clock;
 using HopCapture.Agent.Configuration;
 using HopCapture.Agent.Discovery;
 using HopCapture.Agent.Probing;
+using HopCapture.Agent.Spool;
 using HopCapture.Agent.Upload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -73,10 +74,20 @@ public static class AgentServiceCollectionExtensions
 
             return new AgentInterfaces(found.Interfaces.Select(ToOptions), ProbingEnabled(sp));
         });
+        // Opened when the uploader is first resolved (Program does so before the host runs), so a
+        // state directory or spool that cannot be used is one line and exit 3, not a stack trace.
+        services.TryAddSingleton(sp => AgentStateDirectory.Open(
+            sp.GetRequiredService<IOptions<AgentOptions>>().Value.StateDirectory, sp.GetRequiredService<ILogger<AgentStateDirectory>>()));
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            sp.GetRequiredService<AgentStateDirectory>(); // the state directory's lock first
+            return SpoolBatchSource.Open(options.SpoolDirectory, options.Spool.MaxBytes, sp.GetRequiredService<ILogger<SpoolBatchSource>>());
+        });
         services.TryAddSingleton(sp => new IngestUploader(
             sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<ObservationQueue>(), sp.GetRequiredService<AgentInterfaces>(),
-            sp.GetRequiredService<ClockReader>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestUploader>>(),
-            sp.GetService<IHostApplicationLifetime>())
+            sp.GetRequiredService<ClockReader>(), sp.GetRequiredService<AgentStateDirectory>(), sp.GetRequiredService<SpoolBatchSource>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestUploader>>(), sp.GetService<IHostApplicationLifetime>())
         {
             CanProbe = ProbingEnabled(sp),
         });

@@ -2,6 +2,7 @@ using HopCapture.Agent;
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Configuration;
 using HopCapture.Agent.Discovery;
+using HopCapture.Agent.Spool;
 using HopCapture.Agent.Upload;
 using HopCapture.Hosting.CommandLine;
 using Microsoft.Extensions.Configuration;
@@ -78,6 +79,13 @@ catch (AgentConfigException ex)
 catch (AgentStartupException ex)
 {
     return Fail(ex.Message);
+}
+catch (AgentStateException ex)
+{
+    // Permissions, a full disk, another agent on the directory: restarting will not fix it (the
+    // unit does not restart on 3), and the line names the path and the key.
+    Console.Error.WriteLine("agent: " + ex.Message);
+    return AgentStateException.ExitCode;
 }
 catch (OptionsValidationException ex)
 {

@@ -43,14 +43,21 @@ public sealed class AgentCommandLine
         "feed interface NAME from a pcap/pcapng file instead of live capture",
         repeatable: true);
 
+    public static readonly HostFlag StateDirectoryFlag = new(
+        "--state-dir", "DIR", AgentOptions.Section + ":StateDirectory",
+        $"identity and spool (default {AgentOptions.DefaultStateDirectory}; one per agent process)");
+
     public static HostCommandLine Definition { get; } = new(
-        "hopcapture-agent", AgentOptions.Section, [NodeFlag, CorrelatorFlag, InterfaceFlag, ReplayFlag], typeof(AgentCommandLine).Assembly)
+        "hopcapture-agent", AgentOptions.Section, [NodeFlag, CorrelatorFlag, InterfaceFlag, ReplayFlag, StateDirectoryFlag], typeof(AgentCommandLine).Assembly)
     {
         Summary = "Captures ICMP echo on this node's interfaces and streams the observations to the correlator.",
         Epilog = "example: hopcapture-agent --node hv1 --correlator http://10.0.0.10:7400 --iface tap100i0=vif --iface eno1=nic:bond0\n" +
                  "interfaces: without --iface or an Agent:Interfaces list (or with \"Interfaces\": \"auto\") the agent finds them itself;\n" +
                  "  hopcapture-agent discover [--root DIR] [--json] prints what it would capture (see discover --help)\n" +
-                 "exit codes: 0 done (replay finished or stopped), 1 failed, 2 bad command line or configuration",
+                 "spool: sealed batches wait in DIR/spool (Agent:Spool:Directory) until acked, at most Agent:Spool:MaxBytes (default 256 MiB),\n" +
+                 "  the oldest dropped and counted beyond it; they survive restarts and a kill and are sent again in order\n" +
+                 "exit codes: 0 done (replay finished or stopped), 1 failed, 2 bad command line or configuration,\n" +
+                 "  3 the state directory or spool cannot be used (permissions, disk, another agent holds it)",
     };
 
     private AgentCommandLine(HostArguments arguments)

@@ -7,6 +7,8 @@ public sealed class AgentOptions
 {
     public const string Section = "Agent";
 
+    public const string DefaultStateDirectory = "/var/lib/hopcapture-agent";
+
     /// <summary>This node's name as the correlator shows it; defaults to the host name.</summary>
     public string Node { get; set; } = "";
 
@@ -56,8 +58,19 @@ public sealed class AgentOptions
 
     public TimeSpan BatchInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Observations kept while the correlator is away; the oldest go first beyond it.</summary>
-    public int MaxBuffered { get; set; } = 1_000_000;
+    /// <summary>
+    /// Where the agent keeps what must survive a restart: its identity (<c>instance-id</c>) and,
+    /// by default, its spool. The unit's <c>StateDirectory=hopcapture-agent</c> gives this default.
+    /// Required: there is no memory-only mode, because an agent that forgets its batches on a
+    /// restart loses exactly the outage it should explain.
+    /// </summary>
+    public string StateDirectory { get; set; } = DefaultStateDirectory;
+
+    /// <summary>The on-disk spool of sealed batches (Agent:Spool:Directory, Agent:Spool:MaxBytes).</summary>
+    public Spool.SpoolOptions Spool { get; set; } = new();
+
+    /// <summary><see cref="Spool"/>'s directory, or <c>spool</c> under <see cref="StateDirectory"/>.</summary>
+    public string SpoolDirectory => string.IsNullOrWhiteSpace(Spool.Directory) ? Path.Combine(StateDirectory, "spool") : Spool.Directory;
 
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 

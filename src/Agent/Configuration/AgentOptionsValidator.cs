@@ -58,7 +58,18 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         Range(failures, "BufferSizeMb", options.BufferSizeMb, 1, 4096);
         Range(failures, "QueueCapacity", options.QueueCapacity, 16, 16 * 1024 * 1024);
         Range(failures, "BatchMax", options.BatchMax, 1, 100_000);
-        Range(failures, "MaxBuffered", options.MaxBuffered, options.BatchMax, int.MaxValue);
+        if (string.IsNullOrWhiteSpace(options.StateDirectory))
+        {
+            failures.Add($"{S}:StateDirectory: is empty (the agent keeps its identity and spool there; default {AgentOptions.DefaultStateDirectory})");
+        }
+
+        // A spool must hold a few of the largest batches (60 bytes per observation) to be a spool at all.
+        var minimum = Math.Max(1L << 20, 4L * Spool.SpoolCodec.Size(options.BatchMax));
+        if (options.Spool.MaxBytes < minimum)
+        {
+            failures.Add($"{S}:Spool:MaxBytes: {options.Spool.MaxBytes} is below {minimum} (1 MiB, or four batches of BatchMax observations)");
+        }
+
         Positive(failures, "BatchInterval", options.BatchInterval);
         Positive(failures, "HeartbeatInterval", options.HeartbeatInterval);
         Positive(failures, "InterfacePoll", options.InterfacePoll);

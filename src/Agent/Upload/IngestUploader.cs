@@ -3,6 +3,7 @@ using Grpc.Net.Client;
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Clock;
 using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Spool;
 using HopCapture.IngestClient;
 using HopCapture.Protos;
 using Microsoft.Extensions.Hosting;
@@ -13,8 +14,8 @@ namespace HopCapture.Agent.Upload;
 
 /// <summary>
 /// Streams observations to the correlator through one <see cref="IngestSession"/>: the batcher
-/// seals what capture queues into the <see cref="Outbox"/>, the session sends, resends after a
-/// reconnect and forgets what is acked. Stop flushes for a bounded time, then completes the
+/// seals what capture queues into the on-disk <see cref="SpoolBatchSource"/>, the session sends,
+/// resends after a reconnect (or an agent restart) and deletes what is acked. Stop flushes for a bounded time, then completes the
 /// stream, so `systemctl stop` loses nothing that could be delivered. A correlator that refuses
 /// this agent (its node name, its Hello) stops the host: see <see cref="Failure"/>.
 /// </summary>
@@ -46,10 +47,15 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
         ObservationQueue queue,
         AgentInterfaces interfaces,
         ClockReader clock,
+        AgentStateDirectory state,
+        SpoolBatchSource spool,
         TimeProvider timeProvider,
         ILogger<IngestUploader> logger,
         IHostApplicationLifetime? lifetime = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
+        InstanceId = state.InstanceId;
+        Spool = spool;
         _options = options.Value;
         _queue = queue;
         _interfaces = interfaces;
@@ -57,11 +63,10 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
         _time = timeProvider;
         _logger = logger;
         _lifetime = lifetime;
-        Outbox = new Outbox(_options.MaxBuffered);
         _channel = IngestChannels.Create(_options.Correlator);
         _session = new IngestSession(
             new Ingest.IngestClient(_channel),
-            Outbox,
+            Spool,
             BuildHello,
             new IngestSessionOptions
             {
@@ -76,10 +81,11 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
         _interfaces.Changed += _session.Wake;
     }
 
-    /// <summary>New per process: the correlator restarts the seq numbering with it.</summary>
-    public string InstanceId { get; } = Guid.NewGuid().ToString();
+    /// <summary>Kept in the state directory: the correlator continues this agent's seq numbering across restarts.</summary>
+    public string InstanceId { get; }
 
-    public Outbox Outbox { get; }
+    /// <summary>Sealed batches until acked, on disk.</summary>
+    public SpoolBatchSource Spool { get; }
 
     /// <summary>True while a session is established (Welcome received).</summary>
     public bool Connected => _session.Connected;
@@ -109,19 +115,20 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         // Capture stops first (registered after us), which completes the queue; the batcher then
-        // seals the tail and the session keeps sending until the outbox is acked or time is up.
+        // seals the tail and the session keeps sending until the spool is acked or time is up;
+        // what is not acked by then stays in the spool for the next start.
         _session.FlushBy(_time.GetUtcNow() + FlushTimeout);
         _draining = true;
         _queue.Complete();
         using var timeout = new CancellationTokenSource(FlushTimeout + TimeSpan.FromSeconds(1), _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
         await _batcher.WaitAsync(linked.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Outbox.Complete();
+        Spool.Complete();
         _session.Wake();
         await _connection.WaitAsync(linked.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (!Outbox.IsEmpty && Failure is null)
+        if (!Spool.IsEmpty && Failure is null)
         {
-            UploadLog.FlushIncomplete(_logger, Outbox.Buffered);
+            UploadLog.FlushIncomplete(_logger, Spool.PendingObservations);
         }
 
         await _hardStop.CancelAsync();
@@ -145,7 +152,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
     void IIngestSessionObserver.Connected(Welcome welcome)
     {
         Interlocked.Exchange(ref _lastWarningTicks, long.MinValue);
-        UploadLog.Connected(_logger, _options.Correlator, welcome.CorrelatorVersion, welcome.AgentId, welcome.ResumeAfterSeq, Outbox.Buffered);
+        UploadLog.Connected(_logger, _options.Correlator, welcome.CorrelatorVersion, welcome.AgentId, welcome.ResumeAfterSeq, Spool.PendingObservations);
         CheckReplayFinished();
     }
 
@@ -165,7 +172,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
     void IIngestSessionObserver.Retrying(string reason, TimeSpan delay)
     {
         var delaySeconds = Math.Round(delay.TotalSeconds, 1);
-        var buffered = Outbox.Buffered;
+        var buffered = Spool.PendingObservations;
         var now = _time.GetUtcNow().UtcTicks;
         var last = Interlocked.Read(ref _lastWarningTicks);
         if (last == long.MinValue || now - last >= WarningEvery.Ticks)
@@ -244,7 +251,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
             return;
         }
 
-        Outbox.Seal(buffer.AsSpan(0, count));
+        Spool.Seal(buffer.AsSpan(0, count));
         count = 0;
         _session.Wake();
     }
@@ -279,7 +286,7 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
 
     private void CheckReplayFinished()
     {
-        if (_options.ReplayOnly && _batcherDone && Outbox.IsEmpty && Connected && _lifetime is not null
+        if (_options.ReplayOnly && _batcherDone && Spool.IsEmpty && Connected && _lifetime is not null
             && Interlocked.Exchange(ref _replayStopRequested, 1) == 0)
         {
             UploadLog.ReplayAcked(_logger);
@@ -308,9 +315,10 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
         var heartbeat = new Heartbeat
         {
             TsNs = (now.UtcTicks - DateTime.UnixEpoch.Ticks) * 100,
-            UploadDropped = (ulong)Outbox.Dropped,
-            Buffered = (ulong)(Outbox.Buffered + (_queue.Reader.CanCount ? _queue.Reader.Count : 0)),
+            UploadDropped = (ulong)Spool.DroppedObservations,
+            Buffered = (ulong)(Spool.PendingObservations + (_queue.Reader.CanCount ? _queue.Reader.Count : 0)),
             Clock = _clock.Read(),
+            Spool = Spool.Statistics(),
         };
         heartbeat.Interfaces.AddRange(_interfaces.Snapshot());
         return heartbeat;

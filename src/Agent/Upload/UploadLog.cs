@@ -16,7 +16,7 @@ internal static partial class UploadLog
     [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "correlator rejected {Rejected} observations of batch {Seq}: {Reason}")]
     public static partial void Rejected(ILogger logger, uint rejected, ulong seq, string reason);
 
-    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "upload stopped: {Buffered} observations were not acked before the flush deadline")]
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "upload stopped: {Buffered} observations were not acked before the flush deadline; they stay in the spool for the next start")]
     public static partial void FlushIncomplete(ILogger logger, long buffered);
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Information, Message = "all replayed observations are acked; stopping")]

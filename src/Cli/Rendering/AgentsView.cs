@@ -20,7 +20,7 @@ public static class AgentsView
             // The vm column only when some agent runs in a VM the correlator linked (issue 10).
             var vms = response.Agents.Any(a => a.Vm.Length > 0);
             string[] headers = ["node", "connected", "version", "interfaces", ">captured", ">kernel drops", ">queue drops",
-                ">upload dropped", "clock", "last seen"];
+                ">upload dropped", "spool", "clock", "last seen"];
             var table = Tables.Create(vms ? [headers[0], "vm", .. headers[1..]] : headers);
             foreach (var agent in response.Agents.OrderBy(a => a.Node, StringComparer.Ordinal))
             {
@@ -33,6 +33,7 @@ public static class AgentsView
                     Formats.Count(Sum(agent, s => s.KernelDropped + s.InterfaceDropped)),
                     Formats.Count(Sum(agent, s => s.QueueDropped)),
                     Formats.Count(agent.UploadDropped),
+                    Spool(agent.Spool),
                     agent.ClockFlags.Count == 0 ? Clock(agent.Clock) : $"{Clock(agent.Clock)}; ! {string.Join("; ", agent.ClockFlags)}",
                     Formats.Ago(agent.LastSeenNs, now)];
                 table.Row(vms ? [cells[0], agent.Vm.Length > 0 ? agent.Vm : Formats.Missing, .. cells[1..]] : cells);
@@ -127,6 +128,41 @@ public static class AgentsView
 
         return names.Count == 0 ? Formats.Missing : string.Join(", ", names);
     }
+
+    /// <summary>"4.2 MiB, 12 pending; 3 dropped, 512 B torn, 40 replayed": only what is not zero after the size.</summary>
+    public static string Spool(SpoolStats? spool)
+    {
+        if (spool is null)
+        {
+            return Formats.Missing;
+        }
+
+        var text = $"{Bytes(spool.Bytes)}, {Formats.Count(spool.PendingBatches)} pending";
+        var notes = new List<string>();
+        if (spool.DroppedBatches > 0)
+        {
+            notes.Add($"{Formats.Count(spool.DroppedBatches)} dropped");
+        }
+
+        if (spool.TornBytes > 0)
+        {
+            notes.Add($"{Bytes(spool.TornBytes)} torn");
+        }
+
+        if (spool.ReplayedBatches > 0)
+        {
+            notes.Add($"{Formats.Count(spool.ReplayedBatches)} replayed");
+        }
+
+        return notes.Count == 0 ? text : $"{text}; {string.Join(", ", notes)}";
+    }
+
+    private static string Bytes(ulong bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.#} KiB"),
+        _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.#} MiB"),
+    };
 
     private static ulong Sum(AgentInfo agent, Func<InterfaceStats, ulong> value) =>
         agent.Stats.Aggregate(0UL, (total, stats) => total + value(stats));

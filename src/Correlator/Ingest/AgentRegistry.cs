@@ -270,6 +270,7 @@ public sealed partial class AgentRegistry(ProbeStore store, VmInventory inventor
             LastSeenNs = state.LastSeenNs,
             Observations = state.Observations,
             UploadDropped = state.LastHeartbeat?.UploadDropped ?? 0,
+            Spool = state.LastHeartbeat?.Spool,
             Clock = state.LastHeartbeat?.Clock ?? state.Hello.Clock,
             Peer = state.Peer,
         };

@@ -59,6 +59,13 @@ public sealed class CorrelatorMetrics : BackgroundService
         var drops = factory.CreateCounter("hopcapture_agent_dropped_total",
             "Frames or observations an agent lost: kernel (ring full), interface (driver), queue (agent queue full), upload (correlator away).",
             ["node", "iface", "reason"]);
+        // The agent's own counters restart with its process: gauges, "since the agent started".
+        var spoolBytes = factory.CreateGauge("hopcapture_agent_spool_bytes", "Bytes in the agent's on-disk spool (batches not acked yet, plus acked ones in its newest segment).", ["node"]);
+        var spoolPending = factory.CreateGauge("hopcapture_agent_spool_pending_batches", "Batches the agent has sealed and the correlator has not acked.", ["node"]);
+        var spoolCounts = factory.CreateGauge("hopcapture_agent_spool",
+            "The agent's spool since its process started: spooled batches/observations, dropped batches/observations (spool full, drop-oldest), " +
+            "torn bytes cut at start, batches recovered at start, batches replayed from disk.",
+            ["node", "what"]);
         var observations = factory.CreateCounter("hopcapture_ingest_observations_total", "Observations the engine has taken in.");
         var rejected = factory.CreateCounter("hopcapture_ingest_rejected_total", "Observations refused by ingest validation.");
         var finalized = factory.CreateCounter("hopcapture_engine_probes_finalized_total", "Probes the engine has finalised.");
@@ -81,6 +88,19 @@ public sealed class CorrelatorMetrics : BackgroundService
                 connected.WithLabels(agent.Node).Set(agent.Connected ? 1 : 0);
                 lastSeen.WithLabels(agent.Node).Set(agent.LastSeenNs / 1e9);
                 drops.WithLabels(agent.Node, "", "upload").IncTo(agent.UploadDropped);
+                if (agent.Spool is { } spool)
+                {
+                    spoolBytes.WithLabels(agent.Node).Set(spool.Bytes);
+                    spoolPending.WithLabels(agent.Node).Set(spool.PendingBatches);
+                    spoolCounts.WithLabels(agent.Node, "spooled_batches").Set(spool.SpooledBatches);
+                    spoolCounts.WithLabels(agent.Node, "spooled_observations").Set(spool.SpooledObservations);
+                    spoolCounts.WithLabels(agent.Node, "dropped_batches").Set(spool.DroppedBatches);
+                    spoolCounts.WithLabels(agent.Node, "dropped_observations").Set(spool.DroppedObservations);
+                    spoolCounts.WithLabels(agent.Node, "torn_bytes").Set(spool.TornBytes);
+                    spoolCounts.WithLabels(agent.Node, "recovered_batches").Set(spool.RecoveredBatches);
+                    spoolCounts.WithLabels(agent.Node, "replayed_batches").Set(spool.ReplayedBatches);
+                }
+
                 foreach (var stats in agent.Stats)
                 {
                     var iface = stats.Iface < agent.Interfaces.Count ? agent.Interfaces[(int)stats.Iface].Name : stats.Iface.ToString(System.Globalization.CultureInfo.InvariantCulture);

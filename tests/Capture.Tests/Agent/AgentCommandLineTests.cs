@@ -61,13 +61,14 @@ public class AgentCommandLineTests
         {
             Assert.That(result.ExitCode, Is.Zero, result.ToString());
             Assert.That(lines[0], Does.StartWith("usage: hopcapture-agent"));
-            Assert.That(AgentCommandLine.Definition.Flags.Select(f => f.Name), Is.EquivalentTo(new[] { "--node", "--correlator", "--iface", "--replay" }));
+            Assert.That(AgentCommandLine.Definition.Flags.Select(f => f.Name), Is.EquivalentTo(new[] { "--node", "--correlator", "--iface", "--replay", "--state-dir" }));
             foreach (var flag in AgentCommandLine.Definition.Flags)
             {
                 Assert.That(lines, Has.Some.Contains(flag.Name + " ").And.Contains(flag.Key).And.Contains(flag.Description), flag.Name);
             }
 
             Assert.That(lines, Has.Some.Contains("--config FILE.json").And.Some.Contains("--Agent:KEY").And.Some.Contains("--version"));
+            Assert.That(lines, Has.Some.Contains("3 the state directory or spool cannot be used"));
             Assert.That(result.StdErr, Is.Empty);
         });
     }

@@ -1,6 +1,7 @@
 using HopCapture.Agent.Capture;
 using HopCapture.Agent.Clock;
 using HopCapture.Agent.Configuration;
+using HopCapture.Agent.Spool;
 using HopCapture.Agent.Upload;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
@@ -15,8 +16,27 @@ namespace HopCapture.Tests.Agent;
 public class IngestUploaderTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private readonly List<IDisposable> _owned = [];
+    private string _state = "";
 
-    private static (IngestUploader Uploader, ObservationQueue Queue) CreateUploader(string url, IHostApplicationLifetime? lifetime = null)
+    [SetUp]
+    public void SetUp()
+    {
+        _state = Path.Combine(Path.GetTempPath(), "hopcapture-uploader-" + Guid.NewGuid().ToString("N"));
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        _owned.ForEach(d => d.Dispose());
+        _owned.Clear();
+        if (Directory.Exists(_state))
+        {
+            Directory.Delete(_state, recursive: true);
+        }
+    }
+
+    private (IngestUploader Uploader, ObservationQueue Queue) CreateUploader(string url, IHostApplicationLifetime? lifetime = null)
     {
         var options = new AgentOptions
         {
@@ -26,11 +46,16 @@ public class IngestUploaderTests
             BatchMax = 10,
             BatchInterval = TimeSpan.FromMilliseconds(50),
             HeartbeatInterval = TimeSpan.FromMilliseconds(300),
-            MaxBuffered = 10_000,
+            StateDirectory = _state,
         };
         var queue = new ObservationQueue(10_000);
+        var state = AgentStateDirectory.Open(options.StateDirectory, NullLogger.Instance);
+        var spool = SpoolBatchSource.Open(options.SpoolDirectory, options.Spool.MaxBytes, NullLogger.Instance);
+        _owned.Add(spool);
+        _owned.Add(state);
         var uploader = new IngestUploader(
-            Options.Create(options), queue, new AgentInterfaces(options.Interfaces), new ClockReader(), TimeProvider.System, NullLogger<IngestUploader>.Instance, lifetime);
+            Options.Create(options), queue, new AgentInterfaces(options.Interfaces), new ClockReader(), state, spool, TimeProvider.System,
+            NullLogger<IngestUploader>.Instance, lifetime);
         return (uploader, queue);
     }
 
@@ -57,7 +82,7 @@ public class IngestUploaderTests
         await uploader.StartAsync(CancellationToken.None).WaitAsync(Timeout);
 
         Feed(queue, 0, 95);
-        await Poll.UntilAsync(() => Batches(server.Messages).Sum(b => b.Observations.Count) == 95 && uploader.Outbox.IsEmpty, Timeout, "95 observations acked");
+        await Poll.UntilAsync(() => Batches(server.Messages).Sum(b => b.Observations.Count) == 95 && uploader.Spool.IsEmpty, Timeout, "95 observations acked");
         await Poll.UntilAsync(() => server.Messages.Any(m => m.BodyCase == AgentMessage.BodyOneofCase.Heartbeat), Timeout, "a heartbeat");
         await uploader.StopAsync(CancellationToken.None).WaitAsync(Timeout);
 
@@ -101,18 +126,18 @@ public class IngestUploaderTests
         await uploader.StartAsync(CancellationToken.None).WaitAsync(Timeout);
         Feed(queue, 0, 50);
         await Poll.UntilAsync(() => Batches(server.Messages).Sum(b => b.Observations.Count) == 50, Timeout, "50 observations sent");
-        await Poll.UntilAsync(() => uploader.Outbox.Buffered == 30, Timeout, "batches 1 and 2 acked");
+        await Poll.UntilAsync(() => uploader.Spool.PendingObservations == 30, Timeout, "batches 1 and 2 acked");
         await server.KillAsync().WaitAsync(Timeout);
         await server.DisposeAsync();
 
         // While it is down, capture goes on and the uploader buffers.
         await Poll.UntilAsync(() => !uploader.Connected, Timeout, "the uploader to notice");
         Feed(queue, 50, 20);
-        await Poll.UntilAsync(() => uploader.Outbox.Buffered == 50, Timeout, "50 observations buffered while down");
+        await Poll.UntilAsync(() => uploader.Spool.PendingObservations == 50, Timeout, "50 observations buffered while down");
 
         // The correlator comes back remembering batches up to 2.
         await using var restarted = await TestIngestServer.StartAsync(port, resumeAfter: 2);
-        await Poll.UntilAsync(() => Batches(restarted.Messages).Sum(b => b.Observations.Count) == 50 && uploader.Outbox.IsEmpty, Timeout, "the buffered observations re-sent and acked");
+        await Poll.UntilAsync(() => Batches(restarted.Messages).Sum(b => b.Observations.Count) == 50 && uploader.Spool.IsEmpty, Timeout, "the buffered observations re-sent and acked");
         await uploader.StopAsync(CancellationToken.None).WaitAsync(Timeout);
 
         var messages = restarted.Messages;
@@ -123,7 +148,7 @@ public class IngestUploaderTests
             Assert.That(messages[0].Hello.NextSeq, Is.EqualTo(3));
             Assert.That(batches.Select(b => b.Seq), Is.EqualTo(Enumerable.Range(3, batches.Count).Select(i => (ulong)i)));
             Assert.That(batches.SelectMany(b => b.Observations).Select(o => (int)o.IcmpSeq), Is.EqualTo(Enumerable.Range(20, 50)));
-            Assert.That(uploader.Outbox.Dropped, Is.Zero);
+            Assert.That(uploader.Spool.DroppedObservations, Is.Zero);
         });
     }
 
@@ -161,7 +186,7 @@ public class IngestUploaderTests
 
             var result = await ProcessRunner.RunAsync(
                 "dotnet",
-                [RepoPaths.Executable("Agent", "hopcapture-agent"), "--node", "node-a", "--correlator", correlator.Address, "--iface", "eth0=guest", "--replay", $"eth0={file}"],
+                [RepoPaths.Executable("Agent", "hopcapture-agent"), "--state-dir", Path.Combine(directory, "state"), "--node", "node-a", "--correlator", correlator.Address, "--iface", "eth0=guest", "--replay", $"eth0={file}"],
                 TimeSpan.FromSeconds(60),
                 CancellationToken.None,
                 directory).WaitAsync(TimeSpan.FromSeconds(90));
@@ -177,25 +202,6 @@ public class IngestUploaderTests
         {
             Directory.Delete(directory, recursive: true);
         }
-    }
-
-    [Test]
-    public void Outbox_OverCapacity_DropsOldestAndCounts()
-    {
-        var outbox = new Outbox(25);
-        var batch = new CapturedObservation[10];
-        outbox.Seal(batch);
-        outbox.Seal(batch);
-        outbox.Seal(batch);
-        Assert.Multiple(() =>
-        {
-            Assert.That(outbox.Dropped, Is.EqualTo(10));
-            Assert.That(outbox.Buffered, Is.EqualTo(20));
-            Assert.That(outbox.FirstSeq, Is.EqualTo(2));
-            Assert.That(outbox.TryGetAfter(0, out var next) ? next.Seq : 0, Is.EqualTo(2));
-            Assert.That(outbox.TryGetAfter(2, out var after) ? after.Seq : 0, Is.EqualTo(3));
-            Assert.That(outbox.TryGetAfter(3, out _), Is.False);
-        });
     }
 
     private sealed class TestLifetime : IHostApplicationLifetime, IDisposable

@@ -58,6 +58,7 @@ public class ViewsTests
             Node = "hv-a", AgentVersion = "0.1.0", Connected = true, UploadDropped = 7,
             LastSeenNs = HopCapture.Cli.Parsing.TimeArguments.ToUnixNs(now.AddSeconds(-4)),
             Clock = new ClockStatus { Synchronized = true, EstimatedErrorNs = 1_200_000, Source = "adjtimex" },
+            Spool = new SpoolStats { Bytes = 4_404_019, PendingBatches = 12, DroppedBatches = 3, TornBytes = 108, ReplayedBatches = 40 },
         };
         agent.Interfaces.Add(new InterfaceInfo { Name = "tap100i0", Role = Role.Vif, Point = "tap100i0" });
         agent.Interfaces.Add(new InterfaceInfo { Name = "eno1", Role = Role.Nic, Point = "bond0" });
@@ -73,7 +74,7 @@ public class ViewsTests
         var row = Rendered.Cells(lines[2]);
 
         Assert.That(row, Is.EqualTo(Rendered.Row(
-            "hv-a", "yes", "0.1.0", "tap100i0=vif, eno1=nic:bond0", "1,500", "5", "1", "7", "synced ±1.20 ms", "4s ago")));
+            "hv-a", "yes", "0.1.0", "tap100i0=vif, eno1=nic:bond0", "1,500", "5", "1", "7", "4.2 MiB, 12 pending; 3 dropped, 108 B torn, 40 replayed", "synced ±1.20 ms", "4s ago")));
         Assert.That(lines[^1].Trim(), Is.EqualTo(
             "engine: 1,500 observations, in flight 12/200,000, 300 finalised, 0 evicted, 1 late, 0 duplicates"));
     }

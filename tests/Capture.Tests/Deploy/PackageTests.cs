@@ -142,6 +142,7 @@ public partial class PackageTests
 
                 Assert.That(Run("getent", ["passwd", "hopcapture"]).ExitCode, Is.Zero, "postinst creates the hopcapture user");
                 Assert.That(Run("stat", ["-c", "%U:%G %a", "/var/lib/hopcapture"]).StdOut.Trim(), Is.EqualTo("hopcapture:hopcapture 750"));
+                Assert.That(Run("stat", ["-c", "%U:%G %a", "/var/lib/hopcapture-agent"]).StdOut.Trim(), Is.EqualTo("hopcapture:hopcapture 750"), "the agent's state directory");
                 Assert.That(Run("stat", ["-c", "%U:%G %a", "/etc/hopcapture/agent.json"]).StdOut.Trim(), Is.EqualTo("root:hopcapture 640"));
                 foreach (var unit in new[] { "hopcapture-agent.service", "hopcapture-correlator.service" })
                 {
@@ -164,7 +165,7 @@ public partial class PackageTests
 
         Assert.Multiple(() =>
         {
-            foreach (var path in new[] { "/usr/bin/capture", "/usr/bin/hopcapture-agent", "/usr/lib/hopcapture", "/etc/hopcapture", "/var/lib/hopcapture",
+            foreach (var path in new[] { "/usr/bin/capture", "/usr/bin/hopcapture-agent", "/usr/lib/hopcapture", "/etc/hopcapture", "/var/lib/hopcapture", "/var/lib/hopcapture-agent",
                          "/etc/systemd/system/multi-user.target.wants/hopcapture-agent.service", "/lib/systemd/system/hopcapture-agent.service" })
             {
                 Assert.That(File.Exists(path) || Directory.Exists(path), Is.False, $"{path} left after purge");

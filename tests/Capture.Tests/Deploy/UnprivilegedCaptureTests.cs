@@ -105,8 +105,12 @@ public class UnprivilegedCaptureTests
         File.SetUnixFileMode(_directory, (UnixFileMode)0b111_101_101);
         await using var correlator = await TestCorrelator.StartAsync();
         var config = Path.Combine(_directory, "agent.json");
+        // The unit's StateDirectory= would hand the service user its own directory; here the test does.
+        var state = Path.Combine(_directory, "state");
+        Directory.CreateDirectory(state);
+        Assert.That(Run("chown", $"{user}:{user} {state}").ExitCode, Is.Zero, "chown the state directory");
         await File.WriteAllTextAsync(config, $$"""
-            { "Agent": { "Node": "unpriv", "Correlator": "{{correlator.Address}}",
+            { "Agent": { "Node": "unpriv", "Correlator": "{{correlator.Address}}", "StateDirectory": "{{state}}",
               "Interfaces": [ { "Name": "{{_vethA}}", "Role": "vif" } ], "BatchInterval": "00:00:00.100" } }
             """);
         File.SetUnixFileMode(config, (UnixFileMode)0b110_100_100);

@@ -179,7 +179,10 @@ public class ReplayPipelineTests
 
     private Task<ProcessResult> RunAgentAsync(string correlator, string node, IEnumerable<(string Iface, string Role, string File)> interfaces)
     {
-        var args = new List<string> { RepoPaths.Executable("Agent", "hopcapture-agent"), "--node", node, "--correlator", correlator };
+        var args = new List<string>
+        {
+            RepoPaths.Executable("Agent", "hopcapture-agent"), "--node", node, "--correlator", correlator, "--state-dir", Path.Combine(_directory, "state-" + node),
+        };
         foreach (var (iface, role, file) in interfaces)
         {
             args.AddRange(["--iface", $"{iface}={role}", "--replay", $"{iface}={file}"]);

@@ -16,11 +16,13 @@ public sealed class TestAgentHost : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly string _dummy;
+    private readonly string _state;
 
-    private TestAgentHost(IHost host, string dummy)
+    private TestAgentHost(IHost host, string dummy, string state)
     {
         _host = host;
         _dummy = dummy;
+        _state = state;
     }
 
     public ProbingService Prober => _host.Services.GetRequiredService<ProbingService>();
@@ -42,6 +44,7 @@ public sealed class TestAgentHost : IAsyncDisposable
 
         await IpAsync($"link set {dummy} up");
         await IpAsync($"link set {dummy}p up");
+        var state = Path.Combine(Path.GetTempPath(), "hopcapture-prober-" + Guid.NewGuid().ToString("N"));
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Agent:Node"] = node,
@@ -49,6 +52,7 @@ public sealed class TestAgentHost : IAsyncDisposable
             ["Agent:Interfaces:0:Name"] = dummy,
             ["Agent:Interfaces:0:Role"] = "guest",
             ["Agent:BatchInterval"] = "00:00:00.050",
+            ["Agent:StateDirectory"] = state,
         }).Build();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
@@ -65,7 +69,7 @@ public sealed class TestAgentHost : IAsyncDisposable
             throw;
         }
 
-        return new TestAgentHost(host, dummy);
+        return new TestAgentHost(host, dummy, state);
     }
 
     private static Task<ProcessResult> IpAsync(string arguments) =>
@@ -81,6 +85,10 @@ public sealed class TestAgentHost : IAsyncDisposable
         finally
         {
             await IpAsync($"link del {_dummy}");
+            if (Directory.Exists(_state))
+            {
+                Directory.Delete(_state, recursive: true);
+            }
         }
     }
 }
