@@ -178,8 +178,17 @@ public sealed class RecordLog : IDisposable
             _crc.Append(_recordHeader.AsSpan(0, 4));
             _crc.Append(payload);
             BinaryPrimitives.WriteUInt32LittleEndian(_recordHeader.AsSpan(4), _crc.GetCurrentHashAsUInt32());
-            _active.Write(_recordHeader);
-            _active.Write(payload);
+            try
+            {
+                _active.Write(_recordHeader);
+                _active.Write(payload);
+            }
+            catch (IOException)
+            {
+                RollBackToFlushed();
+                throw;
+            }
+
             var index = active.First + (ulong)active.Count;
             active.Offsets.Add(active.Length);
             active.Count++;
@@ -200,9 +209,45 @@ public sealed class RecordLog : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _active.Flush(toDisk);
+            try
+            {
+                _active.Flush(toDisk);
+            }
+            catch (IOException)
+            {
+                RollBackToFlushed();
+                throw;
+            }
+
             _segments[^1].Flushed = _segments[^1].Count;
         }
+    }
+
+    /// <summary>
+    /// A write or flush failed (disk full, I/O error): the records appended since the last good
+    /// flush are taken back — the file is cut to where they began and their indices are reused —
+    /// so no half-written record sits in front of later ones. The caller reports them as not written.
+    /// </summary>
+    private void RollBackToFlushed()
+    {
+        var active = _segments[^1];
+        var keep = active.Flushed < active.Count ? active.Offsets[active.Flushed] : active.Length;
+        try
+        {
+            _active.Dispose();
+        }
+        catch (IOException)
+        {
+            // Its buffer could not be written either; what reached the file is cut below.
+        }
+
+        _active = new FileStream(active.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        _active.SetLength(keep);
+        _active.Seek(keep, SeekOrigin.Begin);
+        _bytes -= active.Length - keep;
+        active.Length = keep;
+        active.Offsets.RemoveRange(active.Flushed, active.Count - active.Flushed);
+        active.Count = active.Flushed;
     }
 
     /// <summary>Deletes the sealed segments whose records are all at or below <paramref name="index"/>; returns the records deleted.</summary>

@@ -179,4 +179,59 @@ public class RecordLogTests
         using var log = RecordLog.Open(_dir, new RecordLogOptions { MaxRecordBytes = 100 });
         Assert.That(() => log.Append(new byte[101]), Throws.ArgumentException.With.Message.Contains("101 bytes"));
     }
+
+    /// <summary>A real full disk (a 256 KiB tmpfs): a failed append is taken back whole, nothing before it is lost.</summary>
+    [Test]
+    public void Append_DiskFull_FailedRecordTakenBackAndTheLogStaysWhole()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Assert.Ignore("mounting a tmpfs needs root");
+        }
+
+        Directory.CreateDirectory(_dir);
+        Assert.That(Mount("-t", "tmpfs", "-o", "size=256k", "tmpfs", _dir), Is.Zero);
+        try
+        {
+            var logDir = Path.Combine(_dir, "log");
+            var written = new List<ulong>();
+            using (var log = RecordLog.Open(logDir, new RecordLogOptions { SegmentBytes = 1 << 20 }))
+            {
+                var failed = false;
+                for (var i = 0; i < 1000 && !failed; i++)
+                {
+                    try
+                    {
+                        var index = log.Append(new byte[3000]);
+                        log.Flush(toDisk: false);
+                        written.Add(index);
+                    }
+                    catch (IOException)
+                    {
+                        failed = true;
+                    }
+                }
+
+                Assert.That(failed, Is.True, "the tmpfs filled up");
+                Assert.That(log.NextIndex, Is.EqualTo((ulong)written.Count + 1), "the failed record's index is taken back");
+                Assert.That(log.Count, Is.EqualTo(written.Count));
+            }
+
+            using var reopened = RecordLog.Open(logDir);
+            Assert.That(reopened.Recovery.CutBytes, Is.Zero, "no half-written record was left behind");
+            Assert.That(reopened.Count, Is.EqualTo(written.Count));
+        }
+        finally
+        {
+            Mount("-u", _dir);
+        }
+    }
+
+    private static int Mount(params string[] args)
+    {
+        var unmount = args[0] == "-u";
+        using var process = System.Diagnostics.Process.Start(unmount ? "umount" : "mount", unmount ? args[1..] : args);
+        process.WaitForExit();
+        return process.ExitCode;
+    }
 }
