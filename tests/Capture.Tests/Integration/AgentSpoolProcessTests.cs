@@ -48,6 +48,8 @@ public class AgentSpoolProcessTests
         }
 
         _processes.ForEach(p => p.Dispose());
+        // One fixture instance runs every test: the next TearDown must not see these.
+        _processes.Clear();
         SqliteConnection.ClearAllPools();
         if (Directory.Exists(_directory))
         {
