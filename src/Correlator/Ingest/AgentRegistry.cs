@@ -41,6 +41,9 @@ public sealed class AgentState
     public ulong? AcceptedSeq { get; internal set; }
 
     internal SemaphoreSlim BatchGate { get; } = new(1, 1);
+
+    /// <summary>Highest seq handed to the journal and not yet known to be journalled (under <see cref="BatchGate"/>); 0 when none.</summary>
+    internal ulong QueuedSeq { get; set; }
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Threading.Channels;
 using Grpc.Core;
 using HopCapture.Contracts.Mapping;
 using HopCapture.Correlator.Hosting;
@@ -13,7 +14,10 @@ namespace HopCapture.Correlator.Ingest;
 
 /// <summary>
 /// The agents' stream: Hello → Welcome, then batches (each acked once it is in the ingest
-/// journal and queued for the engine, see <see cref="IngestJournal"/>) and heartbeats.
+/// journal and queued for the engine, see <see cref="IngestJournal"/>) and heartbeats. Batches
+/// are pipelined: the next one is read and queued for the journal while earlier ones are being
+/// written; their acks go out in order as each is journalled (at most
+/// <see cref="MaxBatchesInFlight"/> per stream).
 /// </summary>
 public sealed partial class IngestService(
     IOptionsMonitor<CorrelatorOptions> options,
@@ -25,6 +29,9 @@ public sealed partial class IngestService(
     IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Protos.Ingest.IngestBase
 {
+    /// <summary>Batches of one stream queued for the journal and not yet acked; past it the stream is read no further.</summary>
+    public const int MaxBatchesInFlight = 64;
+
     public static readonly string Version =
         typeof(IngestService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
 
@@ -40,6 +47,9 @@ public sealed partial class IngestService(
         var cancellationToken = linked.Token;
         AgentState? state = null;
         AgentChannel? agentChannel = null;
+        Channel<Task<Ack>>? acks = null;
+        Task? ackWriter = null;
+        Task lastSubmitted = Task.CompletedTask;
         try
         {
             if (!await requestStream.MoveNext(cancellationToken))
@@ -78,14 +88,17 @@ public sealed partial class IngestService(
 
             // From here acks share the response stream with control commands (plans, traces).
             agentChannel = control.Attach(hello, responseStream);
-            while (await requestStream.MoveNext(cancellationToken))
+            acks = Channel.CreateBounded<Task<Ack>>(new BoundedChannelOptions(MaxBatchesInFlight) { SingleReader = true, SingleWriter = true });
+            using var ackFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            ackWriter = WriteAcksAsync(acks.Reader, agentChannel, ackFailed, cancellationToken);
+            while (await requestStream.MoveNext(ackFailed.Token))
             {
                 var message = requestStream.Current;
                 switch (message.BodyCase)
                 {
                     case AgentMessage.BodyOneofCase.Batch:
-                        var ack = await AcceptBatchAsync(state, ifaceIds, message.Batch, cancellationToken);
-                        await agentChannel.WriteAsync(new CorrelatorMessage { Ack = ack }, cancellationToken);
+                        lastSubmitted = await SubmitBatchAsync(state, ifaceIds, message.Batch, cancellationToken);
+                        await acks.Writer.WriteAsync((Task<Ack>)lastSubmitted, ackFailed.Token);
                         break;
                     case AgentMessage.BodyOneofCase.Interfaces:
                         ifaceIds = InterfacesChanged(state, message.Interfaces, ifaceIds.Length);
@@ -106,6 +119,15 @@ public sealed partial class IngestService(
                         break;
                 }
             }
+
+            // The agent completed its side: its last acks still go out before the call ends.
+            acks.Writer.TryComplete();
+            await ackWriter;
+        }
+        catch (OperationCanceledException) when (ackWriter is { IsFaulted: true })
+        {
+            // A batch could not be journalled: the stream ends with why (the agent re-sends).
+            await ackWriter;
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -120,6 +142,12 @@ public sealed partial class IngestService(
         }
         finally
         {
+            acks?.Writer.TryComplete();
+            if (state is not null)
+            {
+                await ForgetQueuedAsync(state, lastSubmitted);
+            }
+
             if (agentChannel is not null)
             {
                 control.Detach(agentChannel);
@@ -222,16 +250,20 @@ public sealed partial class IngestService(
         return ids;
     }
 
-    private async Task<Ack> AcceptBatchAsync(AgentState state, int[] ifaceIds, ObservationBatch batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks a batch and queues it for the journal, in stream order; returns the ack to send once
+    /// it is journalled. A batch at or below what this instance already had journalled or queued
+    /// (a re-send after a reconnect) is acked again without being processed.
+    /// </summary>
+    private async Task<Task<Ack>> SubmitBatchAsync(AgentState state, int[] ifaceIds, ObservationBatch batch, CancellationToken cancellationToken)
     {
         await state.BatchGate.WaitAsync(cancellationToken);
         try
         {
-            if (registry.AcceptedSeq(state) is { } accepted && batch.Seq <= accepted)
+            if (Math.Max(registry.AcceptedSeq(state) ?? 0, state.QueuedSeq) is var taken and > 0 && batch.Seq <= taken)
             {
-                // A re-send after a reconnect: acknowledged again, not processed twice.
                 Log.DuplicateBatch(logger, state.Node, batch.Seq);
-                return new Ack { Seq = batch.Seq };
+                return Task.FromResult(new Ack { Seq = batch.Seq });
             }
 
             var observations = new EngineObservation[batch.Observations.Count];
@@ -258,25 +290,62 @@ public sealed partial class IngestService(
 
             if (count > 0)
             {
-                // Waits while this node is over its rate: the missing ack slows the agent down.
+                // Waits while this node is over its rate: the missing acks slow the agent down.
                 await limits.WaitAsync(state.Node, count, cancellationToken);
             }
 
-            // Journalled even when empty, so its seq is remembered; waits while the engine is behind.
-            await journal.AppendAsync(state, batch.Seq, batch.Imported, observations, cancellationToken);
-
-            registry.CountBatch(state, batch.Seq, count, rejected);
-            if (rejected > 0)
-            {
-                Log.ObservationsRejected(logger, state.Node, batch.Seq, rejected, firstReason);
-            }
-
-            return new Ack { Seq = batch.Seq, Accepted = (uint)count, Rejected = (uint)rejected, RejectReason = firstReason };
+            // Journalled even when empty, so its seq is remembered; waits while the journal's queue is full.
+            var journalled = await journal.EnqueueAsync(state, batch.Seq, batch.Imported, observations, cancellationToken);
+            state.QueuedSeq = batch.Seq;
+            return AckWhenJournalledAsync(journalled, state, batch.Seq, count, rejected, firstReason);
         }
         finally
         {
             state.BatchGate.Release();
         }
+    }
+
+    private async Task<Ack> AckWhenJournalledAsync(Task journalled, AgentState state, ulong seq, int count, int rejected, string firstReason)
+    {
+        await journalled;
+        registry.CountBatch(state, seq, count, rejected);
+        if (rejected > 0)
+        {
+            Log.ObservationsRejected(logger, state.Node, seq, rejected, firstReason);
+        }
+
+        return new Ack { Seq = seq, Accepted = (uint)count, Rejected = (uint)rejected, RejectReason = firstReason };
+    }
+
+    /// <summary>Writes each batch's ack, in order, as it is journalled; a journal failure cancels the stream's reading and ends it.</summary>
+    private static async Task WriteAcksAsync(ChannelReader<Task<Ack>> acks, AgentChannel channel, CancellationTokenSource failed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var ack in acks.ReadAllAsync(cancellationToken))
+            {
+                await channel.WriteAsync(new CorrelatorMessage { Ack = await ack }, cancellationToken);
+            }
+        }
+        catch (RpcException)
+        {
+            await failed.CancelAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The stream is over: once its queued batches are journalled (or failed — the journal writes
+    /// in order, so the last one settles last), the instance's duplicate check goes back to what
+    /// is journalled, so a batch that failed can be re-sent.
+    /// </summary>
+    private static async Task ForgetQueuedAsync(AgentState state, Task lastSubmitted)
+    {
+        await lastSubmitted.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+        await state.BatchGate.WaitAsync(CancellationToken.None);
+        state.QueuedSeq = 0;
+        state.BatchGate.Release();
     }
 
     private static partial class Log

@@ -102,11 +102,14 @@ public sealed partial class IngestJournal : BackgroundService
     }
 
     /// <summary>
-    /// Journals an agent's batch and queues it for the engine; completes when both are done, i.e.
-    /// when the batch may be acked. <paramref name="observations"/> are the batch's valid ones.
+    /// Hands an agent's batch to the journal writer, in order; returns once it is queued (waiting
+    /// while the writer's queue is full). The returned task completes when the batch is journalled
+    /// and queued for the engine — when it may be acked — and always completes: with an
+    /// <see cref="RpcException"/> (Unavailable) when the journal could not be written.
+    /// <paramref name="observations"/> are the batch's valid ones.
     /// </summary>
-    /// <exception cref="RpcException">Unavailable: the journal cannot be written or the correlator is stopping.</exception>
-    public async Task AppendAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, CancellationToken cancellationToken)
+    /// <exception cref="RpcException">Unavailable: the correlator is stopping.</exception>
+    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(observations);
@@ -121,7 +124,7 @@ public sealed partial class IngestJournal : BackgroundService
             throw new RpcException(new Status(StatusCode.Unavailable, "the correlator is shutting down; reconnect and re-send un-acked batches"));
         }
 
-        await pending.Done.Task.WaitAsync(cancellationToken);
+        return pending.Done.Task;
     }
 
     /// <summary>The store holds everything up to <paramref name="checkpoint"/>: the journal before it may go.</summary>
