@@ -37,14 +37,7 @@ public static class SpoolCodec
             var o = captured.Observation;
             var slot = destination.Slice(at, ObservationBytes);
             BinaryPrimitives.WriteInt32LittleEndian(slot, o.Iface);
-            BinaryPrimitives.WriteInt64LittleEndian(slot[4..], o.TimestampNs);
-            BinaryPrimitives.WriteUInt128LittleEndian(slot[12..], o.Src);
-            BinaryPrimitives.WriteUInt128LittleEndian(slot[28..], o.Dst);
-            BinaryPrimitives.WriteUInt16LittleEndian(slot[44..], o.IcmpId);
-            BinaryPrimitives.WriteUInt16LittleEndian(slot[46..], o.IcmpSeq);
-            BinaryPrimitives.WriteUInt32LittleEndian(slot[48..], o.PayloadHash);
-            slot[52] = (byte)o.Type;
-            slot[53] = (byte)o.Direction;
+            ObservationLayout.WriteBody(slot[4..], o);
             BinaryPrimitives.WriteUInt32LittleEndian(slot[54..], captured.WireLength);
             BinaryPrimitives.WriteUInt16LittleEndian(slot[58..], captured.Vlan);
             at += ObservationBytes;
@@ -79,16 +72,7 @@ public static class SpoolCodec
         for (var i = 0; i < observations.Length; i++, at += ObservationBytes)
         {
             var slot = record.Slice(at, ObservationBytes);
-            var observation = new Observation(
-                BinaryPrimitives.ReadInt32LittleEndian(slot),
-                BinaryPrimitives.ReadInt64LittleEndian(slot[4..]),
-                BinaryPrimitives.ReadUInt128LittleEndian(slot[12..]),
-                BinaryPrimitives.ReadUInt128LittleEndian(slot[28..]),
-                BinaryPrimitives.ReadUInt16LittleEndian(slot[44..]),
-                BinaryPrimitives.ReadUInt16LittleEndian(slot[46..]),
-                BinaryPrimitives.ReadUInt32LittleEndian(slot[48..]),
-                (EchoType)slot[52],
-                (PacketDirection)slot[53]);
+            var observation = ObservationLayout.ReadBody(slot[4..], BinaryPrimitives.ReadInt32LittleEndian(slot));
             observations[i] = new CapturedObservation(observation, BinaryPrimitives.ReadUInt32LittleEndian(slot[54..]), BinaryPrimitives.ReadUInt16LittleEndian(slot[58..]));
         }
 

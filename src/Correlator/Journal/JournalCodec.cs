@@ -17,7 +17,7 @@ public static class JournalCodec
 {
     private const byte Version = 1;
     private const byte ImportedFlag = 1;
-    private const int ObservationBytes = 2 + 8 + 16 + 16 + 2 + 2 + 4 + 1 + 1;
+    private const int ObservationBytes = 2 + ObservationLayout.BodyBytes;
 
     public static byte[] Encode(string node, string instance, ulong seq, bool imported, ReadOnlySpan<Observation> observations, InterfaceCatalog catalog)
     {
@@ -64,14 +64,7 @@ public static class JournalCodec
             ref readonly var o = ref observations[i];
             var slot = span.Slice(at, ObservationBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(slot, locals[i]);
-            BinaryPrimitives.WriteInt64LittleEndian(slot[2..], o.TimestampNs);
-            BinaryPrimitives.WriteUInt128LittleEndian(slot[10..], o.Src);
-            BinaryPrimitives.WriteUInt128LittleEndian(slot[26..], o.Dst);
-            BinaryPrimitives.WriteUInt16LittleEndian(slot[42..], o.IcmpId);
-            BinaryPrimitives.WriteUInt16LittleEndian(slot[44..], o.IcmpSeq);
-            BinaryPrimitives.WriteUInt32LittleEndian(slot[46..], o.PayloadHash);
-            slot[50] = (byte)o.Type;
-            slot[51] = (byte)o.Direction;
+            ObservationLayout.WriteBody(slot[2..], o);
             at += ObservationBytes;
         }
 
@@ -117,17 +110,7 @@ public static class JournalCodec
             for (var i = 0; i < count; i++)
             {
                 var slot = record.Slice(at, ObservationBytes);
-                observations[i] = new Observation(
-                    ids[BinaryPrimitives.ReadUInt16LittleEndian(slot)],
-                    BinaryPrimitives.ReadInt64LittleEndian(slot[2..]),
-                    BinaryPrimitives.ReadUInt128LittleEndian(slot[10..]),
-                    BinaryPrimitives.ReadUInt128LittleEndian(slot[26..]),
-                    BinaryPrimitives.ReadUInt16LittleEndian(slot[42..]),
-                    BinaryPrimitives.ReadUInt16LittleEndian(slot[44..]),
-                    BinaryPrimitives.ReadUInt32LittleEndian(slot[46..]),
-                    (EchoType)slot[50],
-                    (PacketDirection)slot[51],
-                    imported);
+                observations[i] = ObservationLayout.ReadBody(slot[2..], ids[BinaryPrimitives.ReadUInt16LittleEndian(slot)], imported);
                 at += ObservationBytes;
             }
 
