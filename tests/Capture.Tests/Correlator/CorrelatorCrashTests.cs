@@ -8,6 +8,7 @@ using Grpc.Net.Client;
 using HopCapture.IngestClient;
 using HopCapture.Protos;
 using HopCapture.Tests.Shared;
+using HopCapture.Tests.Support;
 using Microsoft.Data.Sqlite;
 
 namespace HopCapture.Tests.Correlator;
@@ -217,64 +218,24 @@ public class CorrelatorCrashTests
         private static readonly ByteString Dst = ByteString.CopyFrom(IPAddress.Parse("10.9.0.2").GetAddressBytes());
         private static readonly long Start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
 
-        private readonly Lock _gate = new();
-        private readonly List<ObservationBatch> _batches = [];
+        private readonly ListBatchSource _batches = new();
         private readonly HashSet<(int, int)> _ledger = [];
-        private ulong _nextSeq = 1;
-        private ulong _acked;
-        private volatile bool _completed;
 
-        public ulong FirstSeq
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _batches.Count > 0 ? _batches[0].Seq : _nextSeq;
-                }
-            }
-        }
+        public ulong FirstSeq => _batches.FirstSeq;
 
-        public bool IsEmpty
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _batches.Count == 0;
-                }
-            }
-        }
+        public bool IsEmpty => _batches.IsEmpty;
 
-        public bool IsCompleted => _completed;
+        public bool IsCompleted => _batches.IsCompleted;
 
-        public long Sealed
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return (long)_nextSeq - 1;
-                }
-            }
-        }
+        public long Sealed => _batches.Sealed;
 
-        public long Acked
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return (long)_acked;
-                }
-            }
-        }
+        public long Acked => _batches.Acked;
 
         public HashSet<(int Id, int Seq)> Ledger
         {
             get
             {
-                lock (_gate)
+                lock (_ledger)
                 {
                     return [.. _ledger];
                 }
@@ -306,39 +267,25 @@ public class CorrelatorCrashTests
             return batch;
         }
 
-        public void Seal()
+        public void Seal() => _batches.Seal(seq =>
         {
-            lock (_gate)
+            var first = (int)(seq - 1) * probesPerBatch;
+            lock (_ledger)
             {
-                var seq = _nextSeq++;
-                var first = (int)(seq - 1) * probesPerBatch;
-                _batches.Add(Batch(seq, first, probesPerBatch));
                 for (var p = first; p < first + probesPerBatch; p++)
                 {
                     _ledger.Add(Key(p));
                 }
             }
-        }
 
-        public void Complete() => _completed = true;
+            return Batch(seq, first, probesPerBatch);
+        });
 
-        public bool TryGetAfter(ulong seq, [MaybeNullWhen(false)] out ObservationBatch batch)
-        {
-            lock (_gate)
-            {
-                batch = _batches.FirstOrDefault(b => b.Seq > seq);
-                return batch is not null;
-            }
-        }
+        public void Complete() => _batches.Complete();
 
-        public void AckThrough(ulong seq)
-        {
-            lock (_gate)
-            {
-                _batches.RemoveAll(b => b.Seq <= seq);
-                _acked = Math.Max(_acked, seq);
-            }
-        }
+        public bool TryGetAfter(ulong seq, [MaybeNullWhen(false)] out ObservationBatch batch) => _batches.TryGetAfter(seq, out batch);
+
+        public void AckThrough(ulong seq) => _batches.AckThrough(seq);
 
         private static (int Id, int Seq) Key(int probe) => (1000 + (probe / 60000), probe % 60000);
 

@@ -6,6 +6,7 @@ using HopCapture.IngestClient;
 using HopCapture.Protos;
 using HopCapture.Tests.Agent;
 using HopCapture.Tests.Correlator;
+using HopCapture.Tests.Support;
 
 namespace HopCapture.Tests.IngestClient;
 
@@ -32,10 +33,10 @@ public class IngestSessionTests
     {
         await using var server = await TestIngestServer.StartAsync();
         using var channel = GrpcChannel.ForAddress(server.Url);
-        var source = new TestSource();
-        source.Seal(3);
-        source.Seal(2);
-        source.Seal(4);
+        var source = new ListBatchSource();
+        source.Seal(_ => Batch(3));
+        source.Seal(_ => Batch(2));
+        source.Seal(_ => Batch(4));
         source.Complete();
         var observer = new Recorder();
         var session = new IngestSession(new Ingest.IngestClient(channel), source, next => HelloFor("node-a", next), observer: observer);
@@ -63,10 +64,10 @@ public class IngestSessionTests
     {
         await using var server = await TestIngestServer.StartAsync(resumeAfter: 2);
         using var channel = GrpcChannel.ForAddress(server.Url);
-        var source = new TestSource();
+        var source = new ListBatchSource();
         for (var i = 0; i < 4; i++)
         {
-            source.Seal(1);
+            source.Seal(_ => Batch(1));
         }
 
         source.Complete();
@@ -89,10 +90,10 @@ public class IngestSessionTests
         var first = await TestIngestServer.StartAsync(ack: seq => seq <= 2);
         var port = first.Port;
         using var channel = GrpcChannel.ForAddress(first.Url);
-        var source = new TestSource();
+        var source = new ListBatchSource();
         for (var i = 0; i < 5; i++)
         {
-            source.Seal(2);
+            source.Seal(_ => Batch(2));
         }
 
         var observer = new Recorder();
@@ -125,8 +126,8 @@ public class IngestSessionTests
     {
         await using var server = await TestIngestServer.StartAsync(answer: n => n == 1 ? Status.DefaultSuccess : null);
         using var channel = GrpcChannel.ForAddress(server.Url);
-        var source = new TestSource();
-        source.Seal(1);
+        var source = new ListBatchSource();
+        source.Seal(_ => Batch(1));
         source.Complete();
         var observer = new Recorder();
         var options = new IngestSessionOptions { WelcomeTimeout = TimeSpan.FromMilliseconds(300) };
@@ -151,8 +152,8 @@ public class IngestSessionTests
     {
         await using var server = await TestIngestServer.StartAsync(answer: n => n == 1 ? new Status(code, "try again") : null);
         using var channel = GrpcChannel.ForAddress(server.Url);
-        var source = new TestSource();
-        source.Seal(1);
+        var source = new ListBatchSource();
+        source.Seal(_ => Batch(1));
         source.Complete();
         var observer = new Recorder();
         var session = new IngestSession(new Ingest.IngestClient(channel), source, next => HelloFor("node-a", next), observer: observer);
@@ -176,8 +177,8 @@ public class IngestSessionTests
     {
         await using var server = await TestIngestServer.StartAsync(answer: _ => new Status(code, "no such thing"));
         using var channel = GrpcChannel.ForAddress(server.Url);
-        var source = new TestSource();
-        source.Seal(1);
+        var source = new ListBatchSource();
+        source.Seal(_ => Batch(1));
         var observer = new Recorder();
         var session = new IngestSession(new Ingest.IngestClient(channel), source, next => HelloFor("node-a", next), observer: observer);
 
@@ -198,8 +199,8 @@ public class IngestSessionTests
         await using var correlator = await TestCorrelator.StartAsync(overrides: new Dictionary<string, string?> { ["Correlator:AllowedNodes:0"] = "node-b" });
         var counter = new CountingHandler(new SocketsHttpHandler());
         using var channel = GrpcChannel.ForAddress(correlator.Address, new GrpcChannelOptions { HttpHandler = counter });
-        var source = new TestSource();
-        source.Seal(1);
+        var source = new ListBatchSource();
+        source.Seal(_ => Batch(1));
         var observer = new Recorder();
         var session = new IngestSession(new Ingest.IngestClient(channel), source, next => HelloFor("node-a", next), observer: observer);
 
@@ -220,7 +221,7 @@ public class IngestSessionTests
     {
         await using var server = await TestIngestServer.StartAsync(answer: _ => Status.DefaultSuccess);
         using var channel = GrpcChannel.ForAddress(server.Url);
-        var source = new TestSource();
+        var source = new ListBatchSource();
         var observer = new Recorder();
         var session = new IngestSession(new Ingest.IngestClient(channel), source, next => HelloFor("node-a", next), observer: observer);
         using var stop = new CancellationTokenSource();
@@ -242,8 +243,8 @@ public class IngestSessionTests
     {
         await using var server = await TestIngestServer.StartAsync(ack: _ => false);
         using var channel = GrpcChannel.ForAddress(server.Url);
-        var source = new TestSource();
-        source.Seal(1);
+        var source = new ListBatchSource();
+        source.Seal(_ => Batch(1));
         var session = new IngestSession(new Ingest.IngestClient(channel), source, next => HelloFor("node-a", next));
         var run = session.RunAsync(CancellationToken.None);
         await Poll.UntilAsync(() => Of(server.Messages, AgentMessage.BodyOneofCase.Batch).Count == 1, Timeout, "the batch");
@@ -310,8 +311,8 @@ public class IngestSessionTests
     {
         await using var server = await TestIngestServer.StartAsync();
         using var channel = GrpcChannel.ForAddress(server.Url);
-        var source = new TestSource();
-        source.Seal(1);
+        var source = new ListBatchSource();
+        source.Seal(_ => Batch(1));
         long version = 0;
         var table = new List<InterfaceInfo> { new() { Name = "eth0", Role = Role.Guest, Point = "eth0", State = "capturing" } };
         var observer = new Recorder();
@@ -328,7 +329,7 @@ public class IngestSessionTests
         // with its index are batched.
         table.Add(new InterfaceInfo { Name = "tap300i0", Role = Role.Vif, Point = "tap300i0", State = "capturing", VmId = "300" });
         Interlocked.Increment(ref version);
-        source.Seal(2);
+        source.Seal(_ => Batch(2));
         source.Complete();
         session.Wake();
         await run.WaitAsync(Timeout);
@@ -346,69 +347,15 @@ public class IngestSessionTests
         });
     }
 
-    private sealed class TestSource : IIngestBatchSource
+    private static ObservationBatch Batch(int observations)
     {
-        private readonly Lock _gate = new();
-        private readonly List<ObservationBatch> _batches = [];
-        private ulong _nextSeq = 1;
-        private volatile bool _completed;
-
-        public ulong FirstSeq
+        var batch = new ObservationBatch();
+        for (var i = 0; i < observations; i++)
         {
-            get
-            {
-                lock (_gate)
-                {
-                    return _batches.Count > 0 ? _batches[0].Seq : _nextSeq;
-                }
-            }
+            batch.Observations.Add(new Protos.Observation { IcmpSeq = (uint)i });
         }
 
-        public bool IsEmpty
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _batches.Count == 0;
-                }
-            }
-        }
-
-        public bool IsCompleted => _completed;
-
-        public void Complete() => _completed = true;
-
-        public void Seal(int observations)
-        {
-            lock (_gate)
-            {
-                var batch = new ObservationBatch { Seq = _nextSeq++ };
-                for (var i = 0; i < observations; i++)
-                {
-                    batch.Observations.Add(new Protos.Observation { IcmpSeq = (uint)i });
-                }
-
-                _batches.Add(batch);
-            }
-        }
-
-        public bool TryGetAfter(ulong seq, [MaybeNullWhen(false)] out ObservationBatch batch)
-        {
-            lock (_gate)
-            {
-                batch = _batches.FirstOrDefault(b => b.Seq > seq);
-                return batch is not null;
-            }
-        }
-
-        public void AckThrough(ulong seq)
-        {
-            lock (_gate)
-            {
-                _batches.RemoveAll(b => b.Seq <= seq);
-            }
-        }
+        return batch;
     }
 
     private sealed class Recorder : IIngestSessionObserver
