@@ -14,6 +14,18 @@ public sealed class CorrelatorCredentials
     public ClientTls? Tls { get; init; }
 
     public string? Token { get; init; }
+
+    /// <summary>What <paramref name="tls"/> and <paramref name="token"/> give for <paramref name="address"/>: TLS files only for https://.</summary>
+    /// <exception cref="HopCapture.Security.PemFileException">A TLS file is missing, unreadable or not PEM.</exception>
+    public static CorrelatorCredentials For(Uri address, ClientTlsOptions tls, TlsSettingNames names, string? token = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return new CorrelatorCredentials
+        {
+            Tls = address.Scheme == Uri.UriSchemeHttps ? new ClientTls(tls, names, time) : null,
+            Token = token,
+        };
+    }
 }
 
 /// <summary>

@@ -14,6 +14,9 @@ public static class ExitCodes
     public const int Usage = 2;
     public const int Unreachable = 3;
     public const int NotFound = 4;
+
+    /// <summary>The correlator refused the credential (Unauthenticated) or its role (PermissionDenied).</summary>
+    public const int Denied = 5;
     public const int Interrupted = 130;
 }
 
@@ -64,6 +67,8 @@ public static class CliFailures
         StatusCode.DeadlineExceeded => (ExitCodes.Unreachable,
             UnreachableMessage(address, $"no answer within {callTimeout.TotalSeconds:0.#} s")),
         StatusCode.NotFound => (ExitCodes.NotFound, "capture: not found: " + Detail(rpc)),
+        StatusCode.Unauthenticated => (ExitCodes.Denied, "capture: not authenticated: " + Detail(rpc)),
+        StatusCode.PermissionDenied => (ExitCodes.Denied, "capture: permission denied: " + Detail(rpc)),
         StatusCode.InvalidArgument or StatusCode.OutOfRange or StatusCode.FailedPrecondition =>
             (ExitCodes.Usage, "capture: the correlator rejected the request: " + Detail(rpc)),
         StatusCode.Unimplemented => (ExitCodes.Failed,
@@ -90,8 +95,8 @@ public static class CliFailures
                         SocketError.ConnectionReset => "connection reset",
                         _ => OneLine(socket.Message),
                     };
-                case AuthenticationException:
-                    return "TLS handshake failed";
+                case AuthenticationException tls:
+                    return "TLS handshake failed: " + OneLine(Innermost(tls).Message);
                 case HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError }:
                     return "host not found";
                 case HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError }:
@@ -107,6 +112,9 @@ public static class CliFailures
 
         return Detail(rpc);
     }
+
+    private static Exception Innermost(Exception exception) =>
+        exception.InnerException is { } inner ? Innermost(inner) : exception;
 
     private static string Detail(RpcException rpc) =>
         string.IsNullOrWhiteSpace(rpc.Status.Detail) ? rpc.StatusCode.ToString() : OneLine(rpc.Status.Detail);

@@ -31,7 +31,7 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
 
         foreach (var node in options.AllowedNodes ?? [])
         {
-            if (!NodeNames.IsValid(node, out var problem))
+            if (!HopCapture.Security.NodeNames.IsValid(node, out var problem))
             {
                 failures.Add($"{Prefix}AllowedNodes: '{node}' {problem}");
             }

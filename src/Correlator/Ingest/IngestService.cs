@@ -6,6 +6,7 @@ using HopCapture.Correlator.Hosting;
 using HopCapture.Correlator.Probing;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
+using HopCapture.Security;
 using Microsoft.Extensions.Options;
 using EngineObservation = HopCapture.Engine.Model.Observation;
 
