@@ -77,7 +77,8 @@ public static class IngestRetry
     {
         // A certificate the other side refused (or this side does not trust): a configuration
         // error that a retry repeats. A connection cut mid-handshake stays transient.
-        StatusCode.Unavailable when TlsFailure(rpc) is not null => IngestFailureKind.Refused,
+        // (A failure thrown by a certificate check arrives as Internal, a refused one as Unavailable.)
+        _ when TlsFailure(rpc) is not null => IngestFailureKind.Refused,
         StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Aborted =>
             IngestFailureKind.Transient,
         // Cancelled, Internal or Unknown made up by the client from a broken connection (a reset
