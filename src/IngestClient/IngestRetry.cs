@@ -53,7 +53,7 @@ public static class IngestRetry
     public static string Describe(Exception exception) => exception switch
     {
         IngestRefusedException or IngestSessionException => OneLine(exception.Message),
-        _ when TlsFailure(exception) is { } tls => $"TLS handshake with the correlator failed: {OneLine(tls.Message)}",
+        _ when TlsProblem(exception) is { } tls => $"TLS handshake with the correlator failed: {tls}",
         RpcException rpc => $"{rpc.StatusCode}: {OneLine(Innermost(rpc.Status.DebugException)?.Message ?? rpc.Status.Detail)}",
         _ => OneLine(Innermost(exception)!.Message),
     };
@@ -89,6 +89,13 @@ public static class IngestRetry
             or StatusCode.FailedPrecondition or StatusCode.Unimplemented => IngestFailureKind.Refused,
         _ => IngestFailureKind.Failed,
     };
+
+    /// <summary>Why the TLS handshake failed, in one line, when that is what <paramref name="exception"/> is; otherwise null.</summary>
+    public static string? TlsProblem(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return TlsFailure(exception) is { } tls ? OneLine(tls.Message) : null;
+    }
 
     /// <summary>The innermost TLS failure under <paramref name="exception"/> that is not an I/O failure, or null.</summary>
     private static Exception? TlsFailure(Exception exception)

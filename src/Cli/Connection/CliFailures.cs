@@ -63,8 +63,7 @@ public static class CliFailures
 
     private static (int, string) DescribeRpc(RpcException rpc, string address, TimeSpan callTimeout) => rpc.StatusCode switch
     {
-        _ when IngestRetry.Classify(rpc, CancellationToken.None) == IngestFailureKind.Refused && rpc.Status.DebugException is not null =>
-            (ExitCodes.Failed, $"capture: {IngestRetry.Describe(rpc).Replace("the correlator", $"the correlator at {address}", StringComparison.Ordinal)}"),
+        _ when IngestRetry.TlsProblem(rpc) is { } tls => (ExitCodes.Failed, $"capture: TLS handshake with the correlator at {address} failed: {tls}"),
         StatusCode.Unavailable => (ExitCodes.Unreachable, UnreachableMessage(address, Reason(rpc))),
         StatusCode.DeadlineExceeded => (ExitCodes.Unreachable,
             UnreachableMessage(address, $"no answer within {callTimeout.TotalSeconds:0.#} s")),
