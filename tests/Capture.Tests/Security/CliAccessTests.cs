@@ -10,18 +10,10 @@ namespace HopCapture.Tests.Security;
 /// through the real `capture` command line (exit codes and the one line it prints) and the raw
 /// gRPC status underneath.
 /// </summary>
-public sealed class CliAccessTests
+public sealed class CliAccessTests : PkiFixture
 {
     private const string ReadToken = "hct_read-token-for-tests";
     private const string OperatorToken = "hct_operator-token-for-tests";
-
-    private TestPki _pki = null!;
-
-    [SetUp]
-    public async Task SetUp() => _pki = await TestPki.CreateAsync();
-
-    [TearDown]
-    public void TearDown() => _pki.Dispose();
 
     [Test]
     [CancelAfter(60_000)]
@@ -69,7 +61,7 @@ public sealed class CliAccessTests
     public async Task Trace_OperatorToken_PassesAuthorization(CancellationToken cancellationToken)
     {
         await using var correlator = await StartAsync(cancellationToken);
-        var tokenFile = Path.Combine(_pki.Root, "operator.token");
+        var tokenFile = Path.Combine(Pki.Root, "operator.token");
         await File.WriteAllTextAsync(tokenFile, OperatorToken + "\n", cancellationToken);
 
         var (exit, _, stderr) = await CaptureAsync(correlator, ["--token-file", tokenFile, "trace", "--from", "nc1", "--to", "127.0.0.1", "--count", "1"]);
@@ -87,10 +79,10 @@ public sealed class CliAccessTests
     public async Task Queries_ReadCertificateAllowed_TraceDenied_AgentCertificateDenied(CancellationToken cancellationToken)
     {
         await using var correlator = await StartAsync(cancellationToken);
-        await TestPki.CaptureAsync("pki", "issue-client", "alice", "--role", "read", "--dir", _pki.CaDirectory);
-        await _pki.IssueNodeAsync("nc1");
-        string[] alice = ["--cert", Path.Combine(_pki.CaDirectory, "client-alice.crt"), "--key", Path.Combine(_pki.CaDirectory, "client-alice.key")];
-        string[] agent = ["--cert", Path.Combine(_pki.CaDirectory, "agent-nc1.crt"), "--key", Path.Combine(_pki.CaDirectory, "agent-nc1.key")];
+        await TestPki.CaptureAsync("pki", "issue-client", "alice", "--role", "read", "--dir", Pki.CaDirectory);
+        await Pki.IssueNodeAsync("nc1");
+        string[] alice = ["--cert", Path.Combine(Pki.CaDirectory, "client-alice.crt"), "--key", Path.Combine(Pki.CaDirectory, "client-alice.key")];
+        string[] agent = ["--cert", Path.Combine(Pki.CaDirectory, "agent-nc1.crt"), "--key", Path.Combine(Pki.CaDirectory, "agent-nc1.key")];
 
         var agents = await CaptureAsync(correlator, [.. alice, "agents", "--json"]);
         var trace = await CaptureAsync(correlator, [.. alice, "trace", "--from", "nc1", "--to", "127.0.0.1"]);
@@ -108,7 +100,7 @@ public sealed class CliAccessTests
     public async Task Connect_CorrelatorCertificateNotFromTheGivenCa_OneLineNamingTheCheck(CancellationToken cancellationToken)
     {
         await using var correlator = await StartAsync(cancellationToken);
-        var foreign = _pki.IssueForeign("x");
+        var foreign = Pki.IssueForeign("x");
 
         var (exit, _, stderr) = await CaptureAsync(correlator, ["--token", ReadToken, "--ca", Path.Combine(Path.GetDirectoryName(foreign.Certificate)!, "ca.crt"), "agents"], ("CA", null));
 
@@ -131,12 +123,12 @@ public sealed class CliAccessTests
     }
 
     private Task<TestCorrelator> StartAsync(CancellationToken cancellationToken) =>
-        TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings(("viewer", "read", ReadToken), ("ops", "operator", OperatorToken)), cancellationToken: cancellationToken);
+        TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(("viewer", "read", ReadToken), ("ops", "operator", OperatorToken)), cancellationToken: cancellationToken);
 
     /// <summary>`capture --correlator ADDRESS --ca CA ARGS` in-process with an environment of its own (HOPCAPTURE_CA unless overridden).</summary>
     private async Task<(int Exit, string Stdout, string Stderr)> CaptureAsync(TestCorrelator correlator, string[] args, params (string Name, string? Value)[] environment)
     {
-        var variables = new Dictionary<string, string?> { ["HOPCAPTURE_CA"] = _pki.CaCertificate };
+        var variables = new Dictionary<string, string?> { ["HOPCAPTURE_CA"] = Pki.CaCertificate };
         foreach (var (name, value) in environment)
         {
             variables[name == "CA" ? "HOPCAPTURE_CA" : name] = value;
@@ -154,7 +146,7 @@ public sealed class CliAccessTests
         var address = new Uri(correlator.Address);
         using var channel = HopCapture.IngestClient.IngestChannels.Create(
             address,
-            HopCapture.IngestClient.CorrelatorCredentials.For(address, new() { Ca = _pki.CaCertificate }, HopCapture.IngestClient.TlsSettingNames.ForSection("Test"), token),
+            HopCapture.IngestClient.CorrelatorCredentials.For(address, new() { Ca = Pki.CaCertificate }, HopCapture.IngestClient.TlsSettingNames.ForSection("Test"), token),
             TimeSpan.FromSeconds(5),
             HttpKeepAlivePingPolicy.Always);
         var client = new Query.QueryClient(channel);

@@ -8,22 +8,14 @@ namespace HopCapture.Tests.Security;
 /// The agents' side of issue 11's security: a real correlator with TLS (Kestrel), real
 /// certificates from `capture pki` and openssl, the real channel factory the agent uses.
 /// </summary>
-public sealed class MutualTlsTests
+public sealed class MutualTlsTests : PkiFixture
 {
-    private TestPki _pki = null!;
-
-    [SetUp]
-    public async Task SetUp() => _pki = await TestPki.CreateAsync();
-
-    [TearDown]
-    public void TearDown() => _pki.Dispose();
-
     [Test]
     [CancelAfter(60_000)]
     public async Task Ingest_NoClientCertificate_Unauthenticated(CancellationToken cancellationToken)
     {
-        await using var correlator = await TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings(), cancellationToken: cancellationToken);
-        var (channel, client) = TestPki.Ingest(correlator, new() { Ca = _pki.CaCertificate });
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(), cancellationToken: cancellationToken);
+        var (channel, client) = TestPki.Ingest(correlator, new() { Ca = Pki.CaCertificate });
         using var _ = channel;
 
         var refusal = await RefusedAsync(client, Report003.HelloFor("nc1"));
@@ -37,8 +29,8 @@ public sealed class MutualTlsTests
     [CancelAfter(60_000)]
     public async Task Ingest_CertificateFromForeignCa_Unauthenticated(CancellationToken cancellationToken)
     {
-        await using var correlator = await TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings(), cancellationToken: cancellationToken);
-        var (channel, client) = TestPki.Ingest(correlator, _pki.IssueForeign("nc1"));
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(), cancellationToken: cancellationToken);
+        var (channel, client) = TestPki.Ingest(correlator, Pki.IssueForeign("nc1"));
         using var _ = channel;
 
         var refusal = await RefusedAsync(client, Report003.HelloFor("nc1"));
@@ -51,8 +43,8 @@ public sealed class MutualTlsTests
     [CancelAfter(60_000)]
     public async Task Ingest_ExpiredCertificate_Unauthenticated(CancellationToken cancellationToken)
     {
-        await using var correlator = await TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings(), cancellationToken: cancellationToken);
-        var (channel, client) = TestPki.Ingest(correlator, _pki.IssueExpired("nc1"));
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(), cancellationToken: cancellationToken);
+        var (channel, client) = TestPki.Ingest(correlator, Pki.IssueExpired("nc1"));
         using var _ = channel;
 
         var refusal = await RefusedAsync(client, Report003.HelloFor("nc1"));
@@ -65,9 +57,9 @@ public sealed class MutualTlsTests
     [CancelAfter(60_000)]
     public async Task Ingest_HelloForAnotherNode_PermissionDeniedNamingBoth_OtherAgentKeepsWorking(CancellationToken cancellationToken)
     {
-        await using var correlator = await TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings(), cancellationToken: cancellationToken);
-        var (honestChannel, honestClient) = TestPki.Ingest(correlator, await _pki.IssueNodeAsync("nc2"));
-        var (impostorChannel, impostorClient) = TestPki.Ingest(correlator, await _pki.IssueNodeAsync("nc1"));
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(), cancellationToken: cancellationToken);
+        var (honestChannel, honestClient) = TestPki.Ingest(correlator, await Pki.IssueNodeAsync("nc2"));
+        var (impostorChannel, impostorClient) = TestPki.Ingest(correlator, await Pki.IssueNodeAsync("nc1"));
         using var _ = honestChannel;
         using var __ = impostorChannel;
         await using var honest = await TestAgent.ConnectAsync(honestClient, Report003.HelloFor("nc2"));
@@ -88,8 +80,8 @@ public sealed class MutualTlsTests
     public async Task Ingest_CliTokenOnTheIngestStream_PermissionDenied(CancellationToken cancellationToken)
     {
         await using var correlator = await TestCorrelator.StartAsync(
-            overrides: _pki.CorrelatorSettings(("ops", "operator", "op-token")), cancellationToken: cancellationToken);
-        var (channel, client) = TestPki.Ingest(correlator, new() { Ca = _pki.CaCertificate }, token: "op-token");
+            overrides: Pki.CorrelatorSettings(("ops", "operator", "op-token")), cancellationToken: cancellationToken);
+        var (channel, client) = TestPki.Ingest(correlator, new() { Ca = Pki.CaCertificate }, token: "op-token");
         using var _ = channel;
 
         var refusal = await RefusedAsync(client, Report003.HelloFor("nc1"));
@@ -103,23 +95,23 @@ public sealed class MutualTlsTests
     [CancelAfter(60_000)]
     public async Task Rotation_CertificateFromNewCaInTheBundle_AcceptedWithoutRestart_OldCaRemovedRefused(CancellationToken cancellationToken)
     {
-        await using var correlator = await TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings(), cancellationToken: cancellationToken);
-        var oldCert = await _pki.IssueNodeAsync("nc1");
-        var newCaDirectory = Path.Combine(_pki.Root, "ca-2");
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(), cancellationToken: cancellationToken);
+        var oldCert = await Pki.IssueNodeAsync("nc1");
+        var newCaDirectory = Path.Combine(Pki.Root, "ca-2");
         await TestPki.CaptureAsync("pki", "init", "--dir", newCaDirectory, "--name", "Test CA 2");
-        var newCert = await _pki.IssueNodeAsync("nc1", newCaDirectory);
-        newCert.Ca = _pki.CaCertificate;
+        var newCert = await Pki.IssueNodeAsync("nc1", newCaDirectory);
+        newCert.Ca = Pki.CaCertificate;
 
         // Step 1: the bundle gets the new CA next to the old one; both certificates are accepted.
-        var oldPem = await File.ReadAllTextAsync(_pki.CaCertificate, cancellationToken);
+        var oldPem = await File.ReadAllTextAsync(Pki.CaCertificate, cancellationToken);
         var newPem = await File.ReadAllTextAsync(Path.Combine(newCaDirectory, "ca.crt"), cancellationToken);
-        await File.WriteAllTextAsync(_pki.ClientCaBundle, oldPem + newPem, cancellationToken);
+        await File.WriteAllTextAsync(Pki.ClientCaBundle, oldPem + newPem, cancellationToken);
         await ConnectedAsync(correlator, oldCert, "nc1");
         await ConnectedAsync(correlator, newCert, "nc1");
 
         // Step 3: the old CA leaves the bundle; what it signed is refused from the next call on.
-        await File.WriteAllTextAsync(_pki.ClientCaBundle, newPem, cancellationToken);
-        File.SetLastWriteTimeUtc(_pki.ClientCaBundle, DateTime.UtcNow.AddSeconds(5));
+        await File.WriteAllTextAsync(Pki.ClientCaBundle, newPem, cancellationToken);
+        File.SetLastWriteTimeUtc(Pki.ClientCaBundle, DateTime.UtcNow.AddSeconds(5));
         var (channel, client) = TestPki.Ingest(correlator, oldCert);
         using var _ = channel;
         var refusal = await RefusedAsync(client, Report003.HelloFor("nc1"));
@@ -133,8 +125,8 @@ public sealed class MutualTlsTests
     [CancelAfter(60_000)]
     public async Task Metrics_OnTheTlsGrpcPort_NotFound(CancellationToken cancellationToken)
     {
-        await using var correlator = await TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings(), cancellationToken: cancellationToken);
-        var tls = new HopCapture.IngestClient.ClientTls(new() { Ca = _pki.CaCertificate }, HopCapture.IngestClient.TlsSettingNames.ForSection("Test"));
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(), cancellationToken: cancellationToken);
+        var tls = new HopCapture.IngestClient.ClientTls(new() { Ca = Pki.CaCertificate }, HopCapture.IngestClient.TlsSettingNames.ForSection("Test"));
         using var handler = new SocketsHttpHandler { SslOptions = tls.SslOptions() };
         using var http = new HttpClient(handler) { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
 

@@ -11,16 +11,8 @@ namespace HopCapture.Tests.Security;
 /// correlator refuses (exit 2, not retried) or a plaintext URL to another host.
 /// </summary>
 [CancelAfter(120_000)]
-public sealed class SecurityStartupTests
+public sealed class SecurityStartupTests : PkiFixture
 {
-    private TestPki _pki = null!;
-
-    [SetUp]
-    public async Task SetUp() => _pki = await TestPki.CreateAsync();
-
-    [TearDown]
-    public void TearDown() => _pki.Dispose();
-
     [Test]
     public async Task Correlator_PlaintextOnNonLoopbackAddress_ExitsTwoNamingTheKey()
     {
@@ -45,8 +37,8 @@ public sealed class SecurityStartupTests
     [Test]
     public async Task Correlator_UnreadableKey_ExitsTwoNamingKeyAndFile()
     {
-        var missing = Path.Combine(_pki.Root, "nope.key");
-        var settings = _pki.CorrelatorSettings();
+        var missing = Path.Combine(Pki.Root, "nope.key");
+        var settings = Pki.CorrelatorSettings();
 
         var (exit, stderr) = await RunCorrelatorAsync(
             "--listen", "127.0.0.1:0",
@@ -61,8 +53,8 @@ public sealed class SecurityStartupTests
     [Test]
     public async Task Agent_CertificateOfAnotherNode_ExitsTwoWithTheRefusal()
     {
-        await using var correlator = await TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings());
-        var nc1 = await _pki.IssueNodeAsync("nc1");
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings());
+        var nc1 = await Pki.IssueNodeAsync("nc1");
 
         var result = await RunAgentAsync(["--node", "nc2", "--correlator", correlator.Address, .. Tls(nc1)]);
 
@@ -74,9 +66,9 @@ public sealed class SecurityStartupTests
     [Test]
     public async Task Agent_CorrelatorCertificateFromAnotherCa_ExitsTwoNamingTheHandshake()
     {
-        await using var correlator = await TestCorrelator.StartAsync(overrides: _pki.CorrelatorSettings());
-        var nc1 = await _pki.IssueNodeAsync("nc1");
-        nc1.Ca = Path.Combine(Path.GetDirectoryName(_pki.IssueForeign("x").Certificate)!, "ca.crt");
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings());
+        var nc1 = await Pki.IssueNodeAsync("nc1");
+        nc1.Ca = Path.Combine(Path.GetDirectoryName(Pki.IssueForeign("x").Certificate)!, "ca.crt");
 
         var result = await RunAgentAsync(["--node", "nc1", "--correlator", correlator.Address, .. Tls(nc1)]);
 
@@ -88,8 +80,8 @@ public sealed class SecurityStartupTests
     [Test]
     public async Task Agent_UnreadableKeyOrPlaintextToAnotherHost_ExitsTwoNamingTheKey()
     {
-        var nc1 = await _pki.IssueNodeAsync("nc1");
-        var missing = Path.Combine(_pki.Root, "nope.key");
+        var nc1 = await Pki.IssueNodeAsync("nc1");
+        var missing = Path.Combine(Pki.Root, "nope.key");
         nc1.Key = missing;
 
         var badKey = await RunAgentAsync(["--node", "nc1", "--correlator", "https://127.0.0.1:1", .. Tls(nc1)]);
@@ -108,7 +100,7 @@ public sealed class SecurityStartupTests
     /// <summary>The real agent exe replaying one echo on one interface (no capture privileges needed).</summary>
     private Task<ProcessResult> RunAgentAsync(string[] args)
     {
-        var pcap = Path.Combine(_pki.Root, "one-echo.pcap");
+        var pcap = Path.Combine(Pki.Root, "one-echo.pcap");
         if (!File.Exists(pcap))
         {
             using var builder = new PcapFileBuilder(pcap);
