@@ -110,6 +110,28 @@ public sealed class CliAccessTests : PkiFixture
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task AnalyzeLoad_AgentCertificateLoadsItsNode_ReadTokenRefused(CancellationToken cancellationToken)
+    {
+        await using var correlator = await StartAsync(cancellationToken);
+        var nc1 = await Pki.IssueNodeAsync("nc1");
+        var pcap = Path.Combine(Pki.Root, "nc1.pcap");
+        using (var builder = new HopCapture.Tests.Support.PcapFileBuilder(pcap))
+        {
+            builder.AddEcho(1_000_000_000, System.Net.IPAddress.Parse("10.0.0.1"), System.Net.IPAddress.Parse("10.0.0.2"), request: true, 1, 1, 1);
+        }
+
+        var loaded = await CaptureAsync(correlator, ["--cert", nc1.Certificate, "--key", nc1.Key, "--json", "analyze", $"nc1:eth0:nic={pcap}", "--load", correlator.Address]);
+        var refused = await CaptureAsync(correlator, ["--token", ReadToken, "analyze", $"nc1:eth0:nic={pcap}", "--load", correlator.Address]);
+
+        Assert.That(loaded.Exit, Is.Zero, loaded.Stderr);
+        Assert.That(loaded.Stdout, Does.Contain("\"accepted\": \"1\""));
+        Assert.That(refused.Exit, Is.EqualTo(1));
+        Assert.That(refused.Stderr, Is.EqualTo(
+            $"capture: the correlator at {correlator.Address} refused the load: PermissionDenied: token 'viewer' (role read) is a CLI credential; Ingest/Connect takes agent certificates only ('capture pki issue-node NODE')\n"));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Token_OverPlaintextToAnotherHost_RefusedBeforeSending(CancellationToken cancellationToken)
     {
         using var stdout = new StringWriter();

@@ -123,6 +123,21 @@ public sealed class MutualTlsTests : PkiFixture
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task ServerCertificate_ReissuedOnDisk_ServedFromTheNextConnection(CancellationToken cancellationToken)
+    {
+        await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(), cancellationToken: cancellationToken);
+        var before = await ServedSerialAsync(correlator, cancellationToken);
+
+        var reissued = await TestPki.CaptureAsync("pki", "issue-server", "127.0.0.1", "--dir", Pki.CaDirectory, "--json");
+        var after = await ServedSerialAsync(correlator, cancellationToken);
+
+        using var json = System.Text.Json.JsonDocument.Parse(reissued);
+        Assert.That(after, Is.Not.EqualTo(before));
+        Assert.That(after, Is.EqualTo(json.RootElement.GetProperty("serial").GetString()), "the re-issued certificate, without a restart");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task Metrics_OnTheTlsGrpcPort_NotFound(CancellationToken cancellationToken)
     {
         await using var correlator = await TestCorrelator.StartAsync(overrides: Pki.CorrelatorSettings(), cancellationToken: cancellationToken);
@@ -134,6 +149,23 @@ public sealed class MutualTlsTests : PkiFixture
 
         Assert.That(correlator.Address, Does.StartWith("https://"));
         Assert.That(response.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.NotFound), "metrics only where configured, never on the gRPC port");
+    }
+
+    /// <summary>The serial number of the certificate the correlator presents to a new connection.</summary>
+    private async Task<string> ServedSerialAsync(TestCorrelator correlator, CancellationToken cancellationToken)
+    {
+        string? serial = null;
+        var ca = HopCapture.Security.PemFiles.LoadBundle("ca", Pki.CaCertificate);
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            using var served = new System.Security.Cryptography.X509Certificates.X509Certificate2(certificate!);
+            serial = served.SerialNumber;
+            return HopCapture.Security.ChainCheck.Problem(served, ca, DateTimeOffset.UtcNow, HopCapture.Security.ChainCheck.ServerAuthentication, "ca") is null;
+        };
+        using var http = new HttpClient(handler) { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var response = await http.GetAsync(correlator.Address + "/", cancellationToken);
+        return serial ?? throw new AssertionException("no server certificate seen");
     }
 
     private static async Task ConnectedAsync(TestCorrelator correlator, HopCapture.IngestClient.ClientTlsOptions tls, string node)
