@@ -21,7 +21,7 @@ public sealed class PemFileException : Exception
     }
 
     public PemFileException(string setting, string path, string problem, Exception? innerException = null)
-        : base($"{setting}: {problem} ('{path}')", innerException)
+        : base(string.IsNullOrEmpty(path) ? $"{setting}: {problem}" : $"{setting}: {problem} ('{path}')", innerException)
     {
         Setting = setting;
     }

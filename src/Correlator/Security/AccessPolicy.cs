@@ -17,6 +17,7 @@ public sealed class AccessPolicy(IOptionsMonitor<CorrelatorOptions> options)
     public static readonly string IngestConnect = $"/{Protos.Ingest.Descriptor.FullName}/Connect";
     public static readonly string QueryTrace = $"/{Protos.Query.Descriptor.FullName}/Trace";
 
+    /// <summary>The role <paramref name="method"/> needs; a method no rule here names (one added later) needs operator.</summary>
     public static AccessRole Required(string method) =>
         method == IngestConnect ? AccessRole.Agent
         : method.StartsWith($"/{Protos.Query.Descriptor.FullName}/", StringComparison.Ordinal) && method != QueryTrace ? AccessRole.Read
