@@ -30,7 +30,7 @@ public sealed class CorrelatorProcess : IDisposable
             UseShellExecute = false,
         };
         // The shipped engine settings: nothing tuned for the benchmark.
-        foreach (var arg in (string[])[dll, "--listen", "127.0.0.1:0", "--db", database, "--Logging:LogLevel:Default=Warning"])
+        foreach (var arg in (string[])[dll, "--listen", "127.0.0.1:0", "--Correlator:Plaintext=true", "--db", database, "--Logging:LogLevel:Default=Warning"])
         {
             start.ArgumentList.Add(arg);
         }

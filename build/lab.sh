@@ -19,10 +19,17 @@ state="${HC_LAB_STATE:-$repo/.lab}"
 pids="$state/pids"
 logs="$state/logs"
 
-correlator_url="http://10.250.0.1:7400"
+# The correlator listens on the management bridge, not loopback, so the lab runs with TLS like a
+# real site: a CA of its own in $state/pki (made by `capture pki`), a server certificate for
+# 10.250.0.1, one certificate per agent node and an operator certificate for the CLI, which this
+# script (and tests/Lab.Tests) pass through HOPCAPTURE_CA/HOPCAPTURE_CERT/HOPCAPTURE_KEY.
+correlator_url="https://10.250.0.1:7400"
 correlator_dll="$repo/src/Correlator/bin/Release/net10.0/hopcapture-correlator.dll"
 agent_dll="$repo/src/Agent/bin/Release/net10.0/hopcapture-agent.dll"
 cli_dll="$repo/src/Cli/bin/Release/net10.0/capture.dll"
+
+pki="$state/pki"
+export HOPCAPTURE_CA="$pki/ca.crt" HOPCAPTURE_CERT="$pki/client-lab.crt" HOPCAPTURE_KEY="$pki/client-lab.key"
 
 # How long a fault's bulk flow runs at most; `fault clear` (or `down`) stops it earlier.
 fault_seconds="${HC_FAULT_SECONDS:-60}"
@@ -487,6 +494,23 @@ agents_connected() {
     (($(connected_agents) >= 4))
 }
 
+# lab_pki: the lab's CA (kept across runs in $state/pki) and fresh certificates for the
+# correlator (10.250.0.1), each agent node, and the CLI (role operator: the demo runs trace).
+lab_pki() {
+    local node
+    [[ -f "$pki/ca.crt" ]] || dotnet "$cli_dll" pki init --dir "$pki" --name "HopCapture lab CA" >/dev/null
+    dotnet "$cli_dll" pki issue-server 10.250.0.1 --dir "$pki" >/dev/null
+    for node in vm1 hv1 hv2 vm2; do
+        dotnet "$cli_dll" pki issue-node "$node" --dir "$pki" >/dev/null
+    done
+    dotnet "$cli_dll" pki issue-client lab --role operator --dir "$pki" >/dev/null
+    say "pki: CA and certificates in $pki"
+}
+
+agent_tls() { # the agent flags for node $1's certificate
+    echo "--Agent:Tls:Certificate=$pki/agent-$1.crt --Agent:Tls:Key=$pki/agent-$1.key --Agent:Tls:Ca=$pki/ca.crt"
+}
+
 cmd_start_pipeline() {
     need_root
     ns_exists hc-vm1 || die "start-pipeline: the lab is not up (build/lab.sh up)"
@@ -499,20 +523,22 @@ cmd_start_pipeline() {
         return 0
     fi
     stop_matching agent-
+    lab_pki
     # A fresh database per pipeline, so every run (and every test fixture) starts from nothing.
     rm -f "$state/lab.db" "$state/lab.db-wal" "$state/lab.db-shm"
     # Likewise each agent's identity and spool (a spool left over would replay an old run).
     rm -rf "$state/agents"
     # HC_CORRELATOR_CONFIG: a correlator config file (alert rules, probe plans) for this pipeline.
     spawn correlator root dotnet "$correlator_dll" --listen 10.250.0.1:7400 --db "$state/lab.db" \
+        --Correlator:Tls:Certificate="$pki/server.crt" --Correlator:Tls:Key="$pki/server.key" --Correlator:Tls:ClientCa="$pki/ca.crt" \
         --Correlator:Engine:Settle=00:00:01 ${HC_CORRELATOR_CONFIG:+--config "$HC_CORRELATOR_CONFIG"}
     poll 60 correlator_ready || { tail -n 20 "$logs/correlator.log" >&2; die "start-pipeline: the correlator did not report 'listening' within 60 s"; }
     say "correlator: $(grep -m1 'correlator listening on' "$logs/correlator.log")"
 
-    spawn agent-vm1 hc-vm1 dotnet "$agent_dll" --node vm1 --state-dir "$state/agents/vm1" --correlator "$correlator_url" --iface eth0=guest
-    spawn agent-hv1 hc-hv1 dotnet "$agent_dll" --node hv1 --state-dir "$state/agents/hv1" --correlator "$correlator_url" --iface tap100i0=vif --iface eno1=nic --iface tap300i0=vif
-    spawn agent-hv2 hc-hv2 dotnet "$agent_dll" --node hv2 --state-dir "$state/agents/hv2" --correlator "$correlator_url" --iface tap200i0=vif --iface eno1=nic --iface tap300i0=vif
-    spawn agent-vm2 hc-vm2 dotnet "$agent_dll" --node vm2 --state-dir "$state/agents/vm2" --correlator "$correlator_url" --iface eth0=guest
+    spawn agent-vm1 hc-vm1 dotnet "$agent_dll" --node vm1 --state-dir "$state/agents/vm1" --correlator "$correlator_url" $(agent_tls vm1) --iface eth0=guest
+    spawn agent-hv1 hc-hv1 dotnet "$agent_dll" --node hv1 --state-dir "$state/agents/hv1" --correlator "$correlator_url" $(agent_tls hv1) --iface tap100i0=vif --iface eno1=nic --iface tap300i0=vif
+    spawn agent-hv2 hc-hv2 dotnet "$agent_dll" --node hv2 --state-dir "$state/agents/hv2" --correlator "$correlator_url" $(agent_tls hv2) --iface tap200i0=vif --iface eno1=nic --iface tap300i0=vif
+    spawn agent-vm2 hc-vm2 dotnet "$agent_dll" --node vm2 --state-dir "$state/agents/vm2" --correlator "$correlator_url" $(agent_tls vm2) --iface eth0=guest
     if ! poll 90 agents_connected; then
         for a in vm1 hv1 hv2 vm2; do echo "--- agent $a"; tail -n 5 "$logs/agent-$a.log"; done >&2
         die "start-pipeline: only $(connected_agents) of 4 agents connected within 90 s"
@@ -587,7 +613,7 @@ cmd_demo() {
         grep -Eo '"id": *"?[0-9]+' | head -n 1 | grep -Eo '[0-9]+$' || true)"
     if [[ -n "$lost" ]]; then echo; echo "\$ capture explain $lost"; cli explain "$lost" || true; fi
     echo
-    say "the lab is still up: try 'dotnet $cli_dll --correlator $correlator_url agents', 'build/lab.sh fault nic', 'build/lab.sh status'"
+    say "the lab is still up: try 'dotnet $cli_dll --correlator $correlator_url --ca $HOPCAPTURE_CA --cert $HOPCAPTURE_CERT --key $HOPCAPTURE_KEY agents', 'build/lab.sh fault nic', 'build/lab.sh status'"
     say "when done: build/lab.sh down"
 }
 

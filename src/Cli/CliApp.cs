@@ -7,7 +7,7 @@ namespace HopCapture.Cli;
 /// <summary>
 /// The <c>capture</c> command line, callable in-process: parse, run one command against the
 /// correlator's query API, and turn every failure into one stderr line and an exit code
-/// (0 ok, 1 failed, 2 usage, 3 correlator unreachable, 4 not found).
+/// (0 ok, 1 failed, 2 usage, 3 correlator unreachable, 4 not found, 5 not authorised).
 /// </summary>
 public static class CliApp
 {
@@ -54,7 +54,9 @@ public static class CliApp
     {
         var root = new RootCommand(
             "capture — ask the HopCapture correlator where ping latency and loss happen, hop by hop.\n" +
-            "Exit codes: 0 ok, 1 failed, 2 usage error, 3 correlator unreachable, 4 not found.\n\n" +
+            "Exit codes: 0 ok, 1 failed, 2 usage error, 3 correlator unreachable, 4 not found, 5 not authorised.\n" +
+            "Credentials: --token (or --token-file, HOPCAPTURE_TOKEN, HOPCAPTURE_TOKEN_FILE, in that order) and/or\n" +
+            "--cert/--key (HOPCAPTURE_CERT/HOPCAPTURE_KEY); --ca (HOPCAPTURE_CA) for the correlator's CA.\n\n" +
             "Examples:\n" +
             "  capture paths --since 1h\n" +
             "  capture probes --dst 192.168.47.127 --min-rtt 20ms --order rtt\n" +
@@ -78,10 +80,16 @@ public static class CliApp
             LossCommands.Freezes(run),
             AlertsCommand.Create(run),
             TraceCommand.Create(run),
+            PkiCommands.Create(run),
         };
+        foreach (var option in run.Credentials.All)
+        {
+            root.Options.Add(option);
+        }
+
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, analyze (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, analyze, pki (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

@@ -1,4 +1,5 @@
 using System.Net.Http;
+using System.Security.Authentication;
 using Grpc.Core;
 using Polly;
 using Polly.Retry;
@@ -14,7 +15,7 @@ public enum IngestFailureKind
     /// <summary>The correlator is away, restarting or overloaded, or the stream broke: retried with backoff.</summary>
     Transient,
 
-    /// <summary>The correlator refused this client (node name, Hello, API): retrying cannot help.</summary>
+    /// <summary>The correlator refused this client (node name, Hello, API, credentials, a TLS handshake): retrying cannot help.</summary>
     Refused,
 
     /// <summary>Anything else (a correlator bug, a client bug): not retried, reported as it is.</summary>
@@ -52,6 +53,7 @@ public static class IngestRetry
     public static string Describe(Exception exception) => exception switch
     {
         IngestRefusedException or IngestSessionException => OneLine(exception.Message),
+        _ when TlsProblem(exception) is { } tls => $"TLS handshake with the correlator failed: {tls}",
         RpcException rpc => $"{rpc.StatusCode}: {OneLine(Innermost(rpc.Status.DebugException)?.Message ?? rpc.Status.Detail)}",
         _ => OneLine(Innermost(exception)!.Message),
     };
@@ -73,6 +75,10 @@ public static class IngestRetry
 
     private static IngestFailureKind Classify(RpcException rpc) => rpc.StatusCode switch
     {
+        // A certificate the other side refused (or this side does not trust): a configuration
+        // error that a retry repeats. A connection cut mid-handshake stays transient.
+        // (A failure thrown by a certificate check arrives as Internal, a refused one as Unavailable.)
+        _ when TlsFailure(rpc) is not null => IngestFailureKind.Refused,
         StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Aborted =>
             IngestFailureKind.Transient,
         // Cancelled, Internal or Unknown made up by the client from a broken connection (a reset
@@ -83,6 +89,32 @@ public static class IngestRetry
             or StatusCode.FailedPrecondition or StatusCode.Unimplemented => IngestFailureKind.Refused,
         _ => IngestFailureKind.Failed,
     };
+
+    /// <summary>Why the TLS handshake failed, in one line, when that is what <paramref name="exception"/> is; otherwise null.</summary>
+    public static string? TlsProblem(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return TlsFailure(exception) is { } tls ? OneLine(tls.Message) : null;
+    }
+
+    /// <summary>The innermost TLS failure under <paramref name="exception"/> that is not an I/O failure, or null.</summary>
+    private static Exception? TlsFailure(Exception exception)
+    {
+        Exception? tls = null;
+        for (Exception? current = exception is RpcException rpc ? rpc.Status.DebugException : exception; current is not null; current = current.InnerException)
+        {
+            if (current is AuthenticationException)
+            {
+                tls = current;
+            }
+            else if (tls is not null && current is IOException or System.Net.Sockets.SocketException)
+            {
+                return null;
+            }
+        }
+
+        return tls is null ? null : Innermost(tls);
+    }
 
     private static Exception? Innermost(Exception? exception)
     {

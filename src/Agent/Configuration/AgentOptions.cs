@@ -12,8 +12,16 @@ public sealed class AgentOptions
     /// <summary>This node's name as the correlator shows it; defaults to the host name.</summary>
     public string Node { get; set; } = "";
 
-    /// <summary>Correlator gRPC URL, e.g. http://127.0.0.1:7400.</summary>
+    /// <summary>Correlator gRPC URL: https://HOST:7400, or http:// to a loopback address only.</summary>
     public string Correlator { get; set; } = "http://127.0.0.1:7400";
+
+    /// <summary>
+    /// This node's client certificate and key (`capture pki issue-node NODE`) and the CA bundle
+    /// that signs the correlator's certificate (section Agent:Tls); needed for https://.
+    /// </summary>
+    public IngestClient.ClientTlsOptions Tls { get; set; } = new();
+
+    internal static IngestClient.TlsSettingNames TlsNames { get; } = IngestClient.TlsSettingNames.ForSection(Section);
 
     /// <summary>
     /// The interfaces to capture. The string <c>auto</c>, or no list at all, means discovery

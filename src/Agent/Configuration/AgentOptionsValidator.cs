@@ -5,6 +5,36 @@ namespace HopCapture.Agent.Configuration;
 /// <summary>Fails start-up with a message naming the key, e.g. "Agent:Interfaces[0]:Role: …".</summary>
 internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
 {
+    /// <summary>Plaintext to loopback only; https needs this node's certificate, and its files must load.</summary>
+    private static void ValidateTls(AgentOptions options, Uri url, List<string> failures)
+    {
+        if (HopCapture.Security.Loopback.PlaintextProblem(url) is { } plaintext)
+        {
+            failures.Add($"{AgentOptions.Section}:Correlator: {plaintext}");
+            return;
+        }
+
+        if (url.Scheme != Uri.UriSchemeHttps)
+        {
+            return;
+        }
+
+        if (!options.Tls.HasCertificate)
+        {
+            failures.Add($"{AgentOptions.TlsNames.Certificate}: not set; an https:// correlator needs this node's certificate and key ('capture pki issue-node {options.Node}')");
+            return;
+        }
+
+        try
+        {
+            _ = new IngestClient.ClientTls(options.Tls, AgentOptions.TlsNames);
+        }
+        catch (HopCapture.Security.PemFileException ex)
+        {
+            failures.Add(ex.Message);
+        }
+    }
+
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
     {
         var failures = new List<string>();
@@ -17,6 +47,10 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (!Uri.TryCreate(options.Correlator, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
         {
             failures.Add($"{S}:Correlator: '{options.Correlator}' is not an http:// or https:// URL");
+        }
+        else
+        {
+            ValidateTls(options, url, failures);
         }
 
         if (options.InterfacesValue is { } value && !string.Equals(value.Trim(), "auto", StringComparison.OrdinalIgnoreCase) && value.Trim().Length > 0)

@@ -63,7 +63,9 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
         _time = timeProvider;
         _logger = logger;
         _lifetime = lifetime;
-        _channel = IngestChannels.Create(_options.Correlator);
+        _channel = IngestChannels.Create(
+            _options.Correlator,
+            CorrelatorCredentials.For(new Uri(_options.Correlator), _options.Tls, AgentOptions.TlsNames, time: _time));
         _session = new IngestSession(
             new Ingest.IngestClient(_channel),
             Spool,

@@ -3,6 +3,7 @@ using System.Globalization;
 using HopCapture.Cli.Connection;
 using HopCapture.Cli.Rendering;
 using HopCapture.Engine.Correlation;
+using HopCapture.IngestClient;
 using HopCapture.Analysis.Loss;
 using HopCapture.Packets.Files;
 using HopCapture.Protos;
@@ -73,12 +74,18 @@ internal static class AnalyzeCommand
                 parse.GetValue(load),
                 parse.GetValue(progress) || run.Context.ErrorIsTerminal,
                 (int)(parse.GetValue(minLost) ?? PingRun.DefaultMinLost));
-            return await RunAsync(run.Context, inputs, settings, parse.GetValue(run.Json), cancellationToken);
+            var credentials = settings.Load is { } loadUrl && CorrelatorAddress.TryParse(loadUrl, out var address, out _)
+                ? run.Credentials.Resolve(parse, address)
+                : CorrelatorCredentials.None;
+            return await RunAsync(run.Context, inputs, settings, parse.GetValue(run.Json), cancellationToken, credentials);
         });
         return command;
     }
 
-    public static async Task<int> RunAsync(CliContext context, IReadOnlyList<AnalyzeInput> inputs, AnalyzeSettings settings, bool json, CancellationToken cancellationToken)
+    /// <param name="credentials">What <c>--load</c> presents (the CLI's --ca/--cert/--key/--token); none when null.</param>
+    public static async Task<int> RunAsync(
+        CliContext context, IReadOnlyList<AnalyzeInput> inputs, AnalyzeSettings settings, bool json, CancellationToken cancellationToken,
+        CorrelatorCredentials? credentials = null)
     {
         string? loadAddress = null;
         if (settings.Load is { } loadText)
@@ -112,7 +119,7 @@ internal static class AnalyzeCommand
             }
             else
             {
-                await using var loader = new AnalyzeLoader(loadAddress);
+                await using var loader = new AnalyzeLoader(loadAddress, credentials: credentials);
                 try
                 {
                     report = await Task.Run(() => session.Run(loader, reporter is null ? null : reporter.Report, cancellationToken), cancellationToken);

@@ -37,11 +37,11 @@ public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<Exception> _failure = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public AnalyzeLoader(string address, IngestSessionOptions? sessionOptions = null)
+    public AnalyzeLoader(string address, IngestSessionOptions? sessionOptions = null, CorrelatorCredentials? credentials = null)
     {
         Address = address;
         _sessionOptions = sessionOptions ?? SessionOptions;
-        _channel = IngestChannels.Create(address);
+        _channel = IngestChannels.Create(address, credentials);
         _client = new Ingest.IngestClient(_channel);
     }
 

@@ -17,6 +17,7 @@ internal sealed class CliRun
         Context = context;
         Correlator = CliOptions.Correlator(context);
         Json = CliOptions.Json();
+        Credentials = new CliCredentials(context);
         AddressText = CorrelatorAddress.Default;
     }
 
@@ -25,6 +26,9 @@ internal sealed class CliRun
     public Option<string> Correlator { get; }
 
     public Option<bool> Json { get; }
+
+    /// <summary>--token, --ca, --cert, --key and their environment variables.</summary>
+    public CliCredentials Credentials { get; }
 
     public string AddressText { get; private set; }
 
@@ -39,7 +43,8 @@ internal sealed class CliRun
             }
 
             AddressText = CorrelatorAddress.Display(address);
-            using var connection = new CorrelatorConnection(address, Context.CallTimeout, Context.Time);
+            var credentials = Credentials.Resolve(parse, address);
+            using var connection = new CorrelatorConnection(address, credentials, Context.CallTimeout, Context.Time);
             return await body(new Invocation(parse, Context, connection, parse.GetValue(Json)), cancellationToken);
         };
 }

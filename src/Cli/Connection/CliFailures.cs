@@ -14,6 +14,9 @@ public static class ExitCodes
     public const int Usage = 2;
     public const int Unreachable = 3;
     public const int NotFound = 4;
+
+    /// <summary>The correlator refused the credential (Unauthenticated) or its role (PermissionDenied).</summary>
+    public const int Denied = 5;
     public const int Interrupted = 130;
 }
 
@@ -60,10 +63,13 @@ public static class CliFailures
 
     private static (int, string) DescribeRpc(RpcException rpc, string address, TimeSpan callTimeout) => rpc.StatusCode switch
     {
+        _ when IngestRetry.TlsProblem(rpc) is { } tls => (ExitCodes.Failed, $"capture: TLS handshake with the correlator at {address} failed: {tls}"),
         StatusCode.Unavailable => (ExitCodes.Unreachable, UnreachableMessage(address, Reason(rpc))),
         StatusCode.DeadlineExceeded => (ExitCodes.Unreachable,
             UnreachableMessage(address, $"no answer within {callTimeout.TotalSeconds:0.#} s")),
         StatusCode.NotFound => (ExitCodes.NotFound, "capture: not found: " + Detail(rpc)),
+        StatusCode.Unauthenticated => (ExitCodes.Denied, "capture: not authenticated: " + Detail(rpc)),
+        StatusCode.PermissionDenied => (ExitCodes.Denied, "capture: permission denied: " + Detail(rpc)),
         StatusCode.InvalidArgument or StatusCode.OutOfRange or StatusCode.FailedPrecondition =>
             (ExitCodes.Usage, "capture: the correlator rejected the request: " + Detail(rpc)),
         StatusCode.Unimplemented => (ExitCodes.Failed,
@@ -90,8 +96,8 @@ public static class CliFailures
                         SocketError.ConnectionReset => "connection reset",
                         _ => OneLine(socket.Message),
                     };
-                case AuthenticationException:
-                    return "TLS handshake failed";
+                case AuthenticationException tls:
+                    return "TLS handshake failed: " + OneLine(Innermost(tls).Message);
                 case HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError }:
                     return "host not found";
                 case HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError }:
@@ -107,6 +113,9 @@ public static class CliFailures
 
         return Detail(rpc);
     }
+
+    private static Exception Innermost(Exception exception) =>
+        exception.InnerException is { } inner ? Innermost(inner) : exception;
 
     private static string Detail(RpcException rpc) =>
         string.IsNullOrWhiteSpace(rpc.Status.Detail) ? rpc.StatusCode.ToString() : OneLine(rpc.Status.Detail);

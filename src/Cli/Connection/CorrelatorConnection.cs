@@ -1,35 +1,33 @@
 using Grpc.Core;
 using Grpc.Net.Client;
+using HopCapture.IngestClient;
 using HopCapture.Protos;
 
 namespace HopCapture.Cli.Connection;
 
 /// <summary>
-/// One gRPC channel to the correlator's query API over cleartext HTTP/2 (h2c) or TLS, with
-/// the deadline every unary call must carry so a wedged correlator never hangs the CLI.
+/// One gRPC channel to the correlator's query API over TLS (or cleartext HTTP/2 to loopback),
+/// built by the one channel factory (<see cref="IngestChannels"/>), with the deadline every unary
+/// call must carry so a wedged correlator never hangs the CLI.
 /// </summary>
 public sealed class CorrelatorConnection : IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly TimeProvider _time;
 
-    public CorrelatorConnection(Uri address, TimeSpan callTimeout, TimeProvider time)
+    public CorrelatorConnection(Uri address, CorrelatorCredentials credentials, TimeSpan callTimeout, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(address);
         _time = time;
         CallTimeout = callTimeout;
         Address = address;
-        var handler = new SocketsHttpHandler
-        {
-            // Fail a black-holed address well before the call deadline, with a clearer reason.
-            ConnectTimeout = callTimeout < TimeSpan.FromSeconds(5) ? callTimeout : TimeSpan.FromSeconds(5),
-            // watch can sit idle for minutes; pings notice a correlator that vanished silently.
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-            EnableMultipleHttp2Connections = true,
-        };
-        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        // Fail a black-holed address well before the call deadline, with a clearer reason; watch
+        // can sit idle for minutes, so pings (while a call is active) notice a vanished correlator.
+        _channel = IngestChannels.Create(
+            address,
+            credentials,
+            callTimeout < TimeSpan.FromSeconds(5) ? callTimeout : TimeSpan.FromSeconds(5),
+            HttpKeepAlivePingPolicy.WithActiveRequests);
         Client = new Query.QueryClient(_channel);
     }
 

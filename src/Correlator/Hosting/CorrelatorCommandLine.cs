@@ -21,6 +21,8 @@ public static class CorrelatorCommandLine
         Summary = "Receives agent observations, correlates each probe hop by hop, stores the results and serves the query API.",
         Epilog = "example: hopcapture-correlator --listen 0.0.0.0:7400 --db /var/lib/hopcapture/hopcapture.db --config /etc/hopcapture/correlator.json\n" +
                  "environment: HOPCAPTURE_Correlator__Key=VALUE, between the config file and the command line\n" +
+                 "TLS: --Correlator:Tls:Certificate FILE --Correlator:Tls:Key FILE --Correlator:Tls:ClientCa FILE (make them with 'capture pki'),\n" +
+                 "     or --Correlator:Plaintext=true with a loopback --listen (tests, development)\n" +
                  "exit codes: 0 stopped, 1 failed, 2 bad command line or configuration",
     };
 }

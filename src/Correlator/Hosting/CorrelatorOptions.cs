@@ -7,7 +7,7 @@ public sealed class CorrelatorOptions
 {
     public const string SectionName = "Correlator";
 
-    /// <summary>gRPC endpoint (cleartext HTTP/2) as ADDR:PORT; port 0 picks a free port.</summary>
+    /// <summary>gRPC endpoint (HTTP/2 over TLS, or cleartext with <see cref="Plaintext"/>) as ADDR:PORT; port 0 picks a free port.</summary>
     public string Listen { get; set; } = "127.0.0.1:7400";
 
     /// <summary>SQLite results file.</summary>
@@ -15,6 +15,18 @@ public sealed class CorrelatorOptions
 
     /// <summary>Node names allowed to connect; empty allows any.</summary>
     public string[] AllowedNodes { get; set; } = [];
+
+    /// <summary>
+    /// Serve gRPC without TLS. Allowed only when <see cref="Listen"/> is a loopback address (tests,
+    /// development); anywhere else the correlator refuses to start.
+    /// </summary>
+    public bool Plaintext { get; set; }
+
+    /// <summary>The server certificate and the client CA bundle (section Correlator:Tls).</summary>
+    public Security.TlsOptions Tls { get; set; } = new();
+
+    /// <summary>The CLI's tokens (section Correlator:Access).</summary>
+    public Security.AccessOptions Access { get; set; } = new();
 
     public EngineOptions Engine { get; set; } = new();
 

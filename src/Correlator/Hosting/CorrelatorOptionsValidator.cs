@@ -16,10 +16,13 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
 
-        if (!ListenEndpoint.TryParse(options.Listen, out _, out var listenProblem))
+        if (!ListenEndpoint.TryParse(options.Listen, out var listen, out var listenProblem))
         {
             failures.Add($"{Prefix}Listen: {listenProblem}");
+            listen = null;
         }
+
+        Security.SecurityOptionsValidator.Validate(options, listen, failures);
 
         if (string.IsNullOrWhiteSpace(options.Database))
         {
@@ -28,7 +31,7 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
 
         foreach (var node in options.AllowedNodes ?? [])
         {
-            if (!NodeNames.IsValid(node, out var problem))
+            if (!HopCapture.Security.NodeNames.IsValid(node, out var problem))
             {
                 failures.Add($"{Prefix}AllowedNodes: '{node}' {problem}");
             }

@@ -3,6 +3,7 @@ using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Metrics;
 using HopCapture.Correlator.Probing;
+using HopCapture.Correlator.Security;
 using HopCapture.Correlator.Storage;
 using HopCapture.Engine.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -15,7 +16,8 @@ public static class CorrelatorServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the correlator: options (section "Correlator", validated at start), ingest,
-    /// engine host, SQLite store, query API and the Kestrel endpoint (cleartext HTTP/2).
+    /// engine host, SQLite store, query API and the Kestrel endpoint (HTTP/2 over TLS, cleartext
+    /// only when Correlator:Plaintext asks for it on loopback), every call authorized per RPC.
     /// </summary>
     public static IServiceCollection AddCorrelator(this IServiceCollection services, IConfiguration configuration)
     {
@@ -28,18 +30,30 @@ public static class CorrelatorServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CorrelatorOptions>, CorrelatorOptionsValidator>());
 
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<CorrelatorOptions>>((kestrel, correlator) =>
+        services.AddCorrelatorSecurity();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<CorrelatorOptions>, IServiceProvider>((kestrel, correlator, provider) =>
         {
             // An unparsable value is reported by the validator; nothing to bind then.
             if (ListenEndpoint.TryParse(correlator.Value.Listen, out var endpoint, out _))
             {
-                kestrel.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.Listen(endpoint, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    if (!correlator.Value.Plaintext)
+                    {
+                        listen.UseHttps(https => provider.GetRequiredService<ServerTls>().Configure(https));
+                    }
+                });
             }
 
             kestrel.AddServerHeader = false;
         });
 
-        services.AddGrpc(grpc => grpc.EnableDetailedErrors = false);
+        services.AddGrpc(grpc =>
+        {
+            grpc.EnableDetailedErrors = false;
+            grpc.Interceptors.Add<AccessInterceptor>();
+        });
         services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<CorrelatorOptions>>(
             (grpc, correlator) => grpc.MaxReceiveMessageSize = correlator.Value.MaxMessageBytes);
         services.TryAddSingleton<IngestRateLimits>();

@@ -7,6 +7,7 @@ using HopCapture.Correlator.Journal;
 using HopCapture.Correlator.Probing;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
+using HopCapture.Security;
 using Microsoft.Extensions.Options;
 using EngineObservation = HopCapture.Engine.Model.Observation;
 

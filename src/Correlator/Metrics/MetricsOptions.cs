@@ -1,7 +1,7 @@
 namespace HopCapture.Correlator.Metrics;
 
 /// <summary>
-/// Section "Correlator:Metrics". The gRPC port speaks cleartext HTTP/2 only, which Prometheus
+/// Section "Correlator:Metrics". The gRPC port speaks HTTP/2 only (TLS, every call authorised), which Prometheus
 /// cannot scrape, so /metrics gets its own HTTP/1.1 listener; off unless an address is given.
 /// </summary>
 public sealed class MetricsOptions

@@ -32,14 +32,14 @@ public class AgentOptionsTests
         {
             var options = Resolve(
             [
-                "--node", "hv1", "--correlator=http://10.0.0.1:7400", "--iface", "eno1=nic:bond0", "--iface", "tap100i0=VIF",
+                "--node", "hv1", "--correlator=http://127.0.0.2:7400", "--iface", "eno1=nic:bond0", "--iface", "tap100i0=VIF",
                 "--replay", $"eno1={replay}", "--Agent:Snaplen=256",
             ]);
 
             Assert.Multiple(() =>
             {
                 Assert.That(options.Node, Is.EqualTo("hv1"));
-                Assert.That(options.Correlator, Is.EqualTo("http://10.0.0.1:7400"));
+                Assert.That(options.Correlator, Is.EqualTo("http://127.0.0.2:7400"));
                 Assert.That(options.Snaplen, Is.EqualTo(256));
                 Assert.That(options.Interfaces, Has.Count.EqualTo(2));
                 Assert.That(options.Interfaces[0].Name, Is.EqualTo("eno1"));

@@ -14,7 +14,15 @@ public sealed class ExampleConfigTests
     {
         var example = Path.Combine(RepoPaths.Root, "deploy", "correlator.example.json");
         await using var correlator = await TestCorrelator.StartAsync(
-            overrides: new Dictionary<string, string?> { ["Correlator:Metrics:Listen"] = "127.0.0.1:0" },
+            overrides: new Dictionary<string, string?>
+            {
+                ["Correlator:Metrics:Listen"] = "127.0.0.1:0",
+
+                // The example's TLS files are not on this machine; the test runs it in plaintext on loopback.
+                ["Correlator:Tls:Certificate"] = "",
+                ["Correlator:Tls:Key"] = "",
+                ["Correlator:Tls:ClientCa"] = "",
+            },
             extraArgs: ["--config", example],
             cancellationToken: cancellationToken);
 
@@ -34,7 +42,7 @@ public sealed class ExampleConfigTests
         using var stderr = new StringWriter();
 
         var exit = await HopCapture.Correlator.Hosting.CorrelatorApp.RunAsync(
-            ["--listen", "127.0.0.1:0", "--db", Path.Combine(Path.GetTempPath(), $"hc-badrule-{Guid.NewGuid():N}.db"),
+            ["--listen", "127.0.0.1:0", "--Correlator:Plaintext=true", "--db", Path.Combine(Path.GetTempPath(), $"hc-badrule-{Guid.NewGuid():N}.db"),
              "--Correlator:Alerts:Rules:0:Name=x", "--Correlator:Alerts:Rules:0:Statistic=p95"],
             stdout, stderr).WaitAsync(cancellationToken);
 

@@ -338,6 +338,7 @@ public class CorrelatorCrashTests
             [
                 RepoPaths.Executable("Correlator", "hopcapture-correlator"), "--listen", $"127.0.0.1:{port}", "--db", database,
                 "--Correlator:Engine:ProbeTimeout=00:00:01", "--Correlator:Engine:Settle=00:00:00.200", "--Correlator:Journal:Sync=kernel",
+                "--Correlator:Plaintext=true",
             ];
             foreach (var arg in args)
             {

@@ -124,7 +124,7 @@ public sealed class CorrelatorRobustnessTests
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var arg in (string[])[dll, "--listen", "127.0.0.1:0", "--db", Path.Combine(directory.FullName, "x.db"), "--Correlator:Engine:MaxInFlight=0"])
+            foreach (var arg in (string[])[dll, "--listen", "127.0.0.1:0", "--Correlator:Plaintext=true", "--db", Path.Combine(directory.FullName, "x.db"), "--Correlator:Engine:MaxInFlight=0"])
             {
                 start.ArgumentList.Add(arg);
             }

@@ -18,10 +18,17 @@ public sealed class TestAgent : IAsyncDisposable
 
     public Welcome Welcome { get; }
 
-    public static async Task<TestAgent> ConnectAsync(TestCorrelator correlator, Hello hello)
+    public static Task<TestAgent> ConnectAsync(TestCorrelator correlator, Hello hello)
     {
         ArgumentNullException.ThrowIfNull(correlator);
-        var call = correlator.Ingest.Connect(deadline: DateTime.UtcNow.AddMinutes(2));
+        return ConnectAsync(correlator.Ingest, hello);
+    }
+
+    /// <summary>Over a client of its own (a TLS channel with a certificate, say).</summary>
+    public static async Task<TestAgent> ConnectAsync(Ingest.IngestClient client, Hello hello)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var call = client.Connect(deadline: DateTime.UtcNow.AddMinutes(2));
         try
         {
             await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello }).WaitAsync(CallTimeout);

@@ -13,9 +13,14 @@ namespace HopCapture.Tests.Correlator;
 /// </summary>
 public sealed class TestCorrelator : IAsyncDisposable
 {
-    /// <summary>Short engine timings so probes finalise within a test's patience.</summary>
+    /// <summary>
+    /// Short engine timings so probes finalise within a test's patience, and plaintext on
+    /// loopback: since issue 11 a correlator without TLS must be asked for it (tests of TLS
+    /// itself override Correlator:Plaintext back to false).
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, string?> FastEngine = new Dictionary<string, string?>
     {
+        ["Correlator:Plaintext"] = "true",
         ["Correlator:Engine:Settle"] = "00:00:00.200",
         ["Correlator:Engine:ProbeTimeout"] = "00:00:01",
     };

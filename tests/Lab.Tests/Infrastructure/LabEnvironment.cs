@@ -9,7 +9,8 @@ namespace HopCapture.Lab.Tests.Infrastructure;
 /// </summary>
 public sealed class LabEnvironment
 {
-    public const string CorrelatorUrl = "http://10.250.0.1:7400";
+    /// <summary>TLS since issue 11: the correlator listens on the management bridge, not loopback.</summary>
+    public const string CorrelatorUrl = "https://10.250.0.1:7400";
 
     public LabEnvironment(string repositoryRoot)
     {
@@ -105,9 +106,23 @@ public sealed class LabEnvironment
     public static Task<ProcessResult> InNamespaceAsync(string ns, TimeSpan timeout, CancellationToken cancellationToken, params string[] command) =>
         ProcessRunner.RunAsync("ip", ["netns", "exec", ns, .. command], timeout, cancellationToken);
 
-    /// <summary>Runs the CLI against the lab's correlator.</summary>
+    /// <summary>Where build/lab.sh keeps its CA and certificates (`capture pki`).</summary>
+    public string PkiDirectory => Path.Combine(StateDirectory, "pki");
+
+    /// <summary>Runs the CLI against the lab's correlator, with the lab's operator certificate.</summary>
     public Task<ProcessResult> CliAsync(TimeSpan timeout, CancellationToken cancellationToken, params string[] arguments) =>
-        ProcessRunner.RunAsync("dotnet", [CliDll, "--correlator", CorrelatorUrl, .. arguments], timeout, cancellationToken, RepositoryRoot);
+        ProcessRunner.RunAsync(
+            "dotnet",
+            [
+                CliDll, "--correlator", CorrelatorUrl,
+                "--ca", Path.Combine(PkiDirectory, "ca.crt"),
+                "--cert", Path.Combine(PkiDirectory, "client-lab.crt"),
+                "--key", Path.Combine(PkiDirectory, "client-lab.key"),
+                .. arguments,
+            ],
+            timeout,
+            cancellationToken,
+            RepositoryRoot);
 
     /// <summary>The last lines of the correlator's and every agent's log, for failure messages.</summary>
     public string LogTails(int lines = 15)

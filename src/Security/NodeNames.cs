@@ -1,4 +1,4 @@
-namespace HopCapture.Correlator.Hosting;
+namespace HopCapture.Security;
 
 /// <summary>What a node name may look like: a host name, possibly with '_' (VM names often have it).</summary>
 public static class NodeNames
