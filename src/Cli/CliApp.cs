@@ -44,7 +44,7 @@ public static class CliApp
         }
         catch (Exception exception)
         {
-            var (exitCode, message) = CliFailures.Describe(exception, run.AddressText, context.CallTimeout);
+            var (exitCode, message) = CliFailures.Describe(exception, run.AddressText, run.CallTimeout);
             context.Error.WriteLine(message);
             return exitCode;
         }
@@ -54,7 +54,8 @@ public static class CliApp
     {
         var root = new RootCommand(
             "capture — ask the HopCapture correlator where ping latency and loss happen, hop by hop.\n" +
-            "Exit codes: 0 ok, 1 failed, 2 usage error, 3 correlator unreachable, 4 not found, 5 not authorised.\n" +
+            "Exit codes: 0 ok, 1 failed, 2 usage error, 3 correlator unreachable, 4 not found, 5 not authorised,\n" +
+            "6 timed out (--timeout DURATION, default 10 s, is each call's deadline).\n" +
             "Credentials: --token (or --token-file, HOPCAPTURE_TOKEN, HOPCAPTURE_TOKEN_FILE, in that order) and/or\n" +
             "--cert/--key (HOPCAPTURE_CERT/HOPCAPTURE_KEY); --ca (HOPCAPTURE_CA) for the correlator's CA.\n\n" +
             "Examples:\n" +
@@ -70,6 +71,7 @@ public static class CliApp
         {
             run.Correlator,
             run.Json,
+            run.Timeout,
             AgentsCommand.Create(run),
             PathsCommand.Create(run),
             ProbesCommand.Create(run),

@@ -23,6 +23,25 @@ internal static class CliOptions
             : CorrelatorAddress.Default,
     };
 
+    /// <summary>--timeout DURATION: how long each call to the correlator may take (a week-long window can take a while).</summary>
+    public static Option<long?> Timeout(CliContext context) => new("--timeout")
+    {
+        Description = $"How long to wait for each answer from the correlator (default {context.CallTimeout.TotalSeconds:0} s), e.g. 60s; past it: exit 6",
+        HelpName = "DURATION",
+        Recursive = true,
+        CustomParser = result =>
+        {
+            var text = result.Tokens[0].Value;
+            if (TimeArguments.TryParseDuration("--timeout", text, out var ns, out var error) && ns > 0)
+            {
+                return ns;
+            }
+
+            result.AddError(ns <= 0 && error.Length == 0 ? "--timeout must be longer than 0" : error);
+            return null;
+        },
+    };
+
     public static Option<bool> Json() => new("--json")
     {
         Description = "Print the response as proto3 JSON instead of tables",

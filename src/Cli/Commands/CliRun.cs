@@ -17,8 +17,10 @@ internal sealed class CliRun
         Context = context;
         Correlator = CliOptions.Correlator(context);
         Json = CliOptions.Json();
+        Timeout = CliOptions.Timeout(context);
         Credentials = new CliCredentials(context);
         AddressText = CorrelatorAddress.Default;
+        CallTimeout = context.CallTimeout;
     }
 
     public CliContext Context { get; }
@@ -26,6 +28,12 @@ internal sealed class CliRun
     public Option<string> Correlator { get; }
 
     public Option<bool> Json { get; }
+
+    /// <summary>--timeout: the deadline of each call (default <see cref="CliContext.CallTimeout"/>).</summary>
+    public Option<long?> Timeout { get; }
+
+    /// <summary>The deadline in effect for this run (the failure message names it).</summary>
+    public TimeSpan CallTimeout { get; private set; }
 
     /// <summary>--token, --ca, --cert, --key and their environment variables.</summary>
     public CliCredentials Credentials { get; }
@@ -43,8 +51,13 @@ internal sealed class CliRun
             }
 
             AddressText = CorrelatorAddress.Display(address);
+            if (parse.GetValue(Timeout) is { } timeoutNs)
+            {
+                CallTimeout = TimeSpan.FromTicks(timeoutNs / 100);
+            }
+
             var credentials = Credentials.Resolve(parse, address);
-            using var connection = new CorrelatorConnection(address, credentials, Context.CallTimeout, Context.Time);
+            using var connection = new CorrelatorConnection(address, credentials, CallTimeout, Context.Time);
             return await body(new Invocation(parse, Context, connection, parse.GetValue(Json)), cancellationToken);
         };
 }

@@ -17,6 +17,9 @@ public static class ExitCodes
 
     /// <summary>The correlator refused the credential (Unauthenticated) or its role (PermissionDenied).</summary>
     public const int Denied = 5;
+
+    /// <summary>The correlator did not answer within the call deadline (--timeout): reachable, but slow for this question.</summary>
+    public const int TimedOut = 6;
     public const int Interrupted = 130;
 }
 
@@ -65,8 +68,8 @@ public static class CliFailures
     {
         _ when IngestRetry.TlsProblem(rpc) is { } tls => (ExitCodes.Failed, $"capture: TLS handshake with the correlator at {address} failed: {tls}"),
         StatusCode.Unavailable => (ExitCodes.Unreachable, UnreachableMessage(address, Reason(rpc))),
-        StatusCode.DeadlineExceeded => (ExitCodes.Unreachable,
-            UnreachableMessage(address, $"no answer within {callTimeout.TotalSeconds:0.#} s")),
+        StatusCode.DeadlineExceeded => (ExitCodes.TimedOut,
+            $"capture: timed out after {callTimeout.TotalSeconds:0.#} s waiting for the correlator at {address}; a long window may need more: --timeout 60s"),
         StatusCode.NotFound => (ExitCodes.NotFound, "capture: not found: " + Detail(rpc)),
         StatusCode.Unauthenticated => (ExitCodes.Denied, "capture: not authenticated: " + Detail(rpc)),
         StatusCode.PermissionDenied => (ExitCodes.Denied, "capture: permission denied: " + Detail(rpc)),

@@ -51,6 +51,12 @@ internal sealed class CannedQueryService : Query.QueryBase
 {
     public ConcurrentQueue<Google.Protobuf.IMessage> Requests { get; } = new();
 
+    /// <summary>How long ListPaths thinks before answering (a slow query over a long window).</summary>
+    public TimeSpan PathsDelay { get; set; }
+
+    /// <summary>Set when a ListPaths call saw its caller give up (deadline or cancel) while thinking.</summary>
+    public TaskCompletionSource PathsAbandoned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public static ListProbesResponse Probes()
     {
         var response = new ListProbesResponse { Matched = 57 };
@@ -65,16 +71,29 @@ internal sealed class CannedQueryService : Query.QueryBase
         return Task.FromResult(Probes());
     }
 
-    public override Task<ListPathsResponse> ListPaths(ListPathsRequest request, ServerCallContext context)
+    public override async Task<ListPathsResponse> ListPaths(ListPathsRequest request, ServerCallContext context)
     {
         Requests.Enqueue(request);
+        if (PathsDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(PathsDelay, context.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                PathsAbandoned.TrySetResult();
+                throw;
+            }
+        }
+
         var response = new ListPathsResponse();
         response.Paths.Add(new PathSummary
         {
             Src = "192.168.47.111", Dst = "192.168.47.127", Probes = 116, Answered = 116,
             RttP50Ns = 198_000, RttP99Ns = 120_554_000, RttMaxNs = 120_569_000, DominantSegment = "fabric", WorstProbeId = 42,
         });
-        return Task.FromResult(response);
+        return response;
     }
 
     public override Task<ProbeRecord> GetProbe(GetProbeRequest request, ServerCallContext context)

@@ -27,6 +27,43 @@ public class CliAppTests
     }
 
     [Test]
+    public async Task RunAsync_SlowAnswer_TimedOutExit6NamingTheDeadlineAndTheServerSeesTheCallEnd()
+    {
+        await using var server = await CannedQueryServer.StartAsync();
+        server.Service.PathsDelay = TimeSpan.FromSeconds(20);
+
+        var result = await Run(["paths", "--timeout", "500ms", "--correlator", server.Url]);
+
+        Assert.That(result.ExitCode, Is.EqualTo(6));
+        Assert.That(result.Stdout, Is.Empty);
+        Assert.That(result.Stderr, Is.EqualTo(
+            $"capture: timed out after 0.5 s waiting for the correlator at {server.Url}; a long window may need more: --timeout 60s\n"));
+        await server.Service.PathsAbandoned.Task.WaitAsync(Timeout);
+    }
+
+    [Test]
+    public async Task RunAsync_LongerTimeout_WaitsForTheSlowAnswer()
+    {
+        await using var server = await CannedQueryServer.StartAsync();
+        server.Service.PathsDelay = TimeSpan.FromSeconds(1);
+
+        var result = await Run(["--timeout", "20s", "paths", "--correlator", server.Url]);
+
+        Assert.That(result.ExitCode, Is.Zero, result.Stderr);
+        Assert.That(result.Stdout, Does.Contain("192.168.47.111"));
+    }
+
+    [TestCase("0s")]
+    [TestCase("soon")]
+    public async Task RunAsync_BadTimeout_UsageExit2(string value)
+    {
+        var result = await Run(["paths", "--timeout", value, "--correlator", "http://127.0.0.1:1"]);
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Stderr, Does.Contain("--timeout"));
+    }
+
+    [Test]
     public async Task RunAsync_JsonAndCorrelatorBeforeTheCommand_AreGlobalToo()
     {
         var url = $"http://127.0.0.1:{ClosedPort()}";
