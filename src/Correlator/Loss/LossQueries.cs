@@ -11,10 +11,10 @@ namespace HopCapture.Correlator.Loss;
 /// </summary>
 public sealed class LossQueries(ProbeStore store)
 {
-    public ListLossResponse ListLoss(string? src, string? dst, long sinceNs, long untilNs)
+    public ListLossResponse ListLoss(string? src, string? dst, long sinceNs, long untilNs, CancellationToken cancellationToken = default)
     {
         var builder = new LossReportBuilder();
-        foreach (var row in Rows(src, dst, sinceNs, untilNs, orderByRun: false))
+        foreach (var row in Rows(src, dst, sinceNs, untilNs, orderByRun: false, cancellationToken))
         {
             builder.Add(row.Src, row.Dst, row.TimestampNs, row.Answered, row.LostIn, row.LostLeg, row.LostAfter);
         }
@@ -22,11 +22,11 @@ public sealed class LossQueries(ProbeStore store)
         return builder.Build().ToProto();
     }
 
-    public ListFreezesResponse ListFreezes(string? src, string? dst, long sinceNs, long untilNs, int minLost)
+    public ListFreezesResponse ListFreezes(string? src, string? dst, long sinceNs, long untilNs, int minLost, CancellationToken cancellationToken = default)
     {
         var builder = new FreezeReportBuilder(minLost);
         (string Src, string Dst, uint Id)? key = null;
-        foreach (var row in Rows(src, dst, sinceNs, untilNs, orderByRun: true))
+        foreach (var row in Rows(src, dst, sinceNs, untilNs, orderByRun: true, cancellationToken))
         {
             // Rows come ordered by run: detect on each run as it ends, so memory follows one run, not the window.
             var rowKey = (row.Src, row.Dst, row.IcmpId);
@@ -44,9 +44,10 @@ public sealed class LossQueries(ProbeStore store)
 
     private readonly record struct Row(string Src, string Dst, uint IcmpId, ushort Seq, long TimestampNs, bool Answered, string LostIn, string LostLeg, string LostAfter);
 
-    private IEnumerable<Row> Rows(string? src, string? dst, long sinceNs, long untilNs, bool orderByRun)
+    private IEnumerable<Row> Rows(string? src, string? dst, long sinceNs, long untilNs, bool orderByRun, CancellationToken cancellationToken)
     {
-        using var connection = store.Open();
+        using var session = store.OpenQuery(cancellationToken);
+        var connection = session.Connection;
         using var command = connection.CreateCommand();
         var where = "1 = 1";
         if (!string.IsNullOrEmpty(src))

@@ -27,10 +27,11 @@ public sealed class ProbeQueries(ProbeStore store)
     /// <summary>Probes whose rtt is above this count as slow for the dominant segment.</summary>
     public const long SlowProbeNs = PathSummaryBuilder.SlowProbeNs;
 
-    public (IReadOnlyList<ProbeRecord> Probes, long Matched) ListProbes(ProbeFilter filter)
+    public (IReadOnlyList<ProbeRecord> Probes, long Matched) ListProbes(ProbeFilter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        using var connection = store.Open();
+        using var session = store.OpenQuery(cancellationToken);
+        var connection = session.Connection;
         using var count = connection.CreateCommand();
         var where = Where(count, filter.Src, filter.Dst, filter.SinceNs, filter.UntilNs);
         if (filter.MinRttNs > 0)
@@ -60,19 +61,21 @@ public sealed class ProbeQueries(ProbeStore store)
         return (ReadRecords(select), matched);
     }
 
-    public ProbeRecord? GetById(long id)
+    public ProbeRecord? GetById(long id, CancellationToken cancellationToken = default)
     {
-        using var connection = store.Open();
+        using var session = store.OpenQuery(cancellationToken);
+        var connection = session.Connection;
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, record FROM probes WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
         return ReadRecords(command).FirstOrDefault();
     }
 
-    public ProbeRecord? Lookup(ProbeLookupKey key)
+    public ProbeRecord? Lookup(ProbeLookupKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        using var connection = store.Open();
+        using var session = store.OpenQuery(cancellationToken);
+        var connection = session.Connection;
         using var command = connection.CreateCommand();
         var sql = new StringBuilder("SELECT id, record FROM probes WHERE src = $src AND dst = $dst AND icmp_seq = $seq");
         command.Parameters.AddWithValue("$src", key.Src);
@@ -98,9 +101,10 @@ public sealed class ProbeQueries(ProbeStore store)
         return ReadRecords(command).FirstOrDefault();
     }
 
-    public IReadOnlyList<PathSummary> ListPaths(long sinceNs, long untilNs)
+    public IReadOnlyList<PathSummary> ListPaths(long sinceNs, long untilNs, CancellationToken cancellationToken = default)
     {
-        using var connection = store.Open();
+        using var session = store.OpenQuery(cancellationToken);
+        var connection = session.Connection;
         using var command = connection.CreateCommand();
         var where = Where(command, null, null, sinceNs, untilNs);
         command.CommandText = "SELECT src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, verdict_leg FROM probes WHERE " +

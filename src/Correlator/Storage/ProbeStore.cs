@@ -47,6 +47,18 @@ public sealed class ProbeStore
         return connection;
     }
 
+    /// <summary>
+    /// A connection for one query that stops when <paramref name="cancellationToken"/> fires: the
+    /// running statement is interrupted (sqlite3_interrupt) and fails with SQLITE_INTERRUPT, so a
+    /// caller who gave up (deadline, Ctrl-C) does not leave the correlator scanning for nobody.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token had fired already.</exception>
+    public QuerySession OpenQuery(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return new QuerySession(Open(), cancellationToken);
+    }
+
     /// <summary>Opens the file, switches it to WAL and creates or migrates the schema.</summary>
     public void Initialize()
     {
@@ -278,5 +290,29 @@ public sealed class ProbeStore
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteScalar();
+    }
+}
+
+/// <summary>A query's connection and the registration that interrupts it; see <see cref="ProbeStore.OpenQuery"/>.</summary>
+public sealed class QuerySession : IDisposable
+{
+    private readonly CancellationTokenRegistration _interrupt;
+
+    internal QuerySession(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        Connection = connection;
+        _interrupt = cancellationToken.Register(static c => SQLitePCL.raw.sqlite3_interrupt(((SqliteConnection)c!).Handle), connection);
+    }
+
+    public SqliteConnection Connection { get; }
+
+    /// <summary>Whether <paramref name="exception"/> is a statement stopped by the interrupt.</summary>
+    public static bool IsInterrupt(SqliteException exception) => exception?.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT;
+
+    public void Dispose()
+    {
+        // Unregistered first (waiting for a running callback), so no interrupt reaches a pooled connection.
+        _interrupt.Dispose();
+        Connection.Dispose();
     }
 }
