@@ -36,11 +36,6 @@ public sealed class AlertmanagerProcess : IAsyncDisposable
 
     public static async Task<AlertmanagerProcess> StartAsync(TimeSpan resolveTimeout, CancellationToken cancellationToken)
     {
-        if (!File.Exists(Binary))
-        {
-            Assert.Fail($"{Binary} is missing: run build/deps.sh (Debian package prometheus-alertmanager)");
-        }
-
         var directory = Path.Combine(Path.GetTempPath(), "hopcapture-am-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         await File.WriteAllTextAsync(Path.Combine(directory, "alertmanager.yml"), $"""
@@ -65,13 +60,7 @@ public sealed class AlertmanagerProcess : IAsyncDisposable
         if (_process is { } process)
         {
             _process = null;
-            if (!process.HasExited)
-            {
-                process.Kill();
-                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-
-            process.Dispose();
+            await LoopbackDaemon.StopAsync(process);
         }
     }
 
@@ -79,49 +68,16 @@ public sealed class AlertmanagerProcess : IAsyncDisposable
     public async Task RestartAsync(CancellationToken cancellationToken)
     {
         await StopAsync();
-        var start = new ProcessStartInfo(Binary)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
-            "--config.file=" + Path.Combine(_directory, "alertmanager.yml"),
-            "--storage.path=" + Path.Combine(_directory, "data"),
-            $"--web.listen-address=127.0.0.1:{Port}",
-            "--cluster.listen-address=",
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + Binary);
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            Assert.That(process.HasExited, Is.False, $"alertmanager exited with {(process.HasExited ? process.ExitCode : 0)}");
-            try
-            {
-                using var ready = await _http.GetAsync($"http://127.0.0.1:{Port}/-/ready", cancellationToken);
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "alertmanager did not become ready within 20 s");
-            await Task.Delay(100, cancellationToken);
-        }
+        _process = await LoopbackDaemon.StartAsync(
+            Binary,
+            [
+                "--config.file=" + Path.Combine(_directory, "alertmanager.yml"),
+                "--storage.path=" + Path.Combine(_directory, "data"),
+                $"--web.listen-address=127.0.0.1:{Port}",
+                "--cluster.listen-address=",
+            ],
+            $"http://127.0.0.1:{Port}/-/ready",
+            cancellationToken);
     }
 
     /// <summary>The alerts Alertmanager holds as firing, processed or not yet (GET /api/v2/alerts leaves out those whose endsAt has passed).</summary>
