@@ -14,12 +14,7 @@ namespace HopCapture.Tests.Alerts;
 /// </summary>
 public sealed class AlertResendTests
 {
-    private static Dictionary<string, string?> Config(string url, string resendInterval = "00:00:00.500")
-    {
-        var config = FabricAlertConfig.For(url);
-        config["Correlator:Alerts:ResendInterval"] = resendInterval;
-        return config;
-    }
+    private static Dictionary<string, string?> Config(string url, string resendInterval = "00:00:00.500") => FabricAlertConfig.For(url, resendInterval);
 
     [Test]
     [CancelAfter(60_000)]

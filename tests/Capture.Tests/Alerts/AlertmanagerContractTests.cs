@@ -21,12 +21,7 @@ public sealed class AlertmanagerContractTests
     /// <summary>Fault cleared → gone from Alertmanager: rule Window (1 s) + evaluation + delivery, with room for a loaded machine.</summary>
     private static readonly TimeSpan ResolveBound = TimeSpan.FromSeconds(4);
 
-    private static Dictionary<string, string?> Config(string url, string resendInterval)
-    {
-        var config = FabricAlertConfig.For(url);
-        config["Correlator:Alerts:ResendInterval"] = resendInterval;
-        return config;
-    }
+    private static Dictionary<string, string?> Config(string url, string resendInterval) => FabricAlertConfig.For(url, resendInterval);
 
     [Test]
     [CancelAfter(90_000)]

@@ -13,7 +13,19 @@ public static class FabricAlertConfig
     public const string Dst = "10.77.0.12";
     public const string Rule = "fabric-slow";
 
-    public static Dictionary<string, string?> For(string webhookUrl) => new()
+    /// <summary>The settings; <paramref name="resendInterval"/> overrides Correlator:Alerts:ResendInterval (default 60 s).</summary>
+    public static Dictionary<string, string?> For(string webhookUrl, string? resendInterval = null)
+    {
+        var config = Base(webhookUrl);
+        if (resendInterval is not null)
+        {
+            config["Correlator:Alerts:ResendInterval"] = resendInterval;
+        }
+
+        return config;
+    }
+
+    private static Dictionary<string, string?> Base(string webhookUrl) => new()
     {
         ["Correlator:Alerts:EvaluationInterval"] = "00:00:00.100",
         ["Correlator:Alerts:Rules:0:Name"] = Rule,
