@@ -10,7 +10,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # adduser/init-system-helpers: what the packages' maintainer scripts call (the package tests
 # install them); systemd: systemd-analyze verify/security on the units (not run as PID 1);
 # util-linux: setpriv (the unprivileged capture test); git: build/package.sh's version.
-packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc adduser init-system-helpers systemd util-linux git)
+# prometheus (prometheus, promtool) and prometheus-alertmanager (prometheus-alertmanager, amtool):
+# the alert and metrics tests run the real ones (issue 13); their services are not started.
+packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc adduser init-system-helpers systemd util-linux git prometheus prometheus-alertmanager)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,14 +9,17 @@ using Microsoft.Extensions.Logging;
 
 namespace HopCapture.Tests.Shared;
 
-/// <summary>One POST the receiver accepted.</summary>
-public sealed record ReceivedAlert(string IdempotencyKey, JsonElement Body)
+/// <summary>One POST the receiver accepted, and when.</summary>
+public sealed record ReceivedAlert(string IdempotencyKey, JsonElement Body, DateTimeOffset ReceivedAt)
 {
     public string Label(string name) => Body[0].GetProperty("labels").GetProperty(name).GetString() ?? "";
 
     public string Annotation(string name) => Body[0].GetProperty("annotations").GetProperty(name).GetString() ?? "";
 
-    public bool Resolved => Body[0].TryGetProperty("endsAt", out _);
+    /// <summary>Alertmanager's reading: resolved when endsAt has passed (a firing alert carries a future one).</summary>
+    public bool Resolved => EndsAt is { } endsAt && endsAt <= ReceivedAt;
+
+    public DateTimeOffset? EndsAt => Body[0].TryGetProperty("endsAt", out var endsAt) ? endsAt.GetDateTimeOffset() : null;
 }
 
 /// <summary>
@@ -69,7 +72,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var status = receiver.Status;
             if (status is >= 200 and < 300)
             {
-                receiver.Received.Enqueue(new ReceivedAlert(key, body.RootElement.Clone()));
+                receiver.Received.Enqueue(new ReceivedAlert(key, body.RootElement.Clone(), DateTimeOffset.UtcNow));
             }
 
             return Results.StatusCode(status);

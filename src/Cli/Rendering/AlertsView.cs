@@ -30,7 +30,7 @@ public static class AlertsView
                 Formats.Ago(alert.FiringNs != 0 ? alert.FiringNs : alert.StartedNs, now),
                 alert.ResolvedNs == 0 ? Formats.Missing : Formats.Ago(alert.ResolvedNs, now),
                 alert.WorstProbes.Count == 0 ? Formats.Missing : string.Join(", ", alert.WorstProbes.Take(3)),
-                Notify(alert));
+                Notify(alert, now));
         }
 
         var firing = response.Alerts.Count(a => a.State == "firing");
@@ -53,12 +53,30 @@ public static class AlertsView
         return alert.SegmentMatch == "exact" ? $"{alert.Segment} (exact)" : $"{alert.Segment} (+combined)";
     }
 
-    /// <summary>"sent", "2 queued", or "dead-lettered (am: HTTP 400 Bad Request)" when a receiver refused it for good.</summary>
-    public static string Notify(AlertRecord alert)
+    /// <summary>
+    /// Per webhook: "am: sent, re-sent 3× (last 12s ago)", "am: 2 pending (HTTP 503 …)" or
+    /// "am: dead-lettered (HTTP 400 Bad Request)"; several webhooks on separate lines.
+    /// </summary>
+    public static string Notify(AlertRecord alert, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(alert);
-        var state = alert.NotificationsPending == 0 ? "sent" : $"{alert.NotificationsPending} queued";
-        return alert.NotificationsDead == 0 ? state : $"{alert.NotificationsDead} dead-lettered ({alert.DeadLetter})" + (alert.NotificationsPending == 0 ? "" : ", " + state);
+        if (alert.Deliveries.Count == 0)
+        {
+            return Formats.Missing;
+        }
+
+        return string.Join('\n', alert.Deliveries.Select(d =>
+        {
+            var state = d.State switch
+            {
+                "pending" => $"{d.Pending} pending" + (d.LastError.Length == 0 ? "" : $" ({d.LastError})"),
+                "dead-lettered" => $"dead-lettered ({d.LastError})",
+                _ => "sent",
+            };
+            var resent = d.Resends == 0 ? "" : $", re-sent {d.Resends}× (last {Formats.Ago(d.LastResentNs, now)})";
+            var dead = d.Dead == 0 || d.State == "dead-lettered" ? "" : $", {d.Dead} dead-lettered";
+            return $"{d.Webhook}: {state}{resent}{dead}";
+        }));
     }
 
     public static string Value(AlertRecord alert)

@@ -63,6 +63,7 @@ public sealed class AgentDownMonitor
             if (!_firing.TryGetValue(node, out var alert))
             {
                 alert = new AlertInstance(rule, node) { State = AlertState.Firing, StartedNs = lastSeen + afterNs, FiringNs = nowNs };
+                alert.FreezeLabels();
                 _firing[node] = alert;
                 transitions.Add(new AlertTransition(alert, AlertState.Firing));
             }
@@ -75,15 +76,17 @@ public sealed class AgentDownMonitor
         return transitions;
     }
 
-    /// <summary>Takes over alerts the previous run left firing (store ids kept, so they resolve as themselves).</summary>
-    public void Adopt(IEnumerable<(long Id, string Node, long StartedNs, long FiringNs)> firing, AgentDownOptions options)
+    /// <summary>Takes over alerts the previous run left firing (node = src; store ids and labels kept, so they resolve as themselves).</summary>
+    public void Adopt(IEnumerable<FiringAlert> firing, AgentDownOptions options)
     {
         ArgumentNullException.ThrowIfNull(firing);
         ArgumentNullException.ThrowIfNull(options);
         var rule = Rule(options);
-        foreach (var (id, node, startedNs, firingNs) in firing)
+        foreach (var stored in firing)
         {
-            _firing.TryAdd(node, new AlertInstance(rule, node) { Id = id, State = AlertState.Firing, StartedNs = startedNs, FiringNs = firingNs });
+            var alert = new AlertInstance(rule, stored.Src) { Id = stored.Id, State = AlertState.Firing, StartedNs = stored.StartedNs, FiringNs = stored.FiringNs, Value = stored.Value };
+            alert.FreezeLabels(stored.Labels);
+            _firing.TryAdd(stored.Src, alert);
         }
     }
 

@@ -24,6 +24,8 @@ public enum AlertState
 /// </summary>
 public sealed class AlertInstance
 {
+    private Dictionary<string, string>? _labels;
+
     internal AlertInstance(AlertRule rule, string src, string dst)
     {
         Rule = rule;
@@ -100,7 +102,18 @@ public sealed class AlertInstance
         }
     }
 
-    public Dictionary<string, string> Labels() => Node is not null
+    /// <summary>
+    /// The identifying labels. Frozen when the alert fires (<see cref="FreezeLabels"/>): every
+    /// re-send and the resolution carry the very labels of the first notification, so
+    /// Alertmanager sees one alert even when the rule's severity is edited while it fires.
+    /// </summary>
+    public Dictionary<string, string> Labels() => new(_labels ?? CurrentLabels(), StringComparer.Ordinal);
+
+    /// <summary>Fixes the labels to the rule's current ones, or to those stored by the previous run.</summary>
+    internal void FreezeLabels(IReadOnlyDictionary<string, string>? stored = null) =>
+        _labels = stored is null or { Count: 0 } ? CurrentLabels() : new Dictionary<string, string>(stored, StringComparer.Ordinal);
+
+    private Dictionary<string, string> CurrentLabels() => Node is not null
         ? new(StringComparer.Ordinal)
         {
             ["alertname"] = Rule.Name,
@@ -119,6 +132,9 @@ public sealed class AlertInstance
         ["statistic"] = AlertStatistics.Name(Rule.Statistic),
     };
 }
+
+/// <summary>An alert the previous run left firing, as the store has it.</summary>
+public sealed record FiringAlert(long Id, string Rule, string Src, string Dst, IReadOnlyDictionary<string, string> Labels, double Value, long StartedNs, long FiringNs);
 
 /// <summary>A state change the caller records and notifies: to firing or to resolved.</summary>
 public readonly record struct AlertTransition(AlertInstance Alert, AlertState To);
@@ -168,6 +184,44 @@ public sealed class AlertEvaluator
             {
                 alert.Rule = series.Rule;
             }
+        }
+    }
+
+    /// <summary>
+    /// Takes over the alerts the previous run left firing, store ids and labels kept, so their
+    /// re-sends and resolution are the same alert to Alertmanager. Their windows died with that
+    /// run: each stays firing for its rule's Window + For from <paramref name="nowNs"/> while
+    /// probes refill the window (a fault that persists neither resolves nor fires twice), then
+    /// follows its condition as any alert does; one whose rule is gone resolves at the next evaluation.
+    /// </summary>
+    public void Adopt(IEnumerable<FiringAlert> firing, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(firing);
+        var byName = _rules.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        foreach (var stored in firing)
+        {
+            var key = (stored.Rule, stored.Src, stored.Dst);
+            if (_series.ContainsKey(key))
+            {
+                continue;
+            }
+
+            var rule = byName.GetValueOrDefault(stored.Rule);
+            var series = new Series(rule ?? AlertRule.Compile(new AlertRuleOptions { Name = stored.Rule, Segment = "*" }), stored.Src, stored.Dst)
+            {
+                Removed = rule is null,
+                GraceUntilNs = rule is null ? 0 : nowNs + rule.WindowNs + rule.ForNs,
+            };
+            series.Alert = new AlertInstance(series.Rule, stored.Src, stored.Dst)
+            {
+                Id = stored.Id,
+                State = AlertState.Firing,
+                StartedNs = stored.StartedNs,
+                FiringNs = stored.FiringNs,
+                Value = stored.Value,
+            };
+            series.Alert.FreezeLabels(stored.Labels);
+            _series[key] = series;
         }
     }
 
@@ -248,6 +302,9 @@ public sealed class AlertEvaluator
                     Update(alert!, series, value);
                     alert!.ConditionFalseSinceNs = 0;
                     break;
+                case AlertState.Firing when nowNs < series.GraceUntilNs && !series.Removed:
+                    // Adopted from the previous run: its window is still refilling.
+                    break;
                 case AlertState.Firing:
                     if (alert!.ConditionFalseSinceNs == 0)
                     {
@@ -282,6 +339,7 @@ public sealed class AlertEvaluator
     {
         alert.State = AlertState.Firing;
         alert.FiringNs = nowNs;
+        alert.FreezeLabels();
         transitions.Add(new AlertTransition(alert, AlertState.Firing));
     }
 
@@ -381,6 +439,9 @@ public sealed class AlertEvaluator
         public string Dst { get; } = dst;
 
         public bool Removed { get; set; }
+
+        /// <summary>An adopted alert keeps firing until then without a condition (<see cref="Adopt"/>).</summary>
+        public long GraceUntilNs { get; init; }
 
         public Queue<Sample> Samples { get; } = new();
 

@@ -9,8 +9,19 @@ public sealed class AlertOptions
 {
     public const string SectionName = "Correlator:Alerts";
 
+    /// <summary>Re-sends a firing alert's endsAt covers: that many may be lost before Alertmanager resolves it on its own.</summary>
+    public const int EndsAtResends = 4;
+
     /// <summary>How often every rule is evaluated.</summary>
     public TimeSpan EvaluationInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How often a firing alert is sent again to every webhook (Alertmanager's client contract:
+    /// clients re-send active alerts, or Alertmanager resolves them after its resolve_timeout).
+    /// Keep it below the receiver's resolve_timeout (Alertmanager's default is 5 min). Each send
+    /// carries endsAt = send time + <see cref="EndsAtResends"/> × this, as Prometheus does.
+    /// </summary>
+    public TimeSpan ResendInterval { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Base of Alertmanager's generatorURL (e.g. http://correlator:7400/alerts); empty leaves it out.</summary>
     public string GeneratorUrl { get; set; } = "";

@@ -18,6 +18,11 @@ public sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
             failures.Add($"{Prefix}EvaluationInterval: must be positive (got {options.EvaluationInterval})");
         }
 
+        if (options.ResendInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}ResendInterval: must be positive (got {options.ResendInterval}); keep it below Alertmanager's resolve_timeout");
+        }
+
         if (options.GeneratorUrl.Length > 0 && !Uri.TryCreate(options.GeneratorUrl, UriKind.Absolute, out _))
         {
             failures.Add($"{Prefix}GeneratorUrl: '{options.GeneratorUrl}' is not an absolute URL");

@@ -50,18 +50,16 @@ public sealed partial class AlertService(
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         store.Initialize();
-        var closed = store.ResolveOrphans(timeProvider.NowNs());
-        if (closed > 0)
-        {
-            Log.OrphansClosed(logger, closed);
-        }
-
         _subscription = stored.Subscribe(_ => true, QueueCapacity);
         ApplyRules();
-        _agentDown.GraceFromNs = timeProvider.NowNs();
-        if (_applied is { } applied)
+        var now = timeProvider.NowNs();
+        _agentDown.GraceFromNs = now;
+        var firing = store.Firing();
+        if (_applied is { } applied && firing.Count > 0)
         {
-            _agentDown.Adopt(store.FiringAgentDown(), applied.AgentDown);
+            _agentDown.Adopt(firing.Where(a => a.Rule == AgentDownMonitor.AlertName), applied.AgentDown);
+            _evaluator.Adopt(firing.Where(a => a.Rule != AgentDownMonitor.AlertName), now);
+            Log.Adopted(logger, firing.Count);
         }
 
         return base.StartAsync(cancellationToken);
@@ -121,11 +119,6 @@ public sealed partial class AlertService(
             }
         }
 
-        if (transitions.Count == 0)
-        {
-            return;
-        }
-
         var config = _applied!;
         var hooks = config.Webhooks.Select(w => w.Name).ToList();
         foreach (var transition in transitions)
@@ -141,7 +134,29 @@ public sealed partial class AlertService(
             }
         }
 
-        dispatcher.Wake();
+        if (QueueResends(config, hooks, now) > 0 || transitions.Count > 0)
+        {
+            dispatcher.Wake();
+        }
+    }
+
+    /// <summary>
+    /// Alertmanager forgets an alert nobody re-sent once its endsAt (or resolve_timeout) passes:
+    /// every firing alert goes to every webhook again each <see cref="AlertOptions.ResendInterval"/>
+    /// after its last notification there was settled.
+    /// </summary>
+    private int QueueResends(AlertOptions config, IReadOnlyList<string> hooks, long now)
+    {
+        var firing = Active.Where(a => a is { State: AlertState.Firing, Id: not 0 }).ToDictionary(a => a.Id);
+        var due = store.DueResends(firing.Keys, hooks, now - (long)config.ResendInterval.TotalNanoseconds);
+        if (due.Count == 0)
+        {
+            return 0;
+        }
+
+        var bodies = due.Select(d => d.AlertId).Distinct().ToDictionary(id => id, id => AlertmanagerPayload.Build(firing[id], config.GeneratorUrl));
+        store.QueueResends(due.Select(d => (d.AlertId, d.Webhook, d.Resend, bodies[d.AlertId])), now);
+        return due.Count;
     }
 
     private void ApplyRules()
@@ -200,7 +215,7 @@ public sealed partial class AlertService(
         [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Alert configuration reloaded: {Rules} rules, {Webhooks} webhooks")]
         public static partial void Reloaded(ILogger logger, int rules, int webhooks);
 
-        [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "Closed {Count} alerts left firing by the previous run")]
-        public static partial void OrphansClosed(ILogger logger, int count);
+        [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "Took over {Count} alerts left firing by the previous run: re-sent while their condition holds, resolved with a notification when it does not")]
+        public static partial void Adopted(ILogger logger, int count);
     }
 }

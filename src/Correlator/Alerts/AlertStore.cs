@@ -49,15 +49,12 @@ public sealed class AlertStore(ProbeStore store)
                 delivered_ns INTEGER,
                 last_error TEXT NOT NULL DEFAULT '');
             CREATE INDEX IF NOT EXISTS ix_outbox_due ON alert_outbox(delivered_ns, next_ns);
+            CREATE INDEX IF NOT EXISTS ix_outbox_alert ON alert_outbox(alert_id, webhook);
             """);
 
-        // Dead letters (issue 11) came after the first outbox: add the column to older databases.
-        using var columns = connection.CreateCommand();
-        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('alert_outbox') WHERE name = 'dead_ns'";
-        if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
-        {
-            ProbeStore.Execute(connection, "ALTER TABLE alert_outbox ADD COLUMN dead_ns INTEGER;");
-        }
+        // Dead letters (issue 11) and re-sends (issue 13) came after the first outbox: add the columns to older databases.
+        AddColumn(connection, "dead_ns", "dead_ns INTEGER");
+        AddColumn(connection, "resend", "resend INTEGER NOT NULL DEFAULT 0");
     }
 
     /// <summary>Records a transition and queues one notification per webhook, atomically.</summary>
@@ -201,41 +198,141 @@ public sealed class AlertStore(ProbeStore store)
             list.Add(record);
         }
 
+        AddDeliveries(connection, list);
+        return list;
+    }
+
+    /// <summary>Per alert and webhook: the newest notification's fate, re-sends delivered, what waits.</summary>
+    private static void AddDeliveries(SqliteConnection connection, List<AlertRecord> alerts)
+    {
+        if (alerts.Count == 0)
+        {
+            return;
+        }
+
+        var byId = alerts.ToDictionary(a => a.Id);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT o.alert_id, o.webhook,
+                   SUM(o.resend > 0 AND o.delivered_ns IS NOT NULL),
+                   COALESCE(MAX(CASE WHEN o.resend > 0 THEN o.delivered_ns END), 0),
+                   COALESCE(MAX(o.delivered_ns), 0),
+                   SUM(o.delivered_ns IS NULL AND o.dead_ns IS NULL),
+                   SUM(o.dead_ns IS NOT NULL),
+                   (SELECT x.dead_ns IS NOT NULL FROM alert_outbox x WHERE x.alert_id = o.alert_id AND x.webhook = o.webhook ORDER BY x.id DESC LIMIT 1),
+                   (SELECT x.last_error FROM alert_outbox x WHERE x.alert_id = o.alert_id AND x.webhook = o.webhook ORDER BY x.id DESC LIMIT 1)
+            FROM alert_outbox o WHERE o.alert_id IN (SELECT value FROM json_each($ids))
+            GROUP BY o.alert_id, o.webhook ORDER BY o.alert_id, o.webhook
+            """;
+        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(byId.Keys));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var pending = (uint)reader.GetInt64(5);
+            byId[reader.GetInt64(0)].Deliveries.Add(new AlertDelivery
+            {
+                Webhook = reader.GetString(1),
+                Resends = (uint)reader.GetInt64(2),
+                LastResentNs = reader.GetInt64(3),
+                LastDeliveredNs = reader.GetInt64(4),
+                Pending = pending,
+                Dead = (uint)reader.GetInt64(6),
+                State = pending > 0 ? "pending" : reader.GetBoolean(7) ? "dead-lettered" : "sent",
+                LastError = reader.GetString(8),
+            });
+        }
+    }
+
+    /// <summary>
+    /// Alerts left firing by the previous run, for the evaluator and the agent-down monitor to
+    /// adopt: they re-send them and resolve them with a notification, never silently.
+    /// </summary>
+    public IReadOnlyList<FiringAlert> Firing()
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, rule, src, dst, labels, value, started_ns, firing_ns FROM alerts WHERE state = 'firing' ORDER BY id";
+        using var reader = command.ExecuteReader();
+        var list = new List<FiringAlert>();
+        while (reader.Read())
+        {
+            var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4)) ?? [];
+            list.Add(new FiringAlert(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), labels, reader.GetDouble(5), reader.GetInt64(6), reader.GetInt64(7)));
+        }
+
         return list;
     }
 
     /// <summary>
-    /// Alerts still firing from a previous run: their windows are gone, so they are closed at
-    /// start (a condition that still holds fires a new alert after its hold time). Agent-down
-    /// alerts are not: their condition survives the restart, <see cref="FiringAgentDown"/> hands
-    /// them back to the monitor.
+    /// Which of <paramref name="firing"/> are due a re-send to which webhook: nothing of theirs waits
+    /// in the outbox (a re-send never queues behind an undelivered notification of the same alert)
+    /// and the newest one was settled (delivered or dead-lettered) at or before <paramref name="dueNs"/>.
+    /// A webhook that has nothing for the alert (configured while it fired) is due at once.
     /// </summary>
-    public int ResolveOrphans(long nowNs)
+    public IReadOnlyList<(long AlertId, string Webhook, int Resend)> DueResends(IReadOnlyCollection<long> firing, IReadOnlyList<string> webhooks, long dueNs)
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE alerts SET state = 'resolved', resolved_ns = $now, summary = summary || ' (closed at correlator restart)' " +
-                              "WHERE state = 'firing' AND rule <> $agentDown";
-        command.Parameters.AddWithValue("$now", nowNs);
-        command.Parameters.AddWithValue("$agentDown", AgentDownMonitor.AlertName);
-        return command.ExecuteNonQuery();
-    }
-
-    /// <summary>Agent-down alerts left firing by the previous run (node = src).</summary>
-    public IReadOnlyList<(long Id, string Node, long StartedNs, long FiringNs)> FiringAgentDown()
-    {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, src, started_ns, firing_ns FROM alerts WHERE state = 'firing' AND rule = $agentDown";
-        command.Parameters.AddWithValue("$agentDown", AgentDownMonitor.AlertName);
-        using var reader = command.ExecuteReader();
-        var list = new List<(long, string, long, long)>();
-        while (reader.Read())
+        ArgumentNullException.ThrowIfNull(firing);
+        ArgumentNullException.ThrowIfNull(webhooks);
+        var due = new List<(long, string, int)>();
+        if (firing.Count == 0 || webhooks.Count == 0)
         {
-            list.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+            return due;
         }
 
-        return list;
+        var seen = new Dictionary<(long, string), (int Resends, long Pending, long Settled)>();
+        using var connection = store.Open();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT alert_id, webhook, MAX(resend), SUM(delivered_ns IS NULL AND dead_ns IS NULL), MAX(COALESCE(delivered_ns, dead_ns, 0)) " +
+                                  "FROM alert_outbox WHERE alert_id IN (SELECT value FROM json_each($ids)) GROUP BY alert_id, webhook";
+            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(firing));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                seen[(reader.GetInt64(0), reader.GetString(1))] = (reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4));
+            }
+        }
+
+        foreach (var id in firing)
+        {
+            foreach (var webhook in webhooks)
+            {
+                if (!seen.TryGetValue((id, webhook), out var s))
+                {
+                    due.Add((id, webhook, 1));
+                }
+                else if (s.Pending == 0 && s.Settled <= dueNs)
+                {
+                    due.Add((id, webhook, s.Resends + 1));
+                }
+            }
+        }
+
+        return due;
+    }
+
+    /// <summary>Queues re-sends of firing alerts (at the outbox's tail, so per webhook they keep their place before a later resolution).</summary>
+    public void QueueResends(IEnumerable<(long AlertId, string Webhook, int Resend, string Body)> resends, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(resends);
+        using var connection = store.Open();
+        using var transaction = connection.BeginTransaction();
+        foreach (var (alertId, webhook, resend, body) in resends)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "INSERT OR IGNORE INTO alert_outbox(alert_id, webhook, idempotency_key, body, created_ns, next_ns, resend) " +
+                                  "VALUES ($alert, $webhook, $key, $body, $now, $now, $resend)";
+            command.Parameters.AddWithValue("$alert", alertId);
+            command.Parameters.AddWithValue("$webhook", webhook);
+            command.Parameters.AddWithValue("$key", $"hopcapture-alert-{alertId.ToString(CultureInfo.InvariantCulture)}-firing-resend{resend.ToString(CultureInfo.InvariantCulture)}-{webhook}");
+            command.Parameters.AddWithValue("$body", body);
+            command.Parameters.AddWithValue("$now", nowNs);
+            command.Parameters.AddWithValue("$resend", resend);
+            command.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
     }
 
     public static string StateName(AlertState state) => state switch
@@ -252,6 +349,17 @@ public sealed class AlertStore(ProbeStore store)
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM alert_outbox WHERE " + where;
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static void AddColumn(SqliteConnection connection, string name, string definition)
+    {
+        using var columns = connection.CreateCommand();
+        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('alert_outbox') WHERE name = $name";
+        columns.Parameters.AddWithValue("$name", name);
+        if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+        {
+            ProbeStore.Execute(connection, $"ALTER TABLE alert_outbox ADD COLUMN {definition};");
+        }
     }
 
     private void Update(string sql, long id, long nowNs, string error)

@@ -13,7 +13,9 @@ namespace HopCapture.Correlator.Alerts;
 /// never overtakes its firing): POST with a per-attempt timeout and Polly retries (exponential
 /// backoff, jitter); when a round fails the item stays in the outbox and is tried again after
 /// a growing wait capped at MaxBackoff, so a receiver that is down gets every state change once
-/// it is back. Each request carries an Idempotency-Key header unique to the alert and state.
+/// it is back. Each request carries an Idempotency-Key header unique to the alert and state (and
+/// re-send). A firing alert gets its endsAt when it is sent, so one that waited in the outbox
+/// never arrives already expired.
 /// A receiver that refuses a notification (4xx other than 408/429) <c>MaxRejections</c> times
 /// dead-letters it: counted, shown by <c>capture alerts</c>, and the webhook's queue moves on.
 /// </summary>
@@ -114,7 +116,8 @@ public sealed partial class WebhookDispatcher : BackgroundService
                 continue;
             }
 
-            var (error, refused) = await SendAsync(hook, item, cancellationToken);
+            var endsAt = _time.NowNs() + (long)(config.ResendInterval.TotalNanoseconds * AlertOptions.EndsAtResends);
+            var (error, refused) = await SendAsync(hook, item, AlertmanagerPayload.WithEndsAt(item.Body, endsAt), cancellationToken);
             if (error is null)
             {
                 _store.MarkDelivered(item.Id, _time.NowNs());
@@ -143,7 +146,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     /// Null when the receiver accepted the notification, otherwise why not, and whether the
     /// receiver refused it (a 4xx other than 408/429: sending it again will not help).
     /// </summary>
-    private async Task<(string? Error, bool Refused)> SendAsync(WebhookOptions hook, OutboxItem item, CancellationToken cancellationToken)
+    private async Task<(string? Error, bool Refused)> SendAsync(WebhookOptions hook, OutboxItem item, string body, CancellationToken cancellationToken)
     {
         var pipeline = Pipeline(hook);
         try
@@ -153,7 +156,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
                 {
                     using var request = new HttpRequestMessage(HttpMethod.Post, hook.Url)
                     {
-                        Content = new StringContent(item.Body, Encoding.UTF8, "application/json"),
+                        Content = new StringContent(body, Encoding.UTF8, "application/json"),
                     };
                     request.Headers.TryAddWithoutValidation(IdempotencyHeader, item.IdempotencyKey);
                     foreach (var (name, value) in hook.Headers)

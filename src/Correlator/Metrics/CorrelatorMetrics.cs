@@ -5,6 +5,8 @@ using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Storage;
 using HopCapture.Protos;
+using HopCapture.Engine.Model;
+using Microsoft.Extensions.Options;
 using Prometheus;
 
 namespace HopCapture.Correlator.Metrics;
@@ -12,7 +14,9 @@ namespace HopCapture.Correlator.Metrics;
 /// <summary>
 /// Prometheus metrics of one correlator, in its own registry (two correlators in one test
 /// process must not share counters). Probe metrics are fed from the stored-probe fan-out by a
-/// background loop; agent, ingest and alert gauges are read when Prometheus scrapes.
+/// background loop; agent, ingest and alert gauges are read when Prometheus scrapes. Every probe
+/// is counted per node pair (hopcapture_node_pair_*: bounded by the nodes, not the VMs); per-path
+/// series exist only for the paths <see cref="PathSeriesBudget"/> grants them to.
 /// </summary>
 public sealed class CorrelatorMetrics : BackgroundService
 {
@@ -24,10 +28,21 @@ public sealed class CorrelatorMetrics : BackgroundService
     private readonly Counter _probes;
     private readonly Counter _lost;
     private readonly Counter _dropped;
+    private readonly Histogram _pairSegment;
+    private readonly Counter _pairProbes;
+    private readonly Counter _pairLost;
+    private readonly Counter _folded;
+    private readonly Counter _evicted;
+    private readonly PathSeriesBudget _budget;
+    private readonly Lock _budgetGate = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _rankInterval;
+    private long _nextRankTicks;
 
     // Label children per path, looked up once: WithLabels per probe and segment cost more than the
     // observations themselves at ingest rates. Only the metrics loop touches this.
     private readonly Dictionary<(string Src, string Dst), PathChildren> _paths = [];
+    private readonly Dictionary<(string SrcNode, string DstNode), PairChildren> _pairs = [];
     private StoredProbeSubscription? _subscription;
 
     public CorrelatorMetrics(
@@ -37,9 +52,15 @@ public sealed class CorrelatorMetrics : BackgroundService
         StoreWriter writer,
         Journal.IngestJournal journal,
         AlertService alerts,
-        AlertStore alertStore)
+        AlertStore alertStore,
+        IOptions<MetricsOptions> options,
+        TimeProvider timeProvider)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _stored = bus;
+        _time = timeProvider;
+        _budget = new PathSeriesBudget(options.Value);
+        _rankInterval = options.Value.RankInterval;
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
 
@@ -52,6 +73,17 @@ public sealed class CorrelatorMetrics : BackgroundService
         _probes = factory.CreateCounter("hopcapture_probes_total", "Correlated probes, per path.", ["src", "dst"]);
         _lost = factory.CreateCounter("hopcapture_probes_lost_total", "Unanswered probes, per path and the segment they were lost in.", ["src", "dst", "segment"]);
         _dropped = factory.CreateCounter("hopcapture_metrics_dropped_total", "Probes not counted in these metrics because the exporter fell behind.");
+        _pairSegment = factory.CreateHistogram("hopcapture_node_pair_segment_cost_seconds",
+            "Round-trip cost of each segment of every probe, per node pair (the hypervisors whose NICs the probe crossed, else its first and last node) and segment kind.",
+            ["src_node", "dst_node", "segment"], new HistogramConfiguration { Buckets = buckets });
+        _pairProbes = factory.CreateCounter("hopcapture_node_pair_probes_total", "Correlated probes, per node pair.", ["src_node", "dst_node"]);
+        _pairLost = factory.CreateCounter("hopcapture_node_pair_probes_lost_total", "Unanswered probes, per node pair and the segment they were lost in.", ["src_node", "dst_node", "segment"]);
+        _folded = factory.CreateCounter("hopcapture_metrics_folded_probes_total", "Probes of paths without per-path series (counted per node pair only).");
+        _evicted = factory.CreateCounter("hopcapture_metrics_paths_evicted_total", "Paths that lost their per-path series when the busiest paths were re-ranked.");
+        var pathLimit = factory.CreateGauge("hopcapture_metrics_path_limit", "Most paths with per-path series: selected by Correlator:Metrics:Paths, and top by traffic.", ["kind"]);
+        var paths = factory.CreateGauge("hopcapture_metrics_paths", "Paths with per-path series (selected, top) and paths seen since the last ranking without them (folded).", ["kind"]);
+        pathLimit.WithLabels("selected").Set(_budget.SelectedLimit);
+        pathLimit.WithLabels("top").Set(_budget.TopLimit);
 
         var connected = factory.CreateGauge("hopcapture_agent_connected", "1 while the node's agent is connected.", ["node"]);
         var lastSeen = factory.CreateGauge("hopcapture_agent_last_seen_timestamp_seconds", "When the agent was last heard from (unix seconds).", ["node"]);
@@ -129,6 +161,12 @@ public sealed class CorrelatorMetrics : BackgroundService
             undelivered.Set(alertStore.Undelivered());
             dead.Set(alertStore.DeadLettered());
             _dropped.IncTo(_subscription?.Dropped ?? 0);
+            lock (_budgetGate)
+            {
+                paths.WithLabels("selected").Set(_budget.Selected);
+                paths.WithLabels("top").Set(_budget.Top);
+                paths.WithLabels("folded").Set(_budget.Folded);
+            }
         });
     }
 
@@ -146,11 +184,25 @@ public sealed class CorrelatorMetrics : BackgroundService
         _subscription?.Dispose();
     }
 
-    /// <summary>Counts one stored probe.</summary>
+    /// <summary>Counts one stored probe: per node pair always, per path when the budget grants it.</summary>
     public void Record(Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
+        RecordPair(probe);
         var (src, dst) = (probe.Src, probe.Dst);
+        bool tracked;
+        lock (_budgetGate)
+        {
+            RerankWhenDue();
+            tracked = _budget.Track(src, dst);
+        }
+
+        if (!tracked)
+        {
+            _folded.Inc();
+            return;
+        }
+
         if (!_paths.TryGetValue((src, dst), out var path))
         {
             path = new PathChildren(_probes.WithLabels(src, dst), _rtt.WithLabels(src, dst));
@@ -160,7 +212,9 @@ public sealed class CorrelatorMetrics : BackgroundService
         path.Probes.Inc();
         if (!probe.Answered)
         {
-            _lost.WithLabels(src, dst, probe.LostInName.Length == 0 ? "unknown" : probe.LostInName).Inc();
+            var segment = LostIn(probe);
+            path.LostIn.Add(segment);
+            _lost.WithLabels(src, dst, segment).Inc();
             return;
         }
 
@@ -178,7 +232,107 @@ public sealed class CorrelatorMetrics : BackgroundService
         }
     }
 
+    /// <summary>
+    /// The node pair of a probe: the nodes of its first and last physical NIC points (the
+    /// hypervisors at each end of the fabric), else of its first and last points.
+    /// </summary>
+    public static (string Src, string Dst) NodePair(Probe probe)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        if (probe.PointCount == 0)
+        {
+            return ("unknown", "unknown");
+        }
+
+        int first = -1, last = -1;
+        for (var i = 0; i < probe.PointCount; i++)
+        {
+            if (probe.Point(i).Role == PointRole.Nic)
+            {
+                first = first < 0 ? i : first;
+                last = i;
+            }
+        }
+
+        return first < 0 ? (probe.NodeOf(0), probe.NodeOf(probe.PointCount - 1)) : (probe.NodeOf(first), probe.NodeOf(last));
+    }
+
+    private static string LostIn(Probe probe) => probe.LostInName.Length == 0 ? "unknown" : probe.LostInName;
+
+    private void RecordPair(Probe probe)
+    {
+        var key = NodePair(probe);
+        if (!_pairs.TryGetValue(key, out var pair))
+        {
+            pair = new PairChildren(_pairProbes.WithLabels(key.Src, key.Dst));
+            _pairs.Add(key, pair);
+        }
+
+        pair.Probes.Inc();
+        if (!probe.Answered)
+        {
+            _pairLost.WithLabels(key.Src, key.Dst, LostIn(probe)).Inc();
+            return;
+        }
+
+        for (var i = 0; i < probe.SegmentCount; i++)
+        {
+            var segment = probe.Segment(i);
+            if (!pair.Segments.TryGetValue(segment.Kind, out var cost))
+            {
+                cost = _pairSegment.WithLabels(key.Src, key.Dst, segment.Kind.Name);
+                pair.Segments.Add(segment.Kind, cost);
+            }
+
+            cost.Observe(Math.Max(0, segment.CostNs) / 1e9);
+        }
+    }
+
+    /// <summary>Re-ranks the busiest paths every RankInterval and removes the series of those that lost their slot.</summary>
+    private void RerankWhenDue()
+    {
+        var now = _time.GetTimestamp();
+        if (_nextRankTicks == 0)
+        {
+            _nextRankTicks = now + (long)(_rankInterval.TotalSeconds * _time.TimestampFrequency);
+            return;
+        }
+
+        if (now < _nextRankTicks)
+        {
+            return;
+        }
+
+        _nextRankTicks = now + (long)(_rankInterval.TotalSeconds * _time.TimestampFrequency);
+        foreach (var (src, dst) in _budget.Rerank())
+        {
+            if (_paths.Remove((src, dst), out var path))
+            {
+                _probes.RemoveLabelled(src, dst);
+                _rtt.RemoveLabelled(src, dst);
+                foreach (var kind in path.Segments.Keys)
+                {
+                    _segment.RemoveLabelled(src, dst, kind.Name);
+                }
+
+                foreach (var segment in path.LostIn)
+                {
+                    _lost.RemoveLabelled(src, dst, segment);
+                }
+            }
+
+            _evicted.Inc();
+        }
+    }
+
     private sealed record PathChildren(Counter.Child Probes, Histogram.Child Rtt)
+    {
+        public Dictionary<SegmentKind, Histogram.Child> Segments { get; } = [];
+
+        public HashSet<string> LostIn { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed record PairChildren(Counter.Child Probes)
     {
         public Dictionary<SegmentKind, Histogram.Child> Segments { get; } = [];
     }

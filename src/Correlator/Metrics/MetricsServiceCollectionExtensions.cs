@@ -16,10 +16,8 @@ public static class MetricsServiceCollectionExtensions
     public static IServiceCollection AddCorrelatorMetrics(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.SectionName))
-            .Validate(o => string.IsNullOrWhiteSpace(o.Listen) || ListenEndpoint.TryParse(o.Listen, out _, out _),
-                $"{MetricsOptions.SectionName}:Listen: not ADDR:PORT (for example 127.0.0.1:9400)")
-            .ValidateOnStart();
+        services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>());
         services.TryAddSingleton<CorrelatorMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<CorrelatorMetrics>());
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<MetricsOptions>>((kestrel, metrics) =>

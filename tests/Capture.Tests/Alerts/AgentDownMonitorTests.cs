@@ -123,7 +123,7 @@ public sealed class AgentDownMonitorTests
         var lastSeen = Now;
         _time.Advance(TimeSpan.FromMinutes(10));
         var monitor = new AgentDownMonitor { GraceFromNs = Now };
-        monitor.Adopt([(7L, "hv1", lastSeen + 60_000_000_000, lastSeen + 61_000_000_000)], Options);
+        monitor.Adopt([new FiringAlert(7, AgentDownMonitor.AlertName, "hv1", "", new Dictionary<string, string>(), 60, lastSeen + 60_000_000_000, lastSeen + 61_000_000_000)], Options);
 
         _time.Advance(TimeSpan.FromSeconds(1));
         var stillDown = monitor.Evaluate([new AgentSeen("hv1", lastSeen)], Options, Now);

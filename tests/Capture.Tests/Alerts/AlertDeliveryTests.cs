@@ -13,27 +13,10 @@ namespace HopCapture.Tests.Alerts;
 /// </summary>
 public sealed class AlertDeliveryTests
 {
-    private const string Src = "10.77.0.11";
-    private const string Dst = "10.77.0.12";
+    private const string Src = FabricAlertConfig.Src;
+    private const string Dst = FabricAlertConfig.Dst;
 
-    private static Dictionary<string, string?> Config(string webhookUrl) => new()
-    {
-        ["Correlator:Alerts:EvaluationInterval"] = "00:00:00.100",
-        ["Correlator:Alerts:Rules:0:Name"] = "fabric-slow",
-        ["Correlator:Alerts:Rules:0:Segment"] = "fabric",
-        ["Correlator:Alerts:Rules:0:Statistic"] = "p99",
-        ["Correlator:Alerts:Rules:0:Threshold"] = "50",
-        ["Correlator:Alerts:Rules:0:Window"] = "00:00:01",
-        ["Correlator:Alerts:Rules:0:For"] = "00:00:00.300",
-        ["Correlator:Alerts:Rules:0:MinSamples"] = "5",
-        ["Correlator:Alerts:Rules:0:Severity"] = "page",
-        ["Correlator:Alerts:Webhooks:0:Name"] = "am",
-        ["Correlator:Alerts:Webhooks:0:Url"] = webhookUrl,
-        ["Correlator:Alerts:Webhooks:0:Timeout"] = "00:00:01",
-        ["Correlator:Alerts:Webhooks:0:Retries"] = "1",
-        ["Correlator:Alerts:Webhooks:0:RetryDelay"] = "00:00:00.050",
-        ["Correlator:Alerts:Webhooks:0:MaxBackoff"] = "00:00:00.300",
-    };
+    private static Dictionary<string, string?> Config(string webhookUrl) => FabricAlertConfig.For(webhookUrl);
 
     [Test]
     [CancelAfter(60_000)]
@@ -131,15 +114,6 @@ public sealed class AlertDeliveryTests
         });
     }
 
-    /// <summary>Publishes a probe every 20 ms (as stored probes would arrive) until <paramref name="done"/>.</summary>
-    private static async Task FeedUntilAsync(StoredProbeBus watch, Func<ProbeRecord> probe, Func<bool> done, string what, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!done())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"timed out waiting for {what}");
-            watch.Publish(probe());
-            await Task.Delay(20, cancellationToken);
-        }
-    }
+    private static Task FeedUntilAsync(StoredProbeBus watch, Func<ProbeRecord> probe, Func<bool> done, string what, CancellationToken cancellationToken) =>
+        FabricAlertConfig.FeedUntilAsync(watch, probe, done, what, cancellationToken);
 }

@@ -153,6 +153,48 @@ public sealed class AlertEvaluatorTests
         Assert.That(_transitions.Select(t => t.To), Is.EqualTo(new[] { AlertState.Firing, AlertState.Resolved }));
     }
 
+    [Test]
+    public void Adopt_FaultGoneAfterRestart_FiresOnThroughWindowPlusForThenResolvesAsItself()
+    {
+        var evaluator = Evaluator(FabricP99());
+        var adoptedAt = _time.NowNs();
+        evaluator.Adopt([Stored("fabric-slow")], adoptedAt);
+
+        Run(evaluator, TimeSpan.FromSeconds(20), _ => Records.Answered(Src, Dst, "fabric", 0.05));
+
+        Assert.That(_transitions.Select(t => (t.Alert.Id, t.To)), Is.EqualTo(new[] { (7L, AlertState.Resolved) }), "resolved, with a notification, as itself");
+        var resolved = _transitions[0].Alert;
+        Assert.That(TimeSpan.FromTicks((resolved.ResolvedNs - adoptedAt) / 100), Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(15)), "not before Window + For: the window had to refill");
+        Assert.That(resolved.Labels()["severity"], Is.EqualTo("page"), "the stored labels, not the rule's current ones");
+        Assert.That(resolved.FiringNs, Is.EqualTo(1_000L), "startsAt stays the first firing");
+    }
+
+    [Test]
+    public void Adopt_FaultPersistsAfterRestart_KeepsFiringWithoutASecondFiring()
+    {
+        var evaluator = Evaluator(FabricP99());
+        evaluator.Adopt([Stored("fabric-slow")], _time.NowNs());
+
+        Run(evaluator, TimeSpan.FromSeconds(30), _ => Records.Answered(Src, Dst, "fabric", 120));
+
+        Assert.That(_transitions, Is.Empty);
+        Assert.That(evaluator.Active.Select(a => (a.Id, a.State)), Is.EqualTo(new[] { (7L, AlertState.Firing) }));
+    }
+
+    [Test]
+    public void Adopt_RuleRemovedWhileDown_ResolvesAtTheFirstEvaluation()
+    {
+        var evaluator = Evaluator(FabricP99());
+        evaluator.Adopt([Stored("gone-rule")], _time.NowNs());
+
+        Run(evaluator, TimeSpan.FromMilliseconds(100), _ => Records.Answered(Src, Dst, "fabric", 120));
+
+        Assert.That(_transitions.Select(t => (t.Alert.Id, t.To, t.Alert.Labels()["alertname"])), Is.EqualTo(new[] { (7L, AlertState.Resolved, "gone-rule") }));
+    }
+
+    private static FiringAlert Stored(string rule) => new(7, rule, Src, Dst,
+        new Dictionary<string, string> { ["alertname"] = rule, ["severity"] = "page", ["src"] = Src, ["dst"] = Dst }, 120, 500L, 1_000L);
+
     private static AlertRuleOptions Modified(AlertRuleOptions rule, Action<AlertRuleOptions> change)
     {
         change(rule);
