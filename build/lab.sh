@@ -525,7 +525,7 @@ cmd_start_pipeline() {
     stop_matching agent-
     lab_pki
     # A fresh database per pipeline, so every run (and every test fixture) starts from nothing.
-    rm -f "$state/lab.db" "$state/lab.db-wal" "$state/lab.db-shm"
+    rm -rf "$state/lab.db" "$state/lab.db-wal" "$state/lab.db-shm" "$state/lab.db.journal" "$state"/lab.db.journal.foreign-*
     # Likewise each agent's identity and spool (a spool left over would replay an old run).
     rm -rf "$state/agents"
     # HC_CORRELATOR_CONFIG: a correlator config file (alert rules, probe plans) for this pipeline.

@@ -24,6 +24,9 @@ public sealed partial class IngestJournal : BackgroundService
 {
     private const int GroupMax = 256;
 
+    /// <summary>File in the journal directory naming the database it belongs to.</summary>
+    private const string DatabaseIdFile = "database-id";
+
     private readonly CorrelatorOptions _options;
     private readonly InterfaceCatalog _catalog;
     private readonly CorrelatorChannels _channels;
@@ -78,9 +81,12 @@ public sealed partial class IngestJournal : BackgroundService
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         const string key = JournalOptions.SectionName + ":Directory";
+        var checkpoint = _store.LoadJournalCheckpoint();
         try
         {
+            SetAsideIfForeign(checkpoint.DatabaseId);
             _log = RecordLog.Open(Directory, new RecordLogOptions { SegmentBytes = _options.Journal.SegmentBytes });
+            File.WriteAllText(Path.Combine(Directory, DatabaseIdFile), checkpoint.DatabaseId);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -90,7 +96,7 @@ public sealed partial class IngestJournal : BackgroundService
         // A cut tail (the correlator died mid-write) is expected after a crash: said, not an error.
         var recovery = _log.Recovery.Describe();
         Log.Opened(_logger, Directory, recovery);
-        await ReplayAsync(cancellationToken);
+        await ReplayAsync(checkpoint, cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
@@ -195,9 +201,8 @@ public sealed partial class IngestJournal : BackgroundService
     }
 
     /// <summary>Feeds every record after the store's checkpoint to the engine, in order.</summary>
-    private async Task ReplayAsync(CancellationToken cancellationToken)
+    private async Task ReplayAsync(JournalCheckpoint checkpoint, CancellationToken cancellationToken)
     {
-        var checkpoint = _store.LoadJournalCheckpoint();
         _checkpoints.Restore(checkpoint);
         foreach (var ((node, instance), seq) in checkpoint.Seqs)
         {
@@ -235,6 +240,23 @@ public sealed partial class IngestJournal : BackgroundService
         }
     }
 
+    /// <summary>
+    /// A journal written for another database (this one was deleted and created anew, or the
+    /// journal directory points elsewhere) is moved aside, not replayed into this one.
+    /// </summary>
+    private void SetAsideIfForeign(string databaseId)
+    {
+        var marker = Path.Combine(Directory, DatabaseIdFile);
+        if (!File.Exists(marker) || File.ReadAllText(marker).Trim() == databaseId)
+        {
+            return;
+        }
+
+        var aside = $"{Directory}.foreign-{DateTime.UtcNow:yyyyMMddTHHmmss}";
+        System.IO.Directory.Move(Directory, aside);
+        Log.ForeignJournal(_logger, Directory, _options.Database, aside);
+    }
+
     private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations)
     {
         public AgentState Agent { get; } = agent;
@@ -261,6 +283,10 @@ public sealed partial class IngestJournal : BackgroundService
 
         [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Journal record {Index} is unreadable and skipped: {Reason}")]
         public static partial void UnreadableRecord(ILogger logger, ulong index, string reason);
+
+        [LoggerMessage(EventId = 6005, Level = LogLevel.Warning,
+            Message = "The ingest journal {Directory} belongs to another database than {Database}; moved aside to {Aside}, not replayed")]
+        public static partial void ForeignJournal(ILogger logger, string directory, string database, string aside);
 
         [LoggerMessage(EventId = 6004, Level = LogLevel.Error,
             Message = "Writing {Count} batches to the ingest journal {Directory} failed ({Reason}); they are refused and the agents re-send them")]

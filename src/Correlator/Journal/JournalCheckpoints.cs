@@ -1,7 +1,11 @@
 namespace HopCapture.Correlator.Journal;
 
 /// <summary>A journal position everything before which is stored, with the batch seqs of the agents journalled by then.</summary>
-public sealed record JournalCheckpoint(ulong Index, IReadOnlyDictionary<(string Node, string Instance), ulong> Seqs);
+public sealed record JournalCheckpoint(ulong Index, IReadOnlyDictionary<(string Node, string Instance), ulong> Seqs)
+{
+    /// <summary>The identity of the database the checkpoint is in (its journal must carry the same).</summary>
+    public string DatabaseId { get; init; } = "";
+}
 
 /// <summary>
 /// Works out how far the journal is done with. The journal writer reports each record (in

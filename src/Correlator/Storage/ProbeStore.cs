@@ -131,7 +131,8 @@ public sealed class ProbeStore
                 Execute(connection, """
                     CREATE TABLE IF NOT EXISTS journal_state(
                         id INTEGER PRIMARY KEY CHECK (id = 1),
-                        checkpoint INTEGER NOT NULL);
+                        checkpoint INTEGER NOT NULL,
+                        database_id TEXT NOT NULL);
                     CREATE TABLE IF NOT EXISTS agent_batches(
                         node TEXT NOT NULL,
                         instance TEXT NOT NULL,
@@ -140,6 +141,15 @@ public sealed class ProbeStore
                     PRAGMA user_version = 3;
                     """, transaction);
                 transaction.Commit();
+            }
+
+            // This file's identity, which its ingest journal carries: a journal left by another
+            // database (this one deleted and created anew) is never replayed into it.
+            using (var identity = connection.CreateCommand())
+            {
+                identity.CommandText = "INSERT OR IGNORE INTO journal_state(id, checkpoint, database_id) VALUES (1, 0, $id)";
+                identity.Parameters.AddWithValue("$id", Guid.NewGuid().ToString("N"));
+                identity.ExecuteNonQuery();
             }
         }
         catch (SqliteException ex)
@@ -222,6 +232,7 @@ public sealed class ProbeStore
     {
         using var connection = Open();
         var index = Convert.ToUInt64(Scalar(connection, "SELECT checkpoint FROM journal_state WHERE id = 1") ?? 0L, CultureInfo.InvariantCulture);
+        var databaseId = Convert.ToString(Scalar(connection, "SELECT database_id FROM journal_state WHERE id = 1"), CultureInfo.InvariantCulture) ?? "";
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT node, instance, seq FROM agent_batches";
         using var reader = command.ExecuteReader();
@@ -231,7 +242,7 @@ public sealed class ProbeStore
             seqs[(reader.GetString(0), reader.GetString(1))] = (ulong)reader.GetInt64(2);
         }
 
-        return new JournalCheckpoint(index, seqs);
+        return new JournalCheckpoint(index, seqs) { DatabaseId = databaseId };
     }
 
     /// <summary>Persists a checkpoint and the seqs that changed with it, in one transaction on <paramref name="connection"/>.</summary>
@@ -243,7 +254,7 @@ public sealed class ProbeStore
         using (var state = connection.CreateCommand())
         {
             state.Transaction = transaction;
-            state.CommandText = "INSERT INTO journal_state(id, checkpoint) VALUES (1, $checkpoint) ON CONFLICT(id) DO UPDATE SET checkpoint = excluded.checkpoint";
+            state.CommandText = "UPDATE journal_state SET checkpoint = $checkpoint WHERE id = 1";
             state.Parameters.AddWithValue("$checkpoint", (long)checkpoint.Index);
             state.ExecuteNonQuery();
         }

@@ -11,7 +11,9 @@ namespace HopCapture.Lab.Tests.Scenarios;
 /// to the real agents, alerts on the fabric segment and notifies a real HTTP receiver.
 /// Stated times: a fabric rule fires within <see cref="FireWithin"/> of the congestion starting
 /// and resolves within <see cref="ResolveWithin"/> of it stopping; vif-side delay of the same
-/// size never fires it. `capture trace` runs vm1 → vm2 through the same pipeline.
+/// size never fires it. `capture trace` runs vm1 → vm2 through the same pipeline. The shipped
+/// Prometheus rules (deploy/prometheus/hopcapture.rules.yml), loaded into the real Prometheus
+/// scraping this correlator's /metrics, raise HopCaptureFabricSlow for the same congestion.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -27,6 +29,7 @@ public sealed class AlertingTests
     private LabEnvironment? _lab;
     private WebhookReceiver? _receiver;
     private string? _config;
+    private int _metricsPort;
 
     [OneTimeSetUp]
     public async Task StartLabAsync()
@@ -41,7 +44,8 @@ public sealed class AlertingTests
         _lab = LabEnvironment.Locate();
         _receiver = await WebhookReceiver.StartAsync();
         _config = Path.Combine(Path.GetTempPath(), $"hopcapture-lab-alerts-{Environment.ProcessId}.json");
-        await File.WriteAllTextAsync(_config, Config(_receiver.Url), limit.Token);
+        _metricsPort = FreePort();
+        await File.WriteAllTextAsync(_config, Config(_receiver.Url, _metricsPort), limit.Token);
         var started = false;
         Environment.SetEnvironmentVariable("HC_CORRELATOR_CONFIG", _config);
         try
@@ -160,6 +164,78 @@ public sealed class AlertingTests
         Assert.That(alerts.Alerts.Single(a => a.Rule == "fabric-slow").State, Is.EqualTo("resolved"));
     }
 
+    [Test]
+    [Order(4)]
+    [CancelAfter(300_000)]
+    public async Task PrometheusRules_FabricCongestion_ShippedAlertFiresInPrometheus(CancellationToken cancellationToken)
+    {
+        var lab = _lab!;
+        var directory = Directory.CreateTempSubdirectory("hopcapture-lab-prometheus-").FullName;
+        var port = FreePort();
+        await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), $$"""
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            rule_files:
+              - {{Path.Combine(RepoPaths.Root, "deploy", "prometheus", "hopcapture.rules.yml")}}
+            scrape_configs:
+              - job_name: hopcapture-correlator
+                static_configs:
+                  - targets: ["127.0.0.1:{{_metricsPort}}"]
+            """, cancellationToken);
+        var prometheus = await LoopbackDaemon.StartAsync(
+            "/usr/bin/prometheus",
+            ["--config.file=" + Path.Combine(directory, "prometheus.yml"), "--storage.tsdb.path=" + Path.Combine(directory, "data"), $"--web.listen-address=127.0.0.1:{port}"],
+            $"http://127.0.0.1:{port}/-/ready",
+            cancellationToken);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        var clock = Stopwatch.StartNew();
+        await lab.LabAsync(TimeSpan.FromMinutes(1), cancellationToken, "fault", "fabric");
+        JsonElement? fired;
+        try
+        {
+            // The rule's own timing: recording every 15 s over a 1 m rate, then `for: 1m`.
+            fired = await PollAsync(() => PrometheusAlertAsync(http, "HopCaptureFabricSlow", cancellationToken), a => a is not null,
+                TimeSpan.FromMinutes(4), cancellationToken);
+        }
+        finally
+        {
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await lab.LabAsync(TimeSpan.FromMinutes(1), cleanup.Token, "fault", "clear");
+            await LoopbackDaemon.StopAsync(prometheus);
+            Directory.Delete(directory, recursive: true);
+        }
+
+        TestContext.Out.WriteLine($"HopCaptureFabricSlow fired in Prometheus {clock.Elapsed.TotalSeconds:0} s after the fault started");
+        Assert.That(fired, Is.Not.Null, "the shipped HopCaptureFabricSlow rule did not fire in Prometheus within 4 minutes\n" + lab.LogTails());
+        var labels = fired!.Value.GetProperty("labels");
+        Assert.That(new[] { labels.GetProperty("src_node").GetString(), labels.GetProperty("dst_node").GetString() },
+            Is.EquivalentTo(new[] { "hv1", "hv2" }), "the node pair on either side of the fabric");
+        Assert.That(labels.GetProperty("severity").GetString(), Is.EqualTo("page"));
+    }
+
+    /// <summary>The firing alert named <paramref name="name"/> in Prometheus' /api/v1/alerts, or null.</summary>
+    private static async Task<JsonElement?> PrometheusAlertAsync(HttpClient http, string name, CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/api/v1/alerts", cancellationToken));
+        foreach (var alert in document.RootElement.GetProperty("data").GetProperty("alerts").EnumerateArray())
+        {
+            if (alert.GetProperty("labels").GetProperty("alertname").GetString() == name && alert.GetProperty("state").GetString() == "firing")
+            {
+                return alert.Clone();
+            }
+        }
+
+        return null;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
@@ -206,10 +282,11 @@ public sealed class AlertingTests
         }
     }
 
-    private static string Config(string webhook) => JsonSerializer.Serialize(new
+    private static string Config(string webhook, int metricsPort) => JsonSerializer.Serialize(new
     {
         Correlator = new
         {
+            Metrics = new { Listen = $"127.0.0.1:{metricsPort}" },
             Probing = new
             {
                 Plans = new[] { new { Name = "vm1-vm2", From = new[] { "vm1" }, To = new[] { "vm2" }, Interval = "00:00:00.100" } },

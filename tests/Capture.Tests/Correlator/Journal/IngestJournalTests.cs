@@ -93,4 +93,36 @@ public class IngestJournalTests
             directory.Delete(recursive: true);
         }
     }
+
+    [Test]
+    public async Task Start_DatabaseDeletedAndCreatedAnew_OldJournalSetAsideNotReplayed()
+    {
+        var directory = Directory.CreateTempSubdirectory("hopcapture-journal-");
+        try
+        {
+            var database = Path.Combine(directory.FullName, "hopcapture.db");
+            await using (var correlator = await TestCorrelator.StartAsync(database))
+            {
+                await Report003.SendAllAsync(correlator);
+                await correlator.StopAsync();
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in Directory.GetFiles(directory.FullName, "hopcapture.db*"))
+            {
+                File.Delete(file);
+            }
+
+            await using var fresh = await TestCorrelator.StartAsync(database);
+            var journal = fresh.Services.GetRequiredService<IngestJournal>();
+            Assert.That(journal.ReplayedBatches, Is.Zero, "another database's batches must not be replayed into this one");
+            Assert.That(Directory.GetDirectories(directory.FullName, "hopcapture.db.journal.foreign-*"), Has.Length.EqualTo(1));
+            var paths = await fresh.Query.ListPathsAsync(new HopCapture.Protos.ListPathsRequest());
+            Assert.That(paths.Paths, Is.Empty);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
 }

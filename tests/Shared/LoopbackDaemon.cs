@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace HopCapture.Tests.Support;
+namespace HopCapture.Tests.Shared;
 
 /// <summary>Starts a real server binary (Alertmanager, Prometheus) and waits until its readiness URL answers 200.</summary>
 public static class LoopbackDaemon
