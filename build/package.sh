@@ -113,6 +113,11 @@ control hopcapture-agent "libpcap0.8, libc6, libgcc-s1, libstdc++6, adduser, ini
 stage correlator hopcapture-correlator
 ln -s ../lib/hopcapture/correlator/hopcapture-correlator "$work/root/hopcapture-correlator/usr/bin/hopcapture-correlator"
 service hopcapture-correlator hopcapture-correlator.service correlator.json
+# What a Prometheus shop needs next to the correlator: scrape config, recording and alerting
+# rules (with their promtool tests), an Alertmanager route and a Grafana dashboard.
+install -d "$work/root/hopcapture-correlator/usr/share/hopcapture/prometheus" "$work/root/hopcapture-correlator/usr/share/hopcapture/grafana"
+install -m 0644 "$repo"/deploy/prometheus/*.yml "$work/root/hopcapture-correlator/usr/share/hopcapture/prometheus/"
+install -m 0644 "$repo"/deploy/grafana/*.json "$work/root/hopcapture-correlator/usr/share/hopcapture/grafana/"
 control hopcapture-correlator "libc6, libgcc-s1, libstdc++6, adduser, init-system-helpers" \
     "HopCapture correlator: where along the path a ping spent its time" \
     "Joins the agents' observations of each ping, attributes its delay and loss to" \

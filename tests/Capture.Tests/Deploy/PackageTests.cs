@@ -76,6 +76,9 @@ public partial class PackageTests
             Assert.That(correlator, Does.Contain("./usr/bin/hopcapture-correlator -> ../lib/hopcapture/correlator/hopcapture-correlator"));
             Assert.That(correlator, Does.Contain("./lib/systemd/system/hopcapture-correlator.service"));
             Assert.That(correlator, Does.Contain("./etc/hopcapture/correlator.json"));
+            Assert.That(correlator, Does.Contain("./usr/share/hopcapture/prometheus/hopcapture.rules.yml"));
+            Assert.That(correlator, Does.Contain("./usr/share/hopcapture/prometheus/hopcapture.rules.test.yml"));
+            Assert.That(correlator, Does.Contain("./usr/share/hopcapture/grafana/hopcapture.dashboard.json"));
             Assert.That(cli, Does.Contain("./usr/bin/capture -> ../lib/hopcapture/cli/capture"));
             Assert.That(cli, Does.Not.Contain("./etc/").And.Not.Contain("systemd"));
             Assert.That(agent + correlator + cli, Does.Not.Contain(".pdb"), "no debug files shipped");

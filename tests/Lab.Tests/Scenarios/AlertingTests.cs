@@ -19,7 +19,7 @@ namespace HopCapture.Lab.Tests.Scenarios;
 [NonParallelizable]
 public sealed class AlertingTests
 {
-    public static readonly TimeSpan FireWithin = TimeSpan.FromSeconds(45);
+    public static readonly TimeSpan FireWithin = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan ResolveWithin = TimeSpan.FromSeconds(60);
 
     private const string Source = "10.77.0.11";
