@@ -76,12 +76,7 @@ public class IngestJournalTests
         var directory = Directory.CreateTempSubdirectory("hopcapture-journal-");
         try
         {
-            var database = Path.Combine(directory.FullName, "hopcapture.db");
-            await using (var correlator = await TestCorrelator.StartAsync(database))
-            {
-                await Report003.SendAllAsync(correlator);
-                await correlator.StopAsync();
-            }
+            var database = await StoreReport003AndStopAsync(directory.FullName);
 
             await using var restarted = await TestCorrelator.StartAsync(database);
             var journal = restarted.Services.GetRequiredService<IngestJournal>();
@@ -100,13 +95,7 @@ public class IngestJournalTests
         var directory = Directory.CreateTempSubdirectory("hopcapture-journal-");
         try
         {
-            var database = Path.Combine(directory.FullName, "hopcapture.db");
-            await using (var correlator = await TestCorrelator.StartAsync(database))
-            {
-                await Report003.SendAllAsync(correlator);
-                await correlator.StopAsync();
-            }
-
+            var database = await StoreReport003AndStopAsync(directory.FullName);
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             foreach (var file in Directory.GetFiles(directory.FullName, "hopcapture.db*"))
             {
@@ -124,5 +113,15 @@ public class IngestJournalTests
         {
             directory.Delete(recursive: true);
         }
+    }
+
+    /// <summary>A correlator on a database in <paramref name="directory"/> takes report 003's batches and stops gracefully; returns the database path.</summary>
+    private static async Task<string> StoreReport003AndStopAsync(string directory)
+    {
+        var database = Path.Combine(directory, "hopcapture.db");
+        await using var correlator = await TestCorrelator.StartAsync(database);
+        await Report003.SendAllAsync(correlator);
+        await correlator.StopAsync();
+        return database;
     }
 }
