@@ -37,6 +37,7 @@ internal sealed class ProbeInserter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(record);
         var db = _connection.Handle!;
+        var callerId = record.Id;
         record.Id = 0; // the id is the row's key, not part of the stored blob
         var size = record.CalculateSize();
         if (size > _buffer.Length)
@@ -45,7 +46,7 @@ internal sealed class ProbeInserter : IDisposable
         }
 
         record.WriteTo(_buffer.AsSpan(0, size));
-        record.Id = id;
+        record.Id = callerId;
 
         var s = _statement;
         raw.sqlite3_bind_int64(s, 1, id);
