@@ -213,6 +213,26 @@ public class RetentionTests
         });
     }
 
+    [TestCase("Raw", "-1.00:00:00", "Correlator:Retention:Raw: must be a positive time span")]
+    [TestCase("MaxBytes", "1000", "Correlator:Retention:MaxBytes: must be 0 (no size limit) or at least 16777216 (got 1000)")]
+    [TestCase("CheckEvery", "00:00:00", "Correlator:Retention:CheckEvery: must be positive")]
+    public void Validate_BadRetentionKey_NamesIt(string key, string value, string expected)
+    {
+        var options = new CorrelatorOptions { Plaintext = true, Listen = "127.0.0.1:0" };
+        switch (key)
+        {
+            case "Raw": options.Retention.Raw = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+            case "MaxBytes": options.Retention.MaxBytes = long.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+            default: options.Retention.CheckEvery = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+        }
+
+        var result = new CorrelatorOptionsValidator().Validate(null, options);
+
+        Assert.That(result.Failures, Has.Some.StartsWith(expected));
+        Assert.That(new CorrelatorOptionsValidator().Validate(null, new CorrelatorOptions { Plaintext = true, Listen = "127.0.0.1:0" }).Failures ?? [],
+            Has.None.Contains("Retention"), "the defaults are valid");
+    }
+
     private ProbeStore Store()
     {
         var store = new ProbeStore(Options.Create(new CorrelatorOptions { Database = _database }));
