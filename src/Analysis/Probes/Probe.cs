@@ -79,6 +79,9 @@ public sealed class Probe
     /// <summary>Request time at the first point (that node's clock).</summary>
     public long FirstTsNs => Result.FirstTimestampNs;
 
+    /// <summary>When the correlator took the probe's first observation (its own clock): the time windows' base.</summary>
+    public long ArrivalNs => Result.FirstArrivalNs;
+
     /// <summary>The largest single-clock round trip (the first point's); 0 when none.</summary>
     public long RttNs => Result.RoundTripNs;
 

@@ -33,6 +33,9 @@ public sealed class CorrelatorOptions
     /// <summary>The ingest journal (section Correlator:Journal).</summary>
     public Journal.JournalOptions Journal { get; set; } = new();
 
+    /// <summary>How long raw probes are kept and how much disk they may use (section Correlator:Retention).</summary>
+    public Storage.RetentionOptions Retention { get; set; } = new();
+
     /// <summary>
     /// Largest gRPC message accepted (an agent batch, a Hello), in bytes; a larger one ends that
     /// stream with ResourceExhausted. Agents send batches of ~1,000 observations (~40 KB).

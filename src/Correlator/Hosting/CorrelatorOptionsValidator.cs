@@ -61,6 +61,24 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
             }
         }
 
+        if (options.Retention is { } retention)
+        {
+            if (retention.Raw < TimeSpan.Zero)
+            {
+                failures.Add($"{Prefix}Retention:Raw: must be a positive time span such as \"7.00:00:00\", or \"00:00:00\" to keep raw probes forever (got {retention.Raw})");
+            }
+
+            if (retention.MaxBytes is < 0 or (> 0 and < 16 << 20))
+            {
+                failures.Add($"{Prefix}Retention:MaxBytes: must be 0 (no size limit) or at least 16777216 (got {retention.MaxBytes.ToString(CultureInfo.InvariantCulture)})");
+            }
+
+            if (retention.CheckEvery <= TimeSpan.Zero)
+            {
+                failures.Add($"{Prefix}Retention:CheckEvery: must be positive (got {retention.CheckEvery})");
+            }
+        }
+
         var engine = options.Engine;
         if (engine is null)
         {

@@ -7,7 +7,8 @@ namespace HopCapture.Correlator.Loss;
 
 /// <summary>
 /// Loss per path and segment, and freezes, derived from the stored probes at query time: the
-/// probes table is the record, so a restart keeps every freeze and any window can be asked.
+/// probes are the record, so a restart keeps every freeze and any window can be asked (windows
+/// on arrival time, like every probe query; runs ordered by capture time within a path).
 /// </summary>
 public sealed class LossQueries(ProbeStore store)
 {
@@ -47,36 +48,19 @@ public sealed class LossQueries(ProbeStore store)
     private IEnumerable<Row> Rows(string? src, string? dst, long sinceNs, long untilNs, bool orderByRun, CancellationToken cancellationToken)
     {
         using var session = store.OpenQuery(cancellationToken);
-        var connection = session.Connection;
-        using var command = connection.CreateCommand();
-        var where = "1 = 1";
-        if (!string.IsNullOrEmpty(src))
+        var partitions = session.Partitions(sinceNs, untilNs);
+        if (partitions.Count == 0)
         {
-            where += " AND src = $src";
-            command.Parameters.AddWithValue("$src", src);
+            yield break;
         }
 
-        if (!string.IsNullOrEmpty(dst))
-        {
-            where += " AND dst = $dst";
-            command.Parameters.AddWithValue("$dst", dst);
-        }
-
-        if (sinceNs != 0)
-        {
-            where += " AND first_ts_ns >= $since";
-            command.Parameters.AddWithValue("$since", sinceNs);
-        }
-
-        if (untilNs != 0)
-        {
-            where += " AND first_ts_ns <= $until";
-            command.Parameters.AddWithValue("$until", untilNs);
-        }
+        using var command = session.CreateCommand();
+        var where = ProbeQueries.Where(command, src, dst, sinceNs, untilNs).ToString();
 
         // The record is only parsed for lost probes: that is where the leg and last point live.
-        command.CommandText = "SELECT src, dst, icmp_id, icmp_seq, first_ts_ns, answered, lost_in, CASE WHEN answered = 0 THEN record END " +
-                              "FROM probes WHERE " + where +
+        command.CommandText = "SELECT * FROM (" +
+                              ProbePartitions.Union(partitions, "src, dst, icmp_id, icmp_seq, first_ts_ns, answered, lost_in, CASE WHEN answered = 0 THEN record END", where) +
+                              ")" +
                               // Loss sums in any order (the builder orders its output); freezes flush run by run.
                               (orderByRun ? " ORDER BY src, dst, icmp_id, first_ts_ns, icmp_seq" : "");
         using var reader = command.ExecuteReader();

@@ -108,6 +108,9 @@ public sealed class CorrelatorMetrics : BackgroundService
         var journalReplayed = factory.CreateCounter("hopcapture_journal_replayed_batches_total", "Batches replayed from the ingest journal into the engine at start (after a crash).");
         var journalFailed = factory.CreateCounter("hopcapture_journal_failed_writes_total", "Batches refused (not acked) because the journal could not be written.");
         var journalCut = factory.CreateGauge("hopcapture_journal_cut_bytes", "Bytes of torn or corrupt records cut from the journal's tail at start.");
+        var partitions = factory.CreateGauge("hopcapture_store_partitions", "Raw probe partitions (days of arrival time) the store holds, as of the last retention check.");
+        var storeBytes = factory.CreateGauge("hopcapture_store_used_bytes", "Bytes the database's live pages use, as of the last retention check (compare Correlator:Retention:MaxBytes).");
+        var droppedPartitions = factory.CreateCounter("hopcapture_store_partitions_dropped_total", "Raw probe partitions dropped by retention (age or size).");
         var replayDuplicates = factory.CreateCounter("hopcapture_store_replayed_duplicates_total", "Probes re-formed from the journal after a crash that the store already had (skipped).");
         var active = factory.CreateGauge("hopcapture_alerts", "Alerts by state.", ["state"]);
         var undelivered = factory.CreateGauge("hopcapture_alert_notifications_undelivered", "Alert notifications waiting in the outbox.");
@@ -155,6 +158,13 @@ public sealed class CorrelatorMetrics : BackgroundService
             journalFailed.IncTo(journal.FailedWrites);
             journalCut.Set(journal.Recovery?.CutBytes ?? 0);
             replayDuplicates.IncTo(writer.ReplayedDuplicates);
+            droppedPartitions.IncTo(writer.DroppedPartitions);
+            if (writer.Retention is { } retention)
+            {
+                partitions.Set(retention.Partitions);
+                storeBytes.Set(retention.UsedBytes);
+            }
+
             var current = alerts.Active;
             active.WithLabels("pending").Set(current.Count(a => a.State == AlertState.Pending));
             active.WithLabels("firing").Set(current.Count(a => a.State == AlertState.Firing));

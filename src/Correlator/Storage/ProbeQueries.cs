@@ -31,8 +31,13 @@ public sealed class ProbeQueries(ProbeStore store)
     {
         ArgumentNullException.ThrowIfNull(filter);
         using var session = store.OpenQuery(cancellationToken);
-        var connection = session.Connection;
-        using var count = connection.CreateCommand();
+        var partitions = session.Partitions(filter.SinceNs, filter.UntilNs);
+        if (partitions.Count == 0)
+        {
+            return ([], 0);
+        }
+
+        using var count = session.CreateCommand();
         var where = Where(count, filter.Src, filter.Dst, filter.SinceNs, filter.UntilNs);
         if (filter.MinRttNs > 0)
         {
@@ -45,28 +50,35 @@ public sealed class ProbeQueries(ProbeStore store)
             where.Append(" AND answered = 0");
         }
 
-        count.CommandText = "SELECT COUNT(*) FROM probes WHERE " + where;
+        count.CommandText = "SELECT " + string.Join(" + ", partitions.Select(p => $"(SELECT COUNT(*) FROM {p} WHERE {where})"));
         var matched = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
 
-        using var select = connection.CreateCommand();
+        using var select = session.CreateCommand();
         foreach (SqliteParameter parameter in count.Parameters)
         {
             select.Parameters.AddWithValue(parameter.ParameterName, parameter.Value);
         }
 
         select.Parameters.AddWithValue("$limit", filter.Limit);
-        select.CommandText = "SELECT id, record FROM probes WHERE " + where +
-                             (filter.OrderByRtt ? " ORDER BY rtt_ns DESC, id DESC" : " ORDER BY first_ts_ns DESC, id DESC") +
-                             " LIMIT $limit";
+        // Newest by arrival (the time base), then by capture time within one arrival batch.
+        var order = filter.OrderByRtt ? " ORDER BY rtt_ns DESC, id DESC" : " ORDER BY arrival_ns DESC, first_ts_ns DESC, id DESC";
+        // Each partition answers its own top rows (by its indexes); the union is sorted once more.
+        var tops = partitions.Select(p => $"SELECT * FROM (SELECT id, record, rtt_ns, arrival_ns, first_ts_ns FROM {p} WHERE {where}{order} LIMIT $limit)");
+        select.CommandText = "SELECT id, record FROM (" + string.Join(" UNION ALL ", tops) + ")" + order + " LIMIT $limit";
         return (ReadRecords(select), matched);
     }
 
     public ProbeRecord? GetById(long id, CancellationToken cancellationToken = default)
     {
         using var session = store.OpenQuery(cancellationToken);
-        var connection = session.Connection;
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, record FROM probes WHERE id = $id";
+        var partitions = session.Partitions(0, 0);
+        if (partitions.Count == 0)
+        {
+            return null;
+        }
+
+        using var command = session.CreateCommand();
+        command.CommandText = ProbePartitions.Union(partitions, "id, record", "id = $id") + " LIMIT 1";
         command.Parameters.AddWithValue("$id", id);
         return ReadRecords(command).FirstOrDefault();
     }
@@ -75,42 +87,55 @@ public sealed class ProbeQueries(ProbeStore store)
     {
         ArgumentNullException.ThrowIfNull(key);
         using var session = store.OpenQuery(cancellationToken);
-        var connection = session.Connection;
-        using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT id, record FROM probes WHERE src = $src AND dst = $dst AND icmp_seq = $seq");
+        var partitions = session.Partitions(0, 0);
+        if (partitions.Count == 0)
+        {
+            return null;
+        }
+
+        using var command = session.CreateCommand();
+        var where = new StringBuilder("src = $src AND dst = $dst AND icmp_seq = $seq");
         command.Parameters.AddWithValue("$src", key.Src);
         command.Parameters.AddWithValue("$dst", key.Dst);
         command.Parameters.AddWithValue("$seq", key.IcmpSeq);
         if (key.IcmpId >= 0)
         {
-            sql.Append(" AND icmp_id = $id");
+            where.Append(" AND icmp_id = $id");
             command.Parameters.AddWithValue("$id", key.IcmpId);
         }
 
+        // "Near" is a capture time the caller read off a probe or a ping, so it is matched on first_ts_ns.
+        string order;
         if (key.NearNs != 0)
         {
-            sql.Append(" ORDER BY ABS(first_ts_ns - $near), id DESC LIMIT 1");
+            order = " ORDER BY ABS(first_ts_ns - $near), id DESC LIMIT 1";
             command.Parameters.AddWithValue("$near", key.NearNs);
         }
         else
         {
-            sql.Append(" ORDER BY first_ts_ns DESC, id DESC LIMIT 1");
+            order = " ORDER BY first_ts_ns DESC, id DESC LIMIT 1";
         }
 
-        command.CommandText = sql.ToString();
+        command.CommandText = "SELECT id, record FROM (" + ProbePartitions.Union(partitions, "id, record, first_ts_ns", where.ToString()) + ")" + order;
         return ReadRecords(command).FirstOrDefault();
     }
 
     public IReadOnlyList<PathSummary> ListPaths(long sinceNs, long untilNs, CancellationToken cancellationToken = default)
     {
         using var session = store.OpenQuery(cancellationToken);
-        var connection = session.Connection;
-        using var command = connection.CreateCommand();
-        var where = Where(command, null, null, sinceNs, untilNs);
-        command.CommandText = "SELECT src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, verdict_leg FROM probes WHERE " +
-                              where + " ORDER BY src, dst";
-        using var reader = command.ExecuteReader();
+        var partitions = session.Partitions(sinceNs, untilNs);
         var paths = new List<PathSummary>();
+        if (partitions.Count == 0)
+        {
+            return paths;
+        }
+
+        using var command = session.CreateCommand();
+        var where = Where(command, null, null, sinceNs, untilNs);
+        command.CommandText = "SELECT * FROM (" +
+                              ProbePartitions.Union(partitions, "src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, verdict_leg", where.ToString()) +
+                              ") ORDER BY src, dst";
+        using var reader = command.ExecuteReader();
         PathSummaryBuilder? current = null;
         while (reader.Read())
         {
@@ -137,7 +162,11 @@ public sealed class ProbeQueries(ProbeStore store)
         return paths;
     }
 
-    private static StringBuilder Where(SqliteCommand command, string? src, string? dst, long sinceNs, long untilNs)
+    /// <summary>
+    /// The filter as SQL; the window is on arrival_ns, the correlator's own clock, so a capturing
+    /// node whose clock is off still falls in the window it was seen in.
+    /// </summary>
+    internal static StringBuilder Where(SqliteCommand command, string? src, string? dst, long sinceNs, long untilNs)
     {
         var where = new StringBuilder("1 = 1");
         if (!string.IsNullOrEmpty(src))
@@ -154,13 +183,13 @@ public sealed class ProbeQueries(ProbeStore store)
 
         if (sinceNs != 0)
         {
-            where.Append(" AND first_ts_ns >= $since");
+            where.Append(" AND arrival_ns >= $since");
             command.Parameters.AddWithValue("$since", sinceNs);
         }
 
         if (untilNs != 0)
         {
-            where.Append(" AND first_ts_ns <= $until");
+            where.Append(" AND arrival_ns <= $until");
             command.Parameters.AddWithValue("$until", untilNs);
         }
 

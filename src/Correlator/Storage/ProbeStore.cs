@@ -12,12 +12,13 @@ namespace HopCapture.Correlator.Storage;
 public sealed record StoredAgent(string Node, string Instance, long LastSeenNs, Hello Hello);
 
 /// <summary>
-/// The SQLite results store: one file, WAL so queries never wait for the writer. The columns
-/// are what queries filter and sort on; the full record is kept as protobuf bytes.
+/// The SQLite results store: one file, WAL so queries never wait for the writer. Probes live in
+/// day partitions of their arrival time (<see cref="ProbePartitions"/>); the columns are what
+/// queries filter and sort on, the full record is kept as protobuf bytes.
 /// </summary>
 public sealed class ProbeStore
 {
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private readonly string _connectionString;
 
@@ -72,8 +73,14 @@ public sealed class ProbeStore
         try
         {
             using var connection = Open();
-            Execute(connection, "PRAGMA journal_mode = WAL;");
             var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
+            if (version == 0 && Convert.ToInt64(Scalar(connection, "PRAGMA page_count;"), CultureInfo.InvariantCulture) == 0)
+            {
+                // Only a new file can take it: a dropped partition's pages go back to the filesystem.
+                Execute(connection, "PRAGMA auto_vacuum = INCREMENTAL;");
+            }
+
+            Execute(connection, "PRAGMA journal_mode = WAL;");
             if (version > SchemaVersion)
             {
                 throw new CorrelatorStartupException(key,
@@ -143,6 +150,15 @@ public sealed class ProbeStore
                 transaction.Commit();
             }
 
+            if (version < 4)
+            {
+                // v4: probes in day partitions of the correlator's arrival time (issue 12).
+                using var transaction = connection.BeginTransaction();
+                ProbePartitions.Migrate(connection, transaction);
+                Execute(connection, "PRAGMA user_version = 4;", transaction);
+                transaction.Commit();
+            }
+
             // This file's identity, which its ingest journal carries: a journal left by another
             // database (this one deleted and created anew) is never replayed into it.
             using (var identity = connection.CreateCommand())
@@ -158,35 +174,18 @@ public sealed class ProbeStore
         }
     }
 
-    /// <summary>A prepared existence check for <see cref="Exists"/> on <paramref name="connection"/>.</summary>
-    public static SqliteCommand PrepareExists(SqliteConnection connection)
+    /// <summary>A writer of probes on <paramref name="connection"/>; see <see cref="ProbeAppender"/>.</summary>
+    public static ProbeAppender PrepareAppend(SqliteConnection connection) => new(connection);
+
+    /// <summary>Bytes the database's live pages take (freed pages, reused before the file grows, not counted).</summary>
+    public static long UsedBytes(SqliteConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM probes WHERE src = $src AND dst = $dst AND first_ts_ns = $ts AND icmp_id = $id AND icmp_seq = $seq LIMIT 1";
-        command.Parameters.Add("$src", SqliteType.Text);
-        command.Parameters.Add("$dst", SqliteType.Text);
-        command.Parameters.Add("$ts", SqliteType.Integer);
-        command.Parameters.Add("$id", SqliteType.Integer);
-        command.Parameters.Add("$seq", SqliteType.Integer);
-        return command;
+        var pageSize = Convert.ToInt64(Scalar(connection, "PRAGMA page_size;"), CultureInfo.InvariantCulture);
+        var pages = Convert.ToInt64(Scalar(connection, "PRAGMA page_count;"), CultureInfo.InvariantCulture);
+        var free = Convert.ToInt64(Scalar(connection, "PRAGMA freelist_count;"), CultureInfo.InvariantCulture);
+        return (pages - free) * pageSize;
     }
-
-    /// <summary>Whether the store already holds this probe (same path, ICMP key and first time).</summary>
-    public static bool Exists(SqliteCommand prepared, ProbeRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(prepared);
-        ArgumentNullException.ThrowIfNull(record);
-        prepared.Parameters["$src"].Value = record.Src;
-        prepared.Parameters["$dst"].Value = record.Dst;
-        prepared.Parameters["$ts"].Value = record.FirstTsNs;
-        prepared.Parameters["$id"].Value = (long)(record.Key?.IcmpId ?? 0);
-        prepared.Parameters["$seq"].Value = (long)(record.Key?.IcmpSeq ?? 0);
-        return prepared.ExecuteScalar() is not null;
-    }
-
-    /// <summary>A prepared insert on <paramref name="connection"/>; reuse it for a whole transaction.</summary>
-    public static ProbeInserter PrepareInsert(SqliteConnection connection) => new(connection);
 
     public void UpsertAgent(string node, string instance, long lastSeenNs, Hello hello)
     {
@@ -304,18 +303,35 @@ public sealed class ProbeStore
     }
 }
 
-/// <summary>A query's connection and the registration that interrupts it; see <see cref="ProbeStore.OpenQuery"/>.</summary>
+/// <summary>
+/// A query's connection, the registration that interrupts it, and one read transaction: the
+/// partition list and the rows come from one snapshot, so retention dropping a partition
+/// meanwhile cannot fail the query; see <see cref="ProbeStore.OpenQuery"/>.
+/// </summary>
 public sealed class QuerySession : IDisposable
 {
     private readonly CancellationTokenRegistration _interrupt;
+    private readonly SqliteTransaction _snapshot;
 
     internal QuerySession(SqliteConnection connection, CancellationToken cancellationToken)
     {
         Connection = connection;
+        _snapshot = connection.BeginTransaction(deferred: true);
         _interrupt = cancellationToken.Register(static c => SQLitePCL.raw.sqlite3_interrupt(((SqliteConnection)c!).Handle), connection);
     }
 
     public SqliteConnection Connection { get; }
+
+    /// <summary>A command in the session's read transaction.</summary>
+    public SqliteCommand CreateCommand()
+    {
+        var command = Connection.CreateCommand();
+        command.Transaction = _snapshot;
+        return command;
+    }
+
+    /// <summary>The partitions a window touches, as of the session's snapshot (0 = open end).</summary>
+    public List<string> Partitions(long sinceNs, long untilNs) => ProbePartitions.For(Connection, sinceNs, untilNs, _snapshot);
 
     /// <summary>Whether <paramref name="exception"/> is a statement stopped by the interrupt.</summary>
     public static bool IsInterrupt(SqliteException exception) => exception?.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT;
@@ -324,6 +340,7 @@ public sealed class QuerySession : IDisposable
     {
         // Unregistered first (waiting for a running callback), so no interrupt reaches a pooled connection.
         _interrupt.Dispose();
+        _snapshot.Dispose();
         Connection.Dispose();
     }
 }

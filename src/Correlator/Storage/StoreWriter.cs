@@ -2,7 +2,9 @@ using HopCapture.Contracts.Mapping;
 using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Journal;
+using HopCapture.Correlator.Hosting;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace HopCapture.Correlator.Storage;
 
@@ -14,7 +16,9 @@ namespace HopCapture.Correlator.Storage;
 /// After each transaction (and each second when idle) it persists the journal checkpoint the
 /// stored probes cover and lets the journal drop what is before it. A probe that may have been
 /// stored before a crash (first seen no later than the newest replayed observation) is looked
-/// up first and skipped if present: exactly once in the store.
+/// up first and skipped if present: exactly once in the store. It is the store's only writer:
+/// new day partitions and retention's dropped ones (<see cref="RawRetention"/>, every
+/// Retention:CheckEvery) happen on its connection between transactions.
 /// </summary>
 public sealed partial class StoreWriter(
     ProbeStore store,
@@ -23,6 +27,8 @@ public sealed partial class StoreWriter(
     StoredProbeBus stored,
     JournalCheckpoints checkpoints,
     IngestJournal journal,
+    IOptions<CorrelatorOptions> options,
+    TimeProvider timeProvider,
     ILogger<StoreWriter> logger) : BackgroundService
 {
     public const int MaxBatch = 1000;
@@ -33,6 +39,10 @@ public sealed partial class StoreWriter(
     private long _failed;
     private long _duplicates;
     private long _handled;
+    private long _droppedPartitions;
+    private RetentionPass? _retention;
+    private long _nextRetentionTicks;
+    private readonly RawRetention _rawRetention = new(options.Value.Retention, logger);
 
     public long Stored => Interlocked.Read(ref _stored);
 
@@ -41,6 +51,12 @@ public sealed partial class StoreWriter(
 
     /// <summary>Probes re-formed from the journal after a crash that the store already had (skipped).</summary>
     public long ReplayedDuplicates => Interlocked.Read(ref _duplicates);
+
+    /// <summary>Raw probe partitions dropped by retention since start.</summary>
+    public long DroppedPartitions => Interlocked.Read(ref _droppedPartitions);
+
+    /// <summary>The last retention pass: partitions kept and bytes the database uses (null before the first).</summary>
+    public RetentionPass? Retention => Volatile.Read(ref _retention);
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -64,8 +80,7 @@ public sealed partial class StoreWriter(
         var reader = channels.Results.Reader;
         var batch = new List<StoredProbe>(MaxBatch);
         SqliteConnection? connection = null;
-        ProbeInserter? insert = null;
-        SqliteCommand? exists = null;
+        ProbeAppender? append = null;
         Task<bool>? waitRead = null;
         try
         {
@@ -80,7 +95,7 @@ public sealed partial class StoreWriter(
 
                 if (!waitRead.IsCompleted)
                 {
-                    Checkpoint(ref connection, ref insert, ref exists);
+                    Checkpoint(ref connection, ref append);
                     continue;
                 }
 
@@ -105,7 +120,7 @@ public sealed partial class StoreWriter(
                     }
                 }
 
-                var written = Write(batch, ref connection, ref insert, ref exists);
+                var written = Write(batch, ref connection, ref append);
                 _handled += taken;
                 foreach (var item in written)
                 {
@@ -114,49 +129,39 @@ public sealed partial class StoreWriter(
                 }
 
                 batch.Clear();
-                Checkpoint(ref connection, ref insert, ref exists);
+                Checkpoint(ref connection, ref append);
             }
 
             // Everything the engine flushed at shutdown is stored: the final checkpoint covers it.
-            Checkpoint(ref connection, ref insert, ref exists);
+            Checkpoint(ref connection, ref append);
         }
         finally
         {
-            exists?.Dispose();
-            insert?.Dispose();
+            append?.Dispose();
             connection?.Dispose();
         }
     }
 
     /// <summary>One transaction; returns the probes stored (none when the database refused the batch).</summary>
-    private List<StoredProbe> Write(List<StoredProbe> batch, ref SqliteConnection? connection, ref ProbeInserter? insert, ref SqliteCommand? exists)
+    private List<StoredProbe> Write(List<StoredProbe> batch, ref SqliteConnection? connection, ref ProbeAppender? append)
     {
         var written = new List<StoredProbe>(batch.Count);
         try
         {
-            if (connection is null || insert is null)
-            {
-                connection ??= store.Open();
-                // WAL with synchronous NORMAL: a commit is on disk at the next checkpoint, not at
-                // once; a power cut may lose the last moments of probes but never corrupts the file.
-                ProbeStore.Execute(connection, "PRAGMA synchronous = NORMAL;");
-                insert = ProbeStore.PrepareInsert(connection);
-                exists = ProbeStore.PrepareExists(connection);
-            }
-
+            append = Prepare(ref connection, append);
             var replayedThrough = checkpoints.ReplayedThroughNs;
             var duplicates = 0;
-            using var transaction = connection.BeginTransaction();
-            exists!.Transaction = transaction;
+            using var transaction = connection!.BeginTransaction();
             foreach (var item in batch)
             {
-                if (item.Record.FirstTsNs <= replayedThrough && ProbeStore.Exists(exists, item.Record))
+                // Capture identity, not arrival: a replayed probe arrives again, later.
+                if (item.Record.FirstTsNs <= replayedThrough && append.Exists(item.Record, transaction))
                 {
                     duplicates++;
                     continue;
                 }
 
-                item.Record.Id = insert!.Insert(item.Record);
+                item.Record.Id = append.Append(item.Record, transaction);
                 written.Add(item);
             }
 
@@ -169,14 +174,57 @@ public sealed partial class StoreWriter(
         {
             Interlocked.Add(ref _failed, batch.Count);
             Log.WriteFailed(logger, batch.Count, ex);
-            Reset(ref connection, ref insert, ref exists);
+            Reset(ref connection, ref append);
             return [];
         }
     }
 
-    /// <summary>Persists the journal checkpoint the handled probes cover, then releases the journal before it.</summary>
-    private void Checkpoint(ref SqliteConnection? connection, ref ProbeInserter? insert, ref SqliteCommand? exists)
+    private ProbeAppender Prepare(ref SqliteConnection? connection, ProbeAppender? append)
     {
+        if (connection is null || append is null)
+        {
+            connection ??= store.Open();
+            // WAL with synchronous NORMAL: a commit is on disk at the next checkpoint, not at
+            // once; a power cut may lose the last moments of probes but never corrupts the file.
+            ProbeStore.Execute(connection, "PRAGMA synchronous = NORMAL;");
+            append = ProbeStore.PrepareAppend(connection);
+        }
+
+        return append;
+    }
+
+    /// <summary>A retention pass when one is due (and at the first chance after start).</summary>
+    private void Retain(ref SqliteConnection? connection, ref ProbeAppender? append)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (now.UtcTicks < _nextRetentionTicks)
+        {
+            return;
+        }
+
+        _nextRetentionTicks = now.UtcTicks + options.Value.Retention.CheckEvery.Ticks;
+        try
+        {
+            append = Prepare(ref connection, append);
+            var pass = _rawRetention.Apply(connection!, timeProvider.NowNs());
+            Volatile.Write(ref _retention, pass);
+            if (pass.DroppedByAge + pass.DroppedBySize > 0)
+            {
+                Interlocked.Add(ref _droppedPartitions, pass.DroppedByAge + pass.DroppedBySize);
+                append.Reload();
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.RetentionFailed(logger, ex);
+            Reset(ref connection, ref append);
+        }
+    }
+
+    /// <summary>Persists the journal checkpoint the handled probes cover, then releases the journal before it.</summary>
+    private void Checkpoint(ref SqliteConnection? connection, ref ProbeAppender? append)
+    {
+        Retain(ref connection, ref append);
         if (checkpoints.Covered(_handled) is not { } checkpoint)
         {
             return;
@@ -192,16 +240,14 @@ public sealed partial class StoreWriter(
         {
             checkpoints.PersistFailed();
             Log.CheckpointFailed(logger, checkpoint.Index, ex);
-            Reset(ref connection, ref insert, ref exists);
+            Reset(ref connection, ref append);
         }
     }
 
-    private static void Reset(ref SqliteConnection? connection, ref ProbeInserter? insert, ref SqliteCommand? exists)
+    private static void Reset(ref SqliteConnection? connection, ref ProbeAppender? append)
     {
-        exists?.Dispose();
-        exists = null;
-        insert?.Dispose();
-        insert = null;
+        append?.Dispose();
+        append = null;
         connection?.Dispose();
         connection = null;
     }
@@ -214,6 +260,9 @@ public sealed partial class StoreWriter(
         [LoggerMessage(EventId = 3003, Level = LogLevel.Error,
             Message = "Persisting journal checkpoint {Index} failed; the journal is kept from the previous one")]
         public static partial void CheckpointFailed(ILogger logger, ulong index, Exception exception);
+
+        [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Applying raw probe retention failed; retrying at the next check")]
+        public static partial void RetentionFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Could not map finalised probe {Probe}; it is lost")]
         public static partial void MappingFailed(ILogger logger, string probe, Exception exception);

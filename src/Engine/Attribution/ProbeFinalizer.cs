@@ -64,6 +64,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             LostIn = lostIn,
             LostAfter = lostAfter,
             FirstTimestampNs = first.HasRequest ? first.RequestNs : first.ReplyNs,
+            FirstArrivalNs = state.FirstArrivalNs,
             RoundTripNs = firstRoundTrip >= 0 ? ordered[firstRoundTrip].View.RoundTripNs : 0,
             Duplicates = state.Duplicates,
             Imported = state.Imported,

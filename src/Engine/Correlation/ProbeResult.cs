@@ -80,6 +80,13 @@ public sealed class ProbeResult
     /// <summary>Request time at the first point (that node's clock).</summary>
     public required long FirstTimestampNs { get; init; }
 
+    /// <summary>
+    /// When the engine took the probe's first observation, on the clock of whoever drives it (the
+    /// correlator's own clock; capture time in offline analysis): the store's time base, which no
+    /// capturing node's clock can move. 0 when unknown.
+    /// </summary>
+    public long FirstArrivalNs { get; init; }
+
     /// <summary>The largest single-clock round trip (the first point's).</summary>
     public required long RoundTripNs { get; init; }
 

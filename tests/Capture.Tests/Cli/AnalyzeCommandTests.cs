@@ -320,6 +320,8 @@ public partial class AnalyzeCommandTests
         var copy = record.Clone();
         copy.Id = 0;
         copy.Imported = false;
+        copy.ArrivalNs = 0; // the correlator's clock when it took the load, capture time offline
+
         return copy;
     }
 }

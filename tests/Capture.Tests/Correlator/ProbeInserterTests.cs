@@ -1,12 +1,13 @@
 using HopCapture.Correlator.Hosting;
 using HopCapture.Correlator.Storage;
 using HopCapture.Tests.Cli;
+using HopCapture.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace HopCapture.Tests.Correlator;
 
-/// <summary>The raw-statement insert the store writer uses, against a real SQLite file.</summary>
+/// <summary>The raw-statement insert (through the appender) the store writer uses, against a real SQLite file.</summary>
 public class ProbeInserterTests
 {
     private string _directory = "";
@@ -35,13 +36,13 @@ public class ProbeInserterTests
         probe.Id = 77; // the caller's id is not stored in the blob, and is left as it was
         var ids = new List<long>();
         using (var connection = _store.Open())
-        using (var insert = ProbeStore.PrepareInsert(connection))
+        using (var append = ProbeStore.PrepareAppend(connection))
         using (var transaction = connection.BeginTransaction())
         {
             for (var i = 0; i < 3; i++)
             {
                 probe.Key.IcmpSeq = (uint)(110 + i);
-                ids.Add(insert.Insert(probe));
+                ids.Add(append.Append(probe, transaction));
             }
 
             transaction.Commit();
@@ -49,7 +50,7 @@ public class ProbeInserterTests
 
         using var read = _store.Open();
         using var command = read.CreateCommand();
-        command.CommandText = "SELECT id, src, dst, icmp_seq, rtt_ns, answered, verdict_kind, verdict_leg, record FROM probes ORDER BY id";
+        command.CommandText = "SELECT id, src, dst, icmp_seq, rtt_ns, answered, verdict_kind, verdict_leg, record FROM " + StoredProbeTables.All(read) + " ORDER BY id";
         using var reader = command.ExecuteReader();
         var rows = new List<(long Id, string Src, string Dst, long Seq, long Rtt, long Answered, string Kind, string Leg, Protos.ProbeRecord Record)>();
         while (reader.Read())
@@ -78,11 +79,11 @@ public class ProbeInserterTests
         var path = Path.Combine(_directory, "probes.db");
         using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
         connection.Open();
-        using var insert = ProbeStore.PrepareInsert(connection);
+        using var append = ProbeStore.PrepareAppend(connection);
 
-        var error = Assert.Throws<SqliteException>(() => insert.Insert(Seed003.Probe()));
+        var error = Assert.Throws<SqliteException>(() => append.Append(Seed003.Probe()));
         Assert.That(error!.Message, Does.Contain("readonly").IgnoreCase);
-        // Reset after the failure: a second attempt fails the same way rather than misbehaving.
-        Assert.Throws<SqliteException>(() => insert.Insert(Seed003.Probe()));
+        // A second attempt fails the same way rather than misbehaving.
+        Assert.Throws<SqliteException>(() => append.Append(Seed003.Probe()));
     }
 }

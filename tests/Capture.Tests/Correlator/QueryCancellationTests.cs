@@ -25,7 +25,7 @@ public class QueryCancellationTests
         _store = new ProbeStore(Options.Create(new CorrelatorOptions { Database = Path.Combine(_directory, "probes.db") }));
         _store.Initialize();
         using var connection = _store.Open();
-        using var insert = ProbeStore.PrepareInsert(connection);
+        using var append = ProbeStore.PrepareAppend(connection);
         using var transaction = connection.BeginTransaction();
         var record = Records.Answered("10.0.0.1", "10.0.0.2");
         for (var i = 0; i < Rows; i++)
@@ -33,7 +33,7 @@ public class QueryCancellationTests
             record.Src = $"10.0.{i % 200}.1";
             record.FirstTsNs = 1_700_000_000_000_000_000 + (i * 1_000_000L);
             record.Key.IcmpSeq = (uint)(i % 65536);
-            insert.Insert(record);
+            append.Append(record, transaction);
         }
 
         transaction.Commit();

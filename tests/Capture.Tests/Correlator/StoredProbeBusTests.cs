@@ -43,7 +43,7 @@ public sealed class StoredProbeBusTests
             // The store can no longer write probes: every insert fails.
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "ALTER TABLE probes RENAME TO probes_gone";
+            command.CommandText = "ALTER TABLE probe_partitions RENAME TO probe_partitions_gone";
             command.ExecuteNonQuery();
         }
 

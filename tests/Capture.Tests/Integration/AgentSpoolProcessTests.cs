@@ -8,6 +8,7 @@ using HopCapture.Cli;
 using HopCapture.Durability;
 using HopCapture.Protos;
 using HopCapture.Tests.Correlator;
+using HopCapture.Tests.Support;
 using Microsoft.Data.Sqlite;
 
 namespace HopCapture.Tests.Integration;
@@ -262,7 +263,7 @@ public class AgentSpoolProcessTests
         using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT icmp_seq, COUNT(*) FROM probes WHERE icmp_id = $id GROUP BY icmp_seq";
+        command.CommandText = "SELECT icmp_seq, COUNT(*) FROM " + StoredProbeTables.All(connection) + " WHERE icmp_id = $id GROUP BY icmp_seq";
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
         var seqs = new Dictionary<int, int>();

@@ -1,0 +1,121 @@
+using HopCapture.Protos;
+using Microsoft.Data.Sqlite;
+
+namespace HopCapture.Correlator.Storage;
+
+/// <summary>
+/// Appends probes on the store writer's one connection: each into the day partition of its
+/// arrival time (created on first use), with ids from one sequence across partitions so an id
+/// names one probe for the life of the file. It also answers the journal replay's "stored
+/// already?" on the capture identity (path, ICMP key, first_ts_ns) across every partition, since
+/// a replayed probe arrives again with a new arrival time.
+/// Callers run it inside their transaction; after a failed one they dispose it and start afresh.
+/// </summary>
+public sealed class ProbeAppender : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly Dictionary<string, ProbeInserter> _inserters = new(StringComparer.Ordinal);
+    private List<ProbePartition> _partitions;
+    private SqliteCommand? _exists;
+    private long _lastId;
+
+    public ProbeAppender(SqliteConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _connection = connection;
+        _partitions = ProbePartitions.List(connection);
+        _lastId = ProbePartitions.MaxId(connection);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="record"/> in its arrival day's partition and sets its id. A record
+    /// without an arrival time (0: written by something other than the engine) is filed by its
+    /// capture time.
+    /// </summary>
+    public long Append(ProbeRecord record, SqliteTransaction? transaction = null)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var arrivalNs = record.ArrivalNs != 0 ? record.ArrivalNs : record.FirstTsNs;
+        var day = ProbePartitions.DayStart(arrivalNs);
+        var name = ProbePartitions.NameOf(day);
+        if (!_inserters.TryGetValue(name, out var inserter))
+        {
+            if (!_partitions.Exists(p => p.Name == name))
+            {
+                _partitions.Add(ProbePartitions.Create(_connection, day, transaction));
+                Invalidate();
+            }
+
+            inserter = new ProbeInserter(_connection, name);
+            _inserters[name] = inserter;
+        }
+
+        var id = ++_lastId;
+        inserter.Insert(record, id, arrivalNs);
+        return id;
+    }
+
+    /// <summary>Whether a probe with this capture identity is stored in any partition.</summary>
+    public bool Exists(ProbeRecord record, SqliteTransaction? transaction = null)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (_partitions.Count == 0)
+        {
+            return false;
+        }
+
+        _exists ??= PrepareExists();
+        _exists.Transaction = transaction;
+        _exists.Parameters["$src"].Value = record.Src;
+        _exists.Parameters["$dst"].Value = record.Dst;
+        _exists.Parameters["$ts"].Value = record.FirstTsNs;
+        _exists.Parameters["$id"].Value = (long)(record.Key?.IcmpId ?? 0);
+        _exists.Parameters["$seq"].Value = (long)(record.Key?.IcmpSeq ?? 0);
+        return _exists.ExecuteScalar() is not null;
+    }
+
+    /// <summary>Forgets the partitions known, after retention dropped some on this connection.</summary>
+    public void Reload()
+    {
+        _partitions = ProbePartitions.List(_connection);
+        foreach (var name in _inserters.Keys.Where(n => !_partitions.Exists(p => p.Name == n)).ToList())
+        {
+            _inserters.Remove(name, out var gone);
+            gone!.Dispose();
+        }
+
+        Invalidate();
+    }
+
+    public void Dispose()
+    {
+        _exists?.Dispose();
+        foreach (var inserter in _inserters.Values)
+        {
+            inserter.Dispose();
+        }
+
+        _inserters.Clear();
+    }
+
+    private SqliteCommand PrepareExists()
+    {
+        var command = _connection.CreateCommand();
+        // Newest partitions first: a replayed probe was stored moments before the crash.
+        var newestFirst = _partitions.Select(p => p.Name).Reverse().ToList();
+        command.CommandText = ProbePartitions.Union(newestFirst, "1",
+            "src = $src AND dst = $dst AND first_ts_ns = $ts AND icmp_id = $id AND icmp_seq = $seq") + " LIMIT 1";
+        command.Parameters.Add("$src", SqliteType.Text);
+        command.Parameters.Add("$dst", SqliteType.Text);
+        command.Parameters.Add("$ts", SqliteType.Integer);
+        command.Parameters.Add("$id", SqliteType.Integer);
+        command.Parameters.Add("$seq", SqliteType.Integer);
+        return command;
+    }
+
+    private void Invalidate()
+    {
+        _exists?.Dispose();
+        _exists = null;
+    }
+}
