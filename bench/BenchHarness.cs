@@ -1,3 +1,4 @@
+using HopCapture.Correlator.Storage;
 using HopCapture.Tests.Shared;
 using System.Diagnostics;
 using System.Net;
@@ -459,7 +460,7 @@ public static class BenchHarness
             {
                 connection.Open();
                 using var command = connection.CreateCommand();
-                command.CommandText = "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM probes";
+                command.CommandText = "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM " + ProbePartitions.AllRows(connection);
                 using var reader = command.ExecuteReader();
                 reader.Read();
                 if (reader.GetInt64(0) >= expected || deadline.Elapsed > timeout)
@@ -488,7 +489,7 @@ public static class BenchHarness
                 using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
                 connection.Open();
                 using var command = connection.CreateCommand();
-                command.CommandText = "SELECT id, first_ts_ns FROM probes WHERE id > $last ORDER BY id";
+                command.CommandText = "SELECT id, first_ts_ns FROM " + ProbePartitions.AllRows(connection) + " WHERE id > $last ORDER BY id";
                 command.Parameters.AddWithValue("$last", lastId);
                 using var reader = command.ExecuteReader();
                 var now = Now(time);

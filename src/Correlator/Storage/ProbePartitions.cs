@@ -64,6 +64,18 @@ public static class ProbePartitions
         return string.Join(" UNION ALL ", partitions.Select(p => $"SELECT {columns} FROM {p} WHERE {where}"));
     }
 
+    /// <summary>
+    /// "(SELECT columns FROM p1 UNION ALL …)" over every partition, usable after FROM by readers
+    /// outside the query layer that want all rows (the benchmark, tests, an operator's sqlite3).
+    /// </summary>
+    public static string AllRows(SqliteConnection connection)
+    {
+        var partitions = List(connection).Select(static p => p.Name).ToList();
+        return partitions.Count == 0
+            ? "(SELECT " + string.Join(", ", Columns.Split(',').Select(static c => "NULL AS " + c.Trim())) + " WHERE 0)"
+            : "(" + Union(partitions, Columns, "1 = 1") + ")";
+    }
+
     /// <summary>Creates the day partition of <paramref name="dayStartNs"/> (in the caller's transaction) unless it exists.</summary>
     public static ProbePartition Create(SqliteConnection connection, long dayStartNs, SqliteTransaction? transaction = null)
     {

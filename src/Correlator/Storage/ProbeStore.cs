@@ -161,9 +161,16 @@ public sealed class ProbeStore
 
             // This file's identity, which its ingest journal carries: a journal left by another
             // database (this one deleted and created anew) is never replayed into it.
+            // (An early v3 file has journal_state without the column: it is added, empty, then set.)
+            if (Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM pragma_table_info('journal_state') WHERE name = 'database_id'"), CultureInfo.InvariantCulture) == 0)
+            {
+                Execute(connection, "ALTER TABLE journal_state ADD COLUMN database_id TEXT NOT NULL DEFAULT '';");
+            }
+
             using (var identity = connection.CreateCommand())
             {
-                identity.CommandText = "INSERT OR IGNORE INTO journal_state(id, checkpoint, database_id) VALUES (1, 0, $id)";
+                identity.CommandText = "INSERT OR IGNORE INTO journal_state(id, checkpoint, database_id) VALUES (1, 0, $id); " +
+                                       "UPDATE journal_state SET database_id = $id WHERE id = 1 AND database_id = '';";
                 identity.Parameters.AddWithValue("$id", Guid.NewGuid().ToString("N"));
                 identity.ExecuteNonQuery();
             }

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Google.Protobuf;
 using Grpc.Net.Client;
+using HopCapture.Correlator.Storage;
 using HopCapture.IngestClient;
 using HopCapture.Protos;
 using HopCapture.Tests.Shared;
@@ -188,7 +189,7 @@ public class CorrelatorCrashTests
         using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT icmp_id, icmp_seq, count(*) FROM " + StoredProbeTables.All(connection) + " GROUP BY icmp_id, icmp_seq";
+        command.CommandText = "SELECT icmp_id, icmp_seq, count(*) FROM " + ProbePartitions.AllRows(connection) + " GROUP BY icmp_id, icmp_seq";
         using var reader = command.ExecuteReader();
         var stored = new Dictionary<(int, int), int>();
         while (reader.Read())

@@ -50,7 +50,7 @@ public class ProbeInserterTests
 
         using var read = _store.Open();
         using var command = read.CreateCommand();
-        command.CommandText = "SELECT id, src, dst, icmp_seq, rtt_ns, answered, verdict_kind, verdict_leg, record FROM " + StoredProbeTables.All(read) + " ORDER BY id";
+        command.CommandText = "SELECT id, src, dst, icmp_seq, rtt_ns, answered, verdict_kind, verdict_leg, record FROM " + ProbePartitions.AllRows(read) + " ORDER BY id";
         using var reader = command.ExecuteReader();
         var rows = new List<(long Id, string Src, string Dst, long Seq, long Rtt, long Answered, string Kind, string Leg, Protos.ProbeRecord Record)>();
         while (reader.Read())

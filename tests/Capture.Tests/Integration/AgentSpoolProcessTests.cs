@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Google.Protobuf;
+using HopCapture.Correlator.Storage;
 using HopCapture.Agent.Spool;
 using HopCapture.Cli;
 using HopCapture.Durability;
@@ -263,7 +264,7 @@ public class AgentSpoolProcessTests
         using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT icmp_seq, COUNT(*) FROM " + StoredProbeTables.All(connection) + " WHERE icmp_id = $id GROUP BY icmp_seq";
+        command.CommandText = "SELECT icmp_seq, COUNT(*) FROM " + ProbePartitions.AllRows(connection) + " WHERE icmp_id = $id GROUP BY icmp_seq";
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
         var seqs = new Dictionary<int, int>();
