@@ -144,6 +144,12 @@ public sealed partial class IngestService(
         finally
         {
             acks?.Writer.TryComplete();
+            if (ackWriter is not null)
+            {
+                // No ack may be written after the call returns: the writer finishes (or fails) first.
+                await ackWriter.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
             if (state is not null)
             {
                 await ForgetQueuedAsync(state, lastSubmitted);
