@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -48,14 +47,6 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     /// <summary>Every POST, accepted or not, by idempotency key.</summary>
     public ConcurrentQueue<string> Attempts { get; } = new();
-
-    /// <summary>A loopback port that was free a moment ago (for a receiver that starts later).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public static async Task<WebhookReceiver> StartAsync(int port = 0)
     {

@@ -53,7 +53,7 @@ public sealed class AlertDeliveryTests
     [CancelAfter(60_000)]
     public async Task Webhook_ReceiverDownWhileFiring_DeliversOnceWhenItComesUp(CancellationToken cancellationToken)
     {
-        var port = WebhookReceiver.FreePort();
+        var port = LoopbackPorts.Free();
         await using var correlator = await TestCorrelator.StartAsync(
             overrides: Config($"http://127.0.0.1:{port}/api/v2/alerts"), cancellationToken: cancellationToken);
         var watch = correlator.Services.GetRequiredService<StoredProbeBus>();

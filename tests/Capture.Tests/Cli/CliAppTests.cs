@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using HopCapture.Cli;
 
 namespace HopCapture.Tests.Cli;
@@ -138,12 +136,5 @@ public class CliAppTests
     }
 
     /// <summary>A loopback port nobody listens on: bound, read, released.</summary>
-    internal static int ClosedPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    internal static int ClosedPort() => LoopbackPorts.Free();
 }

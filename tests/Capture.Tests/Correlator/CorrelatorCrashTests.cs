@@ -41,7 +41,7 @@ public class CorrelatorCrashTests
     public async Task SigkillUnderLoad_EveryProbeStoredExactlyOnce()
     {
         const int kills = 3;
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var database = Path.Combine(_dir, "hopcapture.db");
         var source = new LedgerSource(probesPerBatch: 50);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
@@ -109,7 +109,7 @@ public class CorrelatorCrashTests
     [Test]
     public async Task Sigkill_ResentBatchAfterRestart_IsDroppedNotStoredTwice()
     {
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var database = Path.Combine(_dir, "hopcapture.db");
         var correlator = CorrelatorProcess.Start(port, database);
         try
@@ -201,13 +201,6 @@ public class CorrelatorCrashTests
     }
 
     private static string Tail(string output) => string.Join('\n', output.Split('\n').TakeLast(15));
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>
     /// The test's own agent: whole probes (request and reply at a guest and a NIC interface) in

@@ -29,7 +29,7 @@ public sealed class PrometheusScrapeTests
         var target = new Uri(PrometheusDeployTests.MetricsAddress(correlator)).Authority;
         var directory = Path.Combine(Path.GetTempPath(), "hopcapture-prom-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var port = WebhookReceiver.FreePort();
+        var port = LoopbackPorts.Free();
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), $"""
             global:
               scrape_interval: 1s

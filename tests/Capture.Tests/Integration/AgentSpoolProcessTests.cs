@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Google.Protobuf;
 using HopCapture.Correlator.Storage;
@@ -128,7 +126,7 @@ public class AgentSpoolProcessTests
     public async Task CorrelatorDownForTenMinutesOfObservations_EverythingReplayedWithZeroLoss()
     {
         var id = IcmpId();
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var address = $"http://127.0.0.1:{port}";
         await StartAgentAsync("spool-outage", address, Path.Combine(_directory, "state"), "--Agent:Spool:MaxBytes=4194304");
 
@@ -153,15 +151,6 @@ public class AgentSpoolProcessTests
     }
 
     private static int IcmpId() => Random.Shared.Next(1000, 60000);
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     private async Task<Process> StartAgentAsync(string node, string correlator, string state, params string[] extra)
     {

@@ -49,7 +49,7 @@ public sealed class AlertmanagerProcess : IAsyncDisposable
             receivers:
               - name: blackhole
             """, cancellationToken);
-        var alertmanager = new AlertmanagerProcess(directory, WebhookReceiver.FreePort(), resolveTimeout);
+        var alertmanager = new AlertmanagerProcess(directory, LoopbackPorts.Free(), resolveTimeout);
         await alertmanager.RestartAsync(cancellationToken);
         return alertmanager;
     }

@@ -44,7 +44,7 @@ public sealed class AlertingTests
         _lab = LabEnvironment.Locate();
         _receiver = await WebhookReceiver.StartAsync();
         _config = Path.Combine(Path.GetTempPath(), $"hopcapture-lab-alerts-{Environment.ProcessId}.json");
-        _metricsPort = FreePort();
+        _metricsPort = LoopbackPorts.Free();
         await File.WriteAllTextAsync(_config, Config(_receiver.Url, _metricsPort), limit.Token);
         var started = false;
         Environment.SetEnvironmentVariable("HC_CORRELATOR_CONFIG", _config);
@@ -171,7 +171,7 @@ public sealed class AlertingTests
     {
         var lab = _lab!;
         var directory = Directory.CreateTempSubdirectory("hopcapture-lab-prometheus-").FullName;
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), $$"""
             global:
               scrape_interval: 1s
@@ -227,13 +227,6 @@ public sealed class AlertingTests
         }
 
         return null;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, CancellationToken cancellationToken)
