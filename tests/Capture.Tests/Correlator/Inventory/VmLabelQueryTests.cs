@@ -41,19 +41,25 @@ public sealed class VmLabelQueryTests
         return hello;
     }
 
-    [Test]
-    public async Task Query_AgentsReportVmsAndGuests_ProbesPathsAndAgentsCarryVmLabels()
+    /// <summary>Report 003's agents, announcing their VMs, send its probe; returns the listing once it is stored.</summary>
+    private static async Task<ListProbesResponse> StoreReport003WithVmsAsync(TestCorrelator correlator)
     {
-        await using var correlator = await TestCorrelator.StartAsync();
         foreach (var (node, _) in Report003.Nodes)
         {
             await using var agent = await TestAgent.ConnectAsync(correlator, HelloWithVms(node));
             await agent.SendBatchAsync(1, Report003.ObservationsFor(node));
         }
 
-        var listed = await TestCorrelator.EventuallyAsync(
+        return await TestCorrelator.EventuallyAsync(
             ct => correlator.Query.ListProbesAsync(new ListProbesRequest(), cancellationToken: ct).ResponseAsync,
             r => r.Probes.Count == 1, "the probe stored");
+    }
+
+    [Test]
+    public async Task Query_AgentsReportVmsAndGuests_ProbesPathsAndAgentsCarryVmLabels()
+    {
+        await using var correlator = await TestCorrelator.StartAsync();
+        var listed = await StoreReport003WithVmsAsync(correlator);
         var probe = await correlator.Query.GetProbeAsync(new GetProbeRequest { Id = listed.Probes[0].Id }, deadline: Deadline());
         var paths = await correlator.Query.ListPathsAsync(new ListPathsRequest(), deadline: Deadline());
         var agents = await correlator.Query.ListAgentsAsync(new ListAgentsRequest(), deadline: Deadline());
@@ -86,15 +92,7 @@ public sealed class VmLabelQueryTests
     public async Task GetProbe_VmRenamedAfterTheProbeWasStored_ShowsTheCurrentName()
     {
         await using var correlator = await TestCorrelator.StartAsync();
-        foreach (var (node, _) in Report003.Nodes)
-        {
-            await using var agent = await TestAgent.ConnectAsync(correlator, HelloWithVms(node));
-            await agent.SendBatchAsync(1, Report003.ObservationsFor(node));
-        }
-
-        var listed = await TestCorrelator.EventuallyAsync(
-            ct => correlator.Query.ListProbesAsync(new ListProbesRequest(), cancellationToken: ct).ResponseAsync,
-            r => r.Probes.Count == 1, "the probe stored");
+        var listed = await StoreReport003WithVmsAsync(correlator);
 
         // The hypervisor's agent reconnects after the VM was renamed.
         await using (await TestAgent.ConnectAsync(correlator, HelloWithVms("nc1", vmAName: "vm-a-renamed")))
