@@ -39,6 +39,11 @@ public sealed partial class StoreWriter(
     private long _failed;
     private long _duplicates;
     private long _handled;
+
+    // The writer loop's connection and prepared appender (only that loop touches them); null
+    // until first needed and after a failure, so the next use opens them afresh.
+    private SqliteConnection? _connection;
+    private ProbeAppender? _append;
     private long _droppedPartitions;
     private RetentionPass? _retention;
     private long _nextRetentionTicks;
@@ -79,8 +84,6 @@ public sealed partial class StoreWriter(
         await Task.Yield();
         var reader = channels.Results.Reader;
         var batch = new List<StoredProbe>(MaxBatch);
-        SqliteConnection? connection = null;
-        ProbeAppender? append = null;
         Task<bool>? waitRead = null;
         try
         {
@@ -95,7 +98,7 @@ public sealed partial class StoreWriter(
 
                 if (!waitRead.IsCompleted)
                 {
-                    Checkpoint(ref connection, ref append);
+                    Checkpoint();
                     continue;
                 }
 
@@ -120,7 +123,7 @@ public sealed partial class StoreWriter(
                     }
                 }
 
-                var written = Write(batch, ref connection, ref append);
+                var written = Write(batch);
                 _handled += taken;
                 foreach (var item in written)
                 {
@@ -129,29 +132,28 @@ public sealed partial class StoreWriter(
                 }
 
                 batch.Clear();
-                Checkpoint(ref connection, ref append);
+                Checkpoint();
             }
 
             // Everything the engine flushed at shutdown is stored: the final checkpoint covers it.
-            Checkpoint(ref connection, ref append);
+            Checkpoint();
         }
         finally
         {
-            append?.Dispose();
-            connection?.Dispose();
+            Reset();
         }
     }
 
     /// <summary>One transaction; returns the probes stored (none when the database refused the batch).</summary>
-    private List<StoredProbe> Write(List<StoredProbe> batch, ref SqliteConnection? connection, ref ProbeAppender? append)
+    private List<StoredProbe> Write(List<StoredProbe> batch)
     {
         var written = new List<StoredProbe>(batch.Count);
         try
         {
-            append = Prepare(ref connection, append);
+            var append = Prepare();
             var replayedThrough = checkpoints.ReplayedThroughNs;
             var duplicates = 0;
-            using var transaction = connection!.BeginTransaction();
+            using var transaction = _connection!.BeginTransaction();
             foreach (var item in batch)
             {
                 // Capture identity, not arrival: a replayed probe arrives again, later.
@@ -174,27 +176,27 @@ public sealed partial class StoreWriter(
         {
             Interlocked.Add(ref _failed, batch.Count);
             Log.WriteFailed(logger, batch.Count, ex);
-            Reset(ref connection, ref append);
+            Reset();
             return [];
         }
     }
 
-    private ProbeAppender Prepare(ref SqliteConnection? connection, ProbeAppender? append)
+    private ProbeAppender Prepare()
     {
-        if (connection is null || append is null)
+        if (_connection is null || _append is null)
         {
-            connection ??= store.Open();
+            _connection ??= store.Open();
             // WAL with synchronous NORMAL: a commit is on disk at the next checkpoint, not at
             // once; a power cut may lose the last moments of probes but never corrupts the file.
-            ProbeStore.Execute(connection, "PRAGMA synchronous = NORMAL;");
-            append = ProbeStore.PrepareAppend(connection);
+            ProbeStore.Execute(_connection, "PRAGMA synchronous = NORMAL;");
+            _append = ProbeStore.PrepareAppend(_connection);
         }
 
-        return append;
+        return _append;
     }
 
     /// <summary>A retention pass when one is due (and at the first chance after start).</summary>
-    private void Retain(ref SqliteConnection? connection, ref ProbeAppender? append)
+    private void Retain()
     {
         var now = timeProvider.GetUtcNow();
         if (now.UtcTicks < _nextRetentionTicks)
@@ -205,8 +207,8 @@ public sealed partial class StoreWriter(
         _nextRetentionTicks = now.UtcTicks + options.Value.Retention.CheckEvery.Ticks;
         try
         {
-            append = Prepare(ref connection, append);
-            var pass = _rawRetention.Apply(connection!, timeProvider.NowNs());
+            var append = Prepare();
+            var pass = _rawRetention.Apply(_connection!, timeProvider.NowNs());
             Volatile.Write(ref _retention, pass);
             if (pass.DroppedByAge + pass.DroppedBySize > 0)
             {
@@ -217,14 +219,14 @@ public sealed partial class StoreWriter(
         catch (Exception ex)
         {
             Log.RetentionFailed(logger, ex);
-            Reset(ref connection, ref append);
+            Reset();
         }
     }
 
     /// <summary>Persists the journal checkpoint the handled probes cover, then releases the journal before it.</summary>
-    private void Checkpoint(ref SqliteConnection? connection, ref ProbeAppender? append)
+    private void Checkpoint()
     {
-        Retain(ref connection, ref append);
+        Retain();
         if (checkpoints.Covered(_handled) is not { } checkpoint)
         {
             return;
@@ -232,24 +234,24 @@ public sealed partial class StoreWriter(
 
         try
         {
-            connection ??= store.Open();
-            ProbeStore.SaveJournalCheckpoint(connection, checkpoint);
+            _connection ??= store.Open();
+            ProbeStore.SaveJournalCheckpoint(_connection, checkpoint);
             journal.Release(checkpoint.Index);
         }
         catch (Exception ex)
         {
             checkpoints.PersistFailed();
             Log.CheckpointFailed(logger, checkpoint.Index, ex);
-            Reset(ref connection, ref append);
+            Reset();
         }
     }
 
-    private static void Reset(ref SqliteConnection? connection, ref ProbeAppender? append)
+    private void Reset()
     {
-        append?.Dispose();
-        append = null;
-        connection?.Dispose();
-        connection = null;
+        _append?.Dispose();
+        _append = null;
+        _connection?.Dispose();
+        _connection = null;
     }
 
     private static partial class Log
