@@ -50,7 +50,7 @@ public sealed partial class IngestService(
         AgentChannel? agentChannel = null;
         Channel<Task<Ack>>? acks = null;
         Task? ackWriter = null;
-        Task lastSubmitted = Task.CompletedTask;
+        Task<Ack>? lastSubmitted = null;
         try
         {
             if (!await requestStream.MoveNext(cancellationToken))
@@ -99,7 +99,7 @@ public sealed partial class IngestService(
                 {
                     case AgentMessage.BodyOneofCase.Batch:
                         lastSubmitted = await SubmitBatchAsync(state, ifaceIds, message.Batch, cancellationToken);
-                        await acks.Writer.WriteAsync((Task<Ack>)lastSubmitted, ackFailed.Token);
+                        await acks.Writer.WriteAsync(lastSubmitted, ackFailed.Token);
                         break;
                     case AgentMessage.BodyOneofCase.Interfaces:
                         ifaceIds = InterfacesChanged(state, message.Interfaces, ifaceIds.Length);
@@ -346,9 +346,13 @@ public sealed partial class IngestService(
     /// in order, so the last one settles last), the instance's duplicate check goes back to what
     /// is journalled, so a batch that failed can be re-sent.
     /// </summary>
-    private static async Task ForgetQueuedAsync(AgentState state, Task lastSubmitted)
+    private static async Task ForgetQueuedAsync(AgentState state, Task? lastSubmitted)
     {
-        await lastSubmitted.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (lastSubmitted is not null)
+        {
+            await lastSubmitted.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
 
         await state.BatchGate.WaitAsync(CancellationToken.None);
         state.QueuedSeq = 0;
