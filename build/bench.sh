@@ -11,14 +11,8 @@ cd "$repo"
 work="$(mktemp -d /tmp/hopcapture-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
-"$repo/build/deps.sh"
-# The comparison needs tshark (a fresh machine has none): install it, or stop saying why.
-if ! command -v tshark >/dev/null 2>&1; then
-    [[ $EUID -eq 0 ]] || { echo "bench: tshark is missing (apt-get install tshark)" >&2; exit 1; }
-    echo "bench: installing tshark"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tshark >/dev/null
-fi
+# The comparison needs tshark (a fresh machine has none): deps.sh installs it, or stops saying why.
+"$repo/build/deps.sh" --bench
 
 dotnet build Capture.sln -c Release --nologo -v q -clp:ErrorsOnly
 # capture analyze is timed as engineers install it (README: dotnet publish, ReadyToRun).

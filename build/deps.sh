@@ -14,6 +14,14 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # the alert and metrics tests run the real ones (issue 13); their services are not started.
 packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc adduser init-system-helpers systemd util-linux git prometheus prometheus-alertmanager)
 
+# --bench: also what build/bench.sh compares `capture analyze` against (tshark; tcpdump is above).
+# Not for the tests: tshark and its libraries are large and no test runs it.
+case "${1:-}" in
+--bench) packages+=(tshark) ;;
+"") ;;
+*) echo "deps: unknown argument '$1' (expected --bench or nothing)" >&2; exit 2 ;;
+esac
+
 missing=()
 for p in "${packages[@]}"; do
     status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
