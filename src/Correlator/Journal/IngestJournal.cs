@@ -52,6 +52,7 @@ public sealed partial class IngestJournal : BackgroundService
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
+        Directory = _options.Journal.DirectoryFor(_options.Database);
         _catalog = catalog;
         _channels = channels;
         _registry = registry;
@@ -61,7 +62,7 @@ public sealed partial class IngestJournal : BackgroundService
     }
 
     /// <summary>The journal's directory.</summary>
-    public string Directory => _options.Journal.DirectoryFor(_options.Database);
+    public string Directory { get; }
 
     /// <summary>What opening the journal found (null before start).</summary>
     public RecordLogRecovery? Recovery => _log?.Recovery;
