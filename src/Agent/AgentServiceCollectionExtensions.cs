@@ -2,6 +2,7 @@ using HopCapture.Agent.Capture;
 using HopCapture.Agent.Clock;
 using HopCapture.Agent.Configuration;
 using HopCapture.Agent.Discovery;
+using HopCapture.Agent.Evidence;
 using HopCapture.Agent.Probing;
 using HopCapture.Agent.Spool;
 using HopCapture.Agent.Upload;
@@ -44,6 +45,16 @@ public static class AgentServiceCollectionExtensions
             .Validate(o => o.MaxRate is >= 1 and <= 100_000, $"{ProbeOptions.Section}:MaxRate: must be 1-100000 probes per second")
             .Validate(o => o.MinInterval > TimeSpan.Zero, $"{ProbeOptions.Section}:MinInterval: must be positive")
             .ValidateOnStart();
+        services.AddOptions<HostEvidenceOptions>().Bind(configuration.GetSection(HostEvidenceOptions.Section))
+            .Validate(o => o.Interval >= TimeSpan.FromMilliseconds(100) && o.Interval <= TimeSpan.FromMinutes(1), $"{HostEvidenceOptions.Section}:Interval: must be 100 ms - 1 min")
+            .Validate(o => o.Retention >= o.Interval && o.Retention <= TimeSpan.FromHours(1), $"{HostEvidenceOptions.Section}:Retention: must be at least Interval and at most 1 h")
+            .Validate(o => o.MaxEvents is >= 16 and <= 1_000_000, $"{HostEvidenceOptions.Section}:MaxEvents: must be 16-1000000")
+            .ValidateOnStart();
+        services.TryAddSingleton(sp =>
+        {
+            var evidence = sp.GetRequiredService<IOptions<HostEvidenceOptions>>().Value;
+            return new HostEvidenceBuffer(evidence.MaxEvents, evidence.Retention);
+        });
         // The desired interface list, followed at runtime by the capture service: the configured
         // list, or discovery (Agent:Interfaces auto). A test or another host may register its own first.
         services.TryAddSingleton<IInterfaceSource>(sp =>
@@ -90,6 +101,7 @@ public static class AgentServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestUploader>>(), sp.GetService<IHostApplicationLifetime>())
         {
             CanProbe = ProbingEnabled(sp),
+            Evidence = sp.GetRequiredService<HostEvidenceBuffer>(),
         });
         services.TryAddSingleton<INetworkLinks>(KernelLinks.Instance);
         services.TryAddSingleton<CaptureService>();
@@ -99,6 +111,7 @@ public static class AgentServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<IngestUploader>());
         services.AddHostedService<ProbingHost>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
+        services.AddHostedService<HostEvidenceService>();
         return services;
     }
 

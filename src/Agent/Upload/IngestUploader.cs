@@ -101,6 +101,9 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
     /// <summary>Sent in Hello: this agent runs the active prober.</summary>
     public bool CanProbe { get; set; }
 
+    /// <summary>Host evidence the heartbeats carry (issue 15); none when null.</summary>
+    public Evidence.HostEvidenceBuffer? Evidence { get; init; }
+
     /// <summary>Queues a control result for the correlator (sent on the current or next stream).</summary>
     public void Report(ControlResult result) => _session.Report(result);
 
@@ -309,6 +312,8 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
             CanProbe = CanProbe,
         };
         hello.Interfaces.AddRange(_interfaces.ToInfos());
+        // Heartbeats are not acked: a new stream carries all the evidence still held again.
+        Evidence?.ResendAll();
         return hello;
     }
 
@@ -323,6 +328,11 @@ public sealed class IngestUploader : IHostedService, IAsyncDisposable, IIngestSe
             Spool = Spool.Statistics(),
         };
         heartbeat.Interfaces.AddRange(_interfaces.Snapshot());
+        if (Evidence is not null)
+        {
+            heartbeat.Evidence.AddRange(Evidence.TakeUnsent());
+        }
+
         return heartbeat;
     }
 }
