@@ -70,6 +70,14 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<EngineHost>();
         services.TryAddSingleton<Journal.JournalCheckpoints>();
         services.TryAddSingleton<Journal.IngestJournal>();
+        services.AddOptions<Causes.HostEvidenceOptions>().Bind(configuration.GetSection(Causes.HostEvidenceOptions.Section))
+            .Validate(o => o.Retention >= TimeSpan.FromMinutes(1), $"{Causes.HostEvidenceOptions.Section}:Retention: must be at least 1 minute")
+            .Validate(o => o.MaxRows >= 1000, $"{Causes.HostEvidenceOptions.Section}:MaxRows: must be at least 1000")
+            .Validate(o => o.Slack >= TimeSpan.Zero && o.Slack <= TimeSpan.FromMinutes(1), $"{Causes.HostEvidenceOptions.Section}:Slack: must be 0 - 1 min")
+            .ValidateOnStart();
+        services.TryAddSingleton<Causes.HostEvidenceStore>();
+        services.TryAddSingleton<Causes.HostEvidenceWriter>();
+        services.TryAddSingleton<Causes.FreezeCauses>();
 
         // Start order store → engine → journal (whose replay feeds the running engine before the
         // port opens); the host stops in reverse (server, journal, engine, store), so a shutdown
@@ -77,6 +85,7 @@ public static class CorrelatorServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<StoreWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
         services.AddHostedService(sp => sp.GetRequiredService<Journal.IngestJournal>());
+        services.AddHostedService(sp => sp.GetRequiredService<Causes.HostEvidenceWriter>());
 
         // After the store (their tables live in it) and the engine: issue 5's features.
         services.AddAlerting(configuration);

@@ -45,6 +45,8 @@ public sealed partial class IngestService(
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        // Resolved per stream, so the constructor stays as the other features left it.
+        var evidenceWriter = context.GetHttpContext().RequestServices.GetRequiredService<Causes.HostEvidenceWriter>();
         var cancellationToken = linked.Token;
         AgentState? state = null;
         AgentChannel? agentChannel = null;
@@ -106,6 +108,7 @@ public sealed partial class IngestService(
                         break;
                     case AgentMessage.BodyOneofCase.Heartbeat:
                         registry.Heartbeat(state, message.Heartbeat);
+                        evidenceWriter.Post(hello.Node, message.Heartbeat.Evidence);
                         break;
                     case AgentMessage.BodyOneofCase.Hello:
                         throw new RpcException(new Status(StatusCode.FailedPrecondition,

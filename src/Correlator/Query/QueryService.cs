@@ -94,8 +94,8 @@ public sealed partial class QueryService(
         {
             case GetProbeRequest.ByOneofCase.Id:
                 var id = request.Id;
-                return Task.FromResult(inventory.Decorate(Store(() => queries.GetById(id, context.CancellationToken))
-                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe with id {id.ToString(CultureInfo.InvariantCulture)} is stored"))));
+                return Task.FromResult(Store(() => WithCauses(inventory.Decorate(queries.GetById(id, context.CancellationToken)
+                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe with id {id.ToString(CultureInfo.InvariantCulture)} is stored"))), context)));
             case GetProbeRequest.ByOneofCase.Lookup:
                 var lookup = request.Lookup;
                 var src = Address(lookup.Path?.Src, "lookup.path.src");
@@ -118,8 +118,8 @@ public sealed partial class QueryService(
                 var key = new ProbeLookupKey(src, dst, (int)lookup.IcmpSeq, (int)lookup.IcmpId, lookup.NearNs);
                 var what = $"{src} > {dst} seq {key.IcmpSeq.ToString(CultureInfo.InvariantCulture)}" +
                            (key.IcmpId >= 0 ? $" id {key.IcmpId.ToString(CultureInfo.InvariantCulture)}" : " (any id)");
-                return Task.FromResult(inventory.Decorate(Store(() => queries.Lookup(key, context.CancellationToken))
-                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe {what} is stored"))));
+                return Task.FromResult(Store(() => WithCauses(inventory.Decorate(queries.Lookup(key, context.CancellationToken)
+                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe {what} is stored"))), context)));
             default:
                 throw Invalid("give a probe id or a lookup (src, dst, seq)");
         }
@@ -173,7 +173,7 @@ public sealed partial class QueryService(
         var src = Address(request.Path?.Src, "path.src");
         var dst = Address(request.Path?.Dst, "path.dst");
         var minLost = request.MinLost == 0 ? Analysis.Loss.PingRun.DefaultMinLost : (int)Math.Min(request.MinLost, 65_535);
-        return Task.FromResult(Store(() => lossQueries.ListFreezes(src, dst, request.SinceNs, request.UntilNs, minLost, context.CancellationToken)));
+        return Task.FromResult(Store(() => WithCauses(lossQueries.ListFreezes(src, dst, request.SinceNs, request.UntilNs, minLost, context.CancellationToken), context)));
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
