@@ -65,6 +65,7 @@ public static class CliApp
             "  capture explain --src 192.168.47.111 --dst 192.168.47.127 --seq 110\n" +
             "  capture watch --min-rtt 50ms --count 10\n" +
             "  capture freezes --since 1h\n" +
+            "  capture host --node hv1 --iface tap100i0 --since 10m\n" +
             "  capture trace --from vm1 --to vm2 --count 300 --interval 200ms\n" +
             "  capture alerts\n" +
             "  capture analyze hv1:eno1:nic=hv1-eno1.pcap hv2:eno1:nic=hv2-eno1.pcap")
@@ -80,6 +81,7 @@ public static class CliApp
             AnalyzeCommand.Create(run),
             LossCommands.Loss(run),
             LossCommands.Freezes(run),
+            HostCommand.Create(run),
             AlertsCommand.Create(run),
             TraceCommand.Create(run),
             PkiCommands.Create(run),
@@ -91,7 +93,7 @@ public static class CliApp
 
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, analyze, pki (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, host, trace, alerts, analyze, pki (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

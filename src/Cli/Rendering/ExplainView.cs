@@ -63,6 +63,7 @@ public static class ExplainView
         }
 
         parts.Add(Tables.Bold(VerdictLine(probe)));
+        parts.AddRange(CausesView.Lines("why (host evidence of the segment's interfaces around it):", probe.Hints));
         return new Rows(parts);
     }
 

@@ -39,6 +39,12 @@ public static class FreezesView
             parts.Add(Tables.Line(SeriesLine(series)));
         }
 
+        foreach (var freeze in response.Freezes.Where(f => f.Hints.Count > 0))
+        {
+            parts.AddRange(CausesView.Lines(
+                $"why {freeze.IcmpId}/{freeze.FirstSeq}→{freeze.LastSeq} froze (host evidence of {string.Join(", ", freeze.Hosts)}):", freeze.Hints));
+        }
+
         return new Rows(parts);
     }
 
