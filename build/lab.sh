@@ -11,7 +11,7 @@
 # those namespaces; background processes are tracked by pid files in the state dir, so `down`
 # removes exactly what `up`/`start-pipeline`/`fault` made, and nothing else.
 #
-# Usage: build/lab.sh up|down|status|fault fabric|nic|vif|flap-vif|flap-fabric|clear|measure [N]|start-pipeline|stop-pipeline|demo
+# Usage: build/lab.sh up|down|status|fault fabric|nic|vif|flap-vif|flap-fabric|clear|measure [N]|stp on FD|off|flap-tap|qlimit on|off|start-pipeline|stop-pipeline|demo
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -435,6 +435,73 @@ cmd_fault() {
     say "fault: $target congested, queue $(backlog "$fault_ns" "$fault_dev") bytes, for up to ${fault_seconds}s (build/lab.sh fault clear to stop)"
 }
 
+# ---------------------------------------------------------------- host causes (issue 15)
+#
+# Host-side causes of freezes, made in the kernel the way they happen on a Proxmox node: kernel
+# STP on hv1's vmbr0 with a short forward delay, a VM's tap flapping (a VM restart or re-plug),
+# and a tap whose queue is too short for a burst. Kept in their own functions and subcommands.
+
+ports_forwarding() { # every port of hv1's vmbr0 forwards (3 = BR_STATE_FORWARDING)
+    local state
+    for state in $(nsx hc-hv1 sh -c 'cat /sys/class/net/vmbr0/brif/*/state'); do [[ "$state" == 3 ]] || return 1; done
+}
+
+# stp on FD | stp off: kernel STP on hv1's vmbr0 with a forward delay of FD seconds (2-30), or
+# off with forward delay 0 (the lab's and seed 000's fixed setting). Returns once every port forwards.
+cmd_stp() {
+    need_root
+    ns_exists hc-hv1 || die "stp: the lab is not up (build/lab.sh up)"
+    local mode="${1:-}" fd="${2:-2}"
+    case "$mode" in
+    on)
+        [[ "$fd" =~ ^[0-9]+$ ]] && ((fd >= 2 && fd <= 30)) || die "stp on: the forward delay is whole seconds 2-30, got '$fd'"
+        ip -n hc-hv1 link set vmbr0 type bridge forward_delay $((fd * 100)) stp_state 1
+        # Turning STP on sends every port through listening and learning once: wait for that.
+        poll $((2 * fd + 10)) ports_forwarding || die "stp on: vmbr0's ports did not reach forwarding within $((2 * fd + 10)) s"
+        say "stp: on for hv1 vmbr0, forward delay ${fd} s; every port forwards"
+        ;;
+    off)
+        # STP first: the kernel refuses a forward delay below 2 s while STP is on.
+        ip -n hc-hv1 link set vmbr0 type bridge stp_state 0
+        ip -n hc-hv1 link set vmbr0 type bridge forward_delay 0
+        poll 10 ports_forwarding || die "stp off: vmbr0's ports do not forward"
+        say "stp: off for hv1 vmbr0 (forward delay 0)"
+        ;;
+    *) die "usage: build/lab.sh stp on FD | stp off" ;;
+    esac
+}
+
+# flap-tap [CYCLES DOWN PERIOD]: vm1's tap100i0 on hv1 goes down DOWN s every PERIOD s (default
+# 1 1 2), as a VM restart or NIC re-plug does; prints "flap N down T up T" like `fault flap-*`.
+cmd_flap_tap() {
+    need_root
+    ns_exists hc-hv1 || die "flap-tap: the lab is not up (build/lab.sh up)"
+    flap hc-hv1 tap100i0 "${1:-1}" "${2:-1}" "${3:-2}"
+    say "flap-tap: done"
+}
+
+# qlimit on | off: a tap queue too short for a burst: tbf 2 mbit with 6 kB of queue on hv1's
+# tap100i0 (egress toward vm1) and a 12 Mbit/s UDP flow from the storage host to vm1 through it,
+# so replies to vm1 are dropped in that qdisc (after hv1 eno1's capture, before tap100i0's).
+cmd_qlimit() {
+    need_root
+    ns_exists hc-hv1 || die "qlimit: the lab is not up (build/lab.sh up)"
+    case "${1:-}" in
+    on)
+        stop_matching fault-qlimit
+        tc -n hc-hv1 qdisc replace dev tap100i0 root tbf rate 2mbit burst 4kb limit 6kb
+        bulk qlimit hc-vm1 10.77.0.11 hc-stor
+        say "qlimit: tap100i0 queue 6 kB at 2 mbit under a 12 Mbit/s flow to vm1 (build/lab.sh qlimit off to stop)"
+        ;;
+    off)
+        stop_matching fault-qlimit
+        tc -n hc-hv1 qdisc del dev tap100i0 root 2>/dev/null || true
+        say "qlimit: off"
+        ;;
+    *) die "usage: build/lab.sh qlimit on | qlimit off" ;;
+    esac
+}
+
 # ---------------------------------------------------------------- measure (tcpdump, no product)
 
 # capture points: NAME NS IFACE, sender side first
@@ -630,6 +697,9 @@ usage: build/lab.sh COMMAND
   fault flap-fabric [CYCLES DOWN PERIOD]  the switch port toward hv2, likewise                    -> freezes in fabric
   fault clear      stop the bulk flow and remove the rate limit
   measure [N]      tcpdump every capture point while vm1 pings vm2 N times; print round trips
+  stp on FD | off  kernel STP on hv1's vmbr0 with forward delay FD s (2-30), or off (delay 0)
+  flap-tap [CYCLES DOWN PERIOD]  vm1's tap100i0 on hv1 down DOWN s every PERIOD s (default 1 1 2)
+  qlimit on | off  a 6 kB tbf queue on hv1's tap100i0 under a 12 Mbit/s flow to vm1 (queue drops)
   vm add 3 HV      create VM 3 (hc-vm3, 10.77.0.13) with tap300i0 on HV's vmbr0 (hv1|hv2), as a VM start does
   vm del 3         delete VM 3 and its tap
   vm move 3 HV     live-migrate VM 3: delete tap300i0 on its hypervisor, re-create it on HV
@@ -650,6 +720,9 @@ main() {
     fault) cmd_fault "$@" ;;
     measure) cmd_measure "$@" ;;
     vm) cmd_vm "$@" ;;
+    stp) cmd_stp "$@" ;;
+    flap-tap) cmd_flap_tap "$@" ;;
+    qlimit) cmd_qlimit "$@" ;;
     start-pipeline) cmd_start_pipeline ;;
     stop-pipeline) cmd_stop_pipeline ;;
     demo) cmd_demo ;;

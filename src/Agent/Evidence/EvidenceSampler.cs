@@ -34,6 +34,8 @@ internal sealed partial class EvidenceSampler(string root, QdiscReader? qdisc, K
             DeviceReadings.Read(root, device, _readings);
             if (qdiscs is not null && qdiscs.TryGetValue(DeviceReadings.IfIndex(root, device), out var q))
             {
+                // A qdisc replaced (a shaper added to a tap) is evidence too: "noqueue → tbf".
+                _readings.Add(Reading.State("qdisc", "qdisc", q.Kind));
                 _readings.Add(Reading.Counter("qdisc", "qdisc_drops", q.Drops));
                 _readings.Add(Reading.Counter("qdisc", "qdisc_overlimits", q.Overlimits));
             }

@@ -63,6 +63,7 @@ public static class CauseRules
             hints.AddRange(found);
         }
 
+        FoldTopologyChanges(hints);
         if (hints.Count == 0)
         {
             var where = string.Join(" or ", nodes.Distinct());
@@ -96,22 +97,38 @@ public static class CauseRules
         }
 
         var bridge = states[0].Bridge;
-        var left = states.FirstOrDefault(e => e.Value != "forwarding");
-        var back = left is null ? null : states.FirstOrDefault(e => e.TsNs > left.TsNs && e.Value == "forwarding");
         var path = string.Join(" → ", new[] { states[0].Previous }.Concat(states.Select(e => e.Value)));
-        var delay = states[0].ForwardDelayNs;
         var text = $"port {device.Device} on bridge {bridge} went {path}";
+        var left = states.FirstOrDefault(e => e.Value != "forwarding");
+        var listening = states.FirstOrDefault(e => e.Value is "listening" or "learning");
+        var back = left is null ? null : states.FirstOrDefault(e => e.TsNs > left.TsNs && e.Value == "forwarding");
         if (left is not null && back is not null)
         {
-            var down = back.TsNs - left.TsNs;
-            text += string.Create(CultureInfo.InvariantCulture, $": not forwarding for {down / 1e9:0.#} s");
-            if (delay > 0)
+            text += string.Create(CultureInfo.InvariantCulture, $": not forwarding for {(back.TsNs - left.TsNs) / 1e9:0.#} s");
+            var delay = states[0].ForwardDelayNs;
+            if (listening is not null && delay > 0)
             {
-                text += string.Create(CultureInfo.InvariantCulture, $", {(double)down / delay:0.#}× the forward delay of {delay / 1e9:0.#} s");
+                var stp = back.TsNs - listening.TsNs;
+                text += string.Create(CultureInfo.InvariantCulture,
+                    $", of which listening + learning {stp / 1e9:0.#} s = {(double)stp / delay:0.#}× the forward delay of {delay / 1e9:0.#} s");
             }
         }
 
-        hints.Add(Hint(Stp, device, text + ": STP re-convergence (listening + learning)", StpFix.Replace("BRIDGE", bridge, StringComparison.Ordinal), [.. states, .. topology]));
+        hints.Add(Hint(Stp, device, text + ": STP re-convergence", StpFix.Replace("BRIDGE", bridge, StringComparison.Ordinal), [.. states, .. topology]));
+    }
+
+    /// <summary>A bridge's topology change belongs to the port hint that caused it, when there is one.</summary>
+    private static void FoldTopologyChanges(List<CauseHint> hints)
+    {
+        foreach (var bridge in hints.Where(h => h.Cause == Stp && h.Evidence.All(e => e.Kind != "port_state")).ToList())
+        {
+            if (hints.FirstOrDefault(h => h != bridge && h.Cause == Stp && h.Node == bridge.Node && h.Evidence.Any(e => e.Bridge == bridge.Device && e.Kind == "port_state")) is { } port)
+            {
+                port.Evidence.AddRange(bridge.Evidence);
+                port.Summary += $"; {bridge.Device} flagged a topology change";
+                hints.Remove(bridge);
+            }
+        }
     }
 
     private static void AddFlap(List<CauseHint> hints, (string Node, string Device) device, List<HostEvidence> items)
