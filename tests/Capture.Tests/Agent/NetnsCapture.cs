@@ -70,6 +70,13 @@ internal static class NetnsCapture
     public static CaptureService StartIn(string netns, AgentOptions options, ObservationQueue queue)
     {
         var service = new CaptureService(Options.Create(options), new AgentInterfaces(options.Interfaces), queue, NullLogger<CaptureService>.Instance);
+        InNamespace(netns, () => service.StartAsync(CancellationToken.None).GetAwaiter().GetResult());
+        return service;
+    }
+
+    /// <summary>Runs <paramref name="action"/> on a thread moved into <paramref name="netns"/>: sockets it opens belong to that namespace.</summary>
+    public static void InNamespace(string netns, Action action)
+    {
         Exception? failure = null;
         var thread = new Thread(() =>
         {
@@ -82,7 +89,7 @@ internal static class NetnsCapture
                     throw new InvalidOperationException($"setns {netns} failed: errno {Marshal.GetLastPInvokeError()}");
                 }
 
-                service.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+                action();
             }
             catch (Exception ex)
             {
@@ -95,9 +102,8 @@ internal static class NetnsCapture
             }
         });
         thread.Start();
-        Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True, "capture start timed out");
+        Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True, $"work in namespace {netns} timed out");
         Assert.That(failure, Is.Null, failure?.ToString());
-        return service;
     }
 
     /// <summary>Reads observations of echo id <paramref name="id"/> until <paramref name="expected"/> arrived; fails after 10 s.</summary>
