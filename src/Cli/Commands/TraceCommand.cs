@@ -38,11 +38,16 @@ internal static class TraceCommand
         };
         var maxJumps = CliOptions.Number("--max-jumps", "Pass only with at most this many icmp_seq jumps (default 0)", 0, 100_000);
         var maxP99 = CliOptions.Duration("--max-p99", "Pass only if the round-trip p99 is at most this (e.g. 5ms)");
+        var against = new Option<string?>("--against")
+        {
+            Description = "Compare with this freeze (ICMP_ID/FIRST_SEQ from 'capture freezes', last 24 h): before and after side by side",
+            HelpName = "FREEZE_ID",
+        };
         var command = new Command("trace",
             "Send N probes from one node's agent and verify the path: sent/received/loss, every icmp_seq jump, " +
             "per-segment p50/p99, the verdict, and PASS/FAIL against the criteria (exit 0 pass, 1 fail)")
         {
-            from, to, count, interval, size, maxLoss, maxJumps, maxP99,
+            from, to, count, interval, size, maxLoss, maxJumps, maxP99, against,
         };
         command.SetAction(run.Action(async (invocation, cancellationToken) =>
         {
@@ -61,9 +66,25 @@ internal static class TraceCommand
             }
 
             var criteria = new TraceCriteria(parse.GetValue(maxLoss) ?? 0, (uint)(parse.GetValue(maxJumps) ?? 0), parse.GetValue(maxP99));
+            // The freeze is looked up first: a wrong id fails before any probe is sent.
+            var freezeId = parse.GetValue(against) is { } text ? FreezeId.Parse(text) : (FreezeId?)null;
+            var before = freezeId is { } wanted ? await FindFreezeAsync(invocation, wanted, cancellationToken) : null;
             var report = await RunAsync(invocation, request, cancellationToken);
             criteria.Apply(report);
-            if (invocation.Json)
+            if (before is not null)
+            {
+                var comparison = new TraceAgainstFreeze { Before = before, After = report };
+                if (invocation.Json)
+                {
+                    invocation.WriteJson(comparison);
+                }
+                else
+                {
+                    invocation.Render(TraceView.Build(report, criteria));
+                    invocation.Render(TraceAgainstView.Build(comparison, freezeId!.Value.ToString(), invocation.Today));
+                }
+            }
+            else if (invocation.Json)
             {
                 invocation.WriteJson(report);
             }
@@ -75,6 +96,14 @@ internal static class TraceCommand
             return report.Passed ? Connection.ExitCodes.Ok : Connection.ExitCodes.Failed;
         }));
         return command;
+    }
+
+    private static async Task<FreezeInfo> FindFreezeAsync(Invocation invocation, FreezeId id, CancellationToken cancellationToken)
+    {
+        var sinceNs = (invocation.Now - FreezeId.Lookback).ToUnixTimeMilliseconds() * 1_000_000;
+        var freezes = await invocation.Connection.Client.ListFreezesAsync(new ListFreezesRequest { SinceNs = sinceNs }, invocation.Connection.Unary(cancellationToken));
+        return freezes.Freezes.FirstOrDefault(id.Matches)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"no freeze {id} in the last {FreezeId.Lookback.TotalHours:0} h (see 'capture freezes --since 24h')"));
     }
 
     private static async Task<TraceReport> RunAsync(Invocation invocation, TraceRunRequest request, CancellationToken cancellationToken)
