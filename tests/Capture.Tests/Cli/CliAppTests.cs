@@ -103,6 +103,9 @@ public class CliAppTests
     [TestCase(new[] { "explain", "42", "--seq", "110" }, "not both")]
     [TestCase(new[] { "explain", "--seq", "70000" }, "--seq: '70000' is not a whole number from 0 to 65535")]
     [TestCase(new[] { "paths", "--correlator", "ftp://x" }, "--correlator: 'ftp://x' is not a URL")]
+    [TestCase(new[] { "trace", "--from", "vm1", "--to", "vm2", "--against", "nonsense" }, "--against: 'nonsense' is not a freeze id")]
+    [TestCase(new[] { "host" }, "'--node'")]
+    [TestCase(new[] { "host", "--node", "hv1", "--since", "soon" }, "--since: 'soon' is not")]
     [TestCase(new string[0], "no command given")]
     public async Task RunAsync_BadUsage_Exit2WithOneLineNamingTheProblem(string[] args, string expected)
     {

@@ -61,6 +61,18 @@ public sealed partial class HostCauseTests
                 Assert.That(stp.Fix, Does.Contain("bridge-stp off").And.Contain("bridge-fd 0"), context);
                 Assert.That(freeze.Hints[0].Cause, Is.EqualTo("stp"), "STP comes first: it explains the length");
             });
+
+            // Seed 000's loop closed: the fix (STP off), then the check against the freeze.
+            await Lab.LabAsync(TimeSpan.FromSeconds(30), cancellationToken, "stp", "off");
+            var trace = await Lab.CliAsync(TimeSpan.FromSeconds(60), cancellationToken, "trace", "--from", "vm1", "--to", "vm2",
+                "--count", "20", "--interval", "50ms", "--against", $"{freeze.IcmpId}/{freeze.FirstSeq}", "--json");
+            Assert.That(trace.ExitCode, Is.Zero, $"{trace}\n{Lab.LogTails()}");
+            var comparison = s_parser.Parse<TraceAgainstFreeze>(trace.StdOut);
+            Assert.Multiple(() =>
+            {
+                Assert.That(comparison.Before.Hints.Select(h => h.Cause), Does.Contain("stp"), trace.StdOut);
+                Assert.That((comparison.After.Sent, comparison.After.Lost, comparison.After.Passed), Is.EqualTo((20u, 0u, true)), trace.StdOut);
+            });
         }
         finally
         {
