@@ -124,6 +124,21 @@ public sealed class LabEnvironment
             cancellationToken,
             RepositoryRoot);
 
+    /// <summary>Polls <paramref name="done"/> every 500 ms; fails the test with the logs after <paramref name="timeout"/>.</summary>
+    public async Task PollAsync(string what, Func<Task<bool>> done, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + timeout;
+        while (!await done().ConfigureAwait(false))
+        {
+            if (TimeProvider.System.GetUtcNow() > deadline)
+            {
+                Assert.Fail($"timed out waiting for {what}\n{LogTails()}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The last lines of the correlator's and every agent's log, for failure messages.</summary>
     public string LogTails(int lines = 15)
     {

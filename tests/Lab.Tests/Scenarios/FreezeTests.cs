@@ -56,8 +56,8 @@ public sealed partial class FreezeTests
             "ping", "-q", "-i", "0.1", "-c", probes.ToString(CultureInfo.InvariantCulture), "-W", "1", Destination);
 
         // The path must be carrying answered probes before the first flap, or there is no "before".
-        await PollAsync(lab, "answered probes of this run",
-            async () => (await ProbesAsync(lab, startNs, cancellationToken)).Count(p => p.Answered) >= 10, cancellationToken);
+        await lab.PollAsync("answered probes of this run",
+            async () => (await ProbesAsync(lab, startNs, cancellationToken)).Count(p => p.Answered) >= 10, TimeSpan.FromSeconds(60), cancellationToken);
         ProcessResult flap;
         try
         {
@@ -79,12 +79,13 @@ public sealed partial class FreezeTests
 
         // Every probe of the run is stored once ping is done and the engine has settled them.
         ListFreezesResponse freezes = new();
-        await PollAsync(lab, "the run's freezes",
+        await lab.PollAsync("the run's freezes",
             async () =>
             {
                 freezes = await FreezesAsync(lab, startNs, cancellationToken);
                 return freezes.Freezes.Count(f => !f.Silence && !f.Ongoing) >= Cycles;
             },
+            TimeSpan.FromSeconds(60),
             cancellationToken);
 
         var found = freezes.Freezes.Where(f => !f.Silence).ToList();
@@ -123,20 +124,6 @@ public sealed partial class FreezeTests
         var result = await lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken,
             "freezes", "--src", Source, "--dst", Destination, "--since", since, "--json");
         return result.ExitCode == 0 ? s_parser.Parse<ListFreezesResponse>(result.StdOut) : new ListFreezesResponse();
-    }
-
-    private static async Task PollAsync(LabEnvironment lab, string what, Func<Task<bool>> done, CancellationToken cancellationToken)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(60);
-        while (!await done())
-        {
-            if (TimeProvider.System.GetUtcNow() > deadline)
-            {
-                Assert.Fail($"timed out waiting for {what}\n{lab.LogTails()}");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-        }
     }
 
     [GeneratedRegex(@"flap \d+ down ([0-9.]+) up ([0-9.]+)")]

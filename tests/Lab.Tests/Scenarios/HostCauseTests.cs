@@ -102,16 +102,7 @@ public sealed partial class HostCauseTests
     public async Task QueueOverflow_TinyTapQueueUnderBurst_LostProbeNamesTheTapsQdiscDrops(CancellationToken cancellationToken)
     {
         var startNs = NowNs();
-        await Lab.LabAsync(TimeSpan.FromSeconds(30), cancellationToken, "qlimit", "on");
-        try
-        {
-            await PingAsync(60, 0.05, cancellationToken, size: 1200);
-        }
-        finally
-        {
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await Lab.LabAsync(TimeSpan.FromSeconds(30), cleanup.Token, "qlimit", "off");
-        }
+        await PingDuringAsync(["qlimit", "on"], ["qlimit", "off"], 60, cancellationToken);
 
         ProbeRecord explained = new();
         await PollAsync("a lost probe with a queue_overflow hint", async () =>
@@ -136,16 +127,7 @@ public sealed partial class HostCauseTests
     public async Task FabricCongestion_HostsClean_NoHostCauseClaimed(CancellationToken cancellationToken)
     {
         var startNs = NowNs();
-        await Lab.LabAsync(TimeSpan.FromSeconds(60), cancellationToken, "fault", "fabric");
-        try
-        {
-            await PingAsync(100, 0.05, cancellationToken, size: 1200);
-        }
-        finally
-        {
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await Lab.LabAsync(TimeSpan.FromSeconds(30), cleanup.Token, "fault", "clear");
-        }
+        await PingDuringAsync(["fault", "fabric"], ["fault", "clear"], 100, cancellationToken);
 
         // Evidence travels with heartbeats (every 5 s): only after two of them is "nothing
         // changed" an answer rather than "not arrived yet". Fail at once if a cause shows up.
@@ -221,17 +203,21 @@ public sealed partial class HostCauseTests
         return s_parser.Parse<ProbeRecord>(result.StdOut);
     }
 
-    private async Task PollAsync(string what, Func<Task<bool>> done, CancellationToken cancellationToken)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(45);
-        while (!await done())
-        {
-            if (TimeProvider.System.GetUtcNow() > deadline)
-            {
-                Assert.Fail($"timed out waiting for {what}\n{Lab.LogTails()}");
-            }
+    private Task PollAsync(string what, Func<Task<bool>> done, CancellationToken cancellationToken) =>
+        Lab.PollAsync(what, done, TimeSpan.FromSeconds(45), cancellationToken);
 
-            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+    /// <summary>vm1 pings vm2 with 1200-byte probes while a fault is on (<c>build/lab.sh ON…</c>), then turns it off.</summary>
+    private async Task PingDuringAsync(string[] on, string[] off, int count, CancellationToken cancellationToken)
+    {
+        await Lab.LabAsync(TimeSpan.FromSeconds(60), cancellationToken, on);
+        try
+        {
+            await PingAsync(count, 0.05, cancellationToken, size: 1200);
+        }
+        finally
+        {
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await Lab.LabAsync(TimeSpan.FromSeconds(30), cleanup.Token, off);
         }
     }
 
