@@ -17,17 +17,6 @@ public sealed class HostEvidenceBuffer(int capacity, TimeSpan retention)
     /// <summary>Changes dropped because the buffer was full before they aged out.</summary>
     public long Dropped { get; private set; }
 
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _held.Count;
-            }
-        }
-    }
-
     public void Add(IEnumerable<HostEvidence> changes, long nowNs)
     {
         ArgumentNullException.ThrowIfNull(changes);

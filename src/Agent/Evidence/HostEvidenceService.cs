@@ -18,9 +18,6 @@ public sealed class HostEvidenceService(
     TimeProvider time,
     ILogger<HostEvidenceService> logger) : BackgroundService
 {
-    /// <summary>Where /sys lives; tests point it at a sysfs mounted from another network namespace.</summary>
-    public string Root { get; init; } = "/";
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -43,7 +40,7 @@ public sealed class HostEvidenceService(
         }
 
         HostEvidenceLog.Started(logger, settings.Interval.TotalMilliseconds, kernel is null ? "off" : "on");
-        var sampler = new EvidenceSampler(Root, qdisc, kernel);
+        var sampler = new EvidenceSampler("/", qdisc, kernel);
         using var timer = new PeriodicTimer(settings.Interval, time);
         try
         {

@@ -17,16 +17,17 @@ public sealed partial class HostEvidenceWriter(HostEvidenceStore store, TimeProv
         Channel.CreateBounded<(string, HostEvidence[])>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private long _dropped;
 
-    /// <summary>Heartbeats whose evidence was dropped because the queue was full.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
-
     /// <summary>Queues one heartbeat's evidence; never blocks.</summary>
     public void Post(string node, IEnumerable<HostEvidence> evidence)
     {
         var items = evidence.ToArray();
         if (items.Length > 0 && !_queue.Writer.TryWrite((node, items)))
         {
-            Interlocked.Increment(ref _dropped);
+            var dropped = Interlocked.Increment(ref _dropped);
+            if (dropped == 1 || dropped % 100 == 0)
+            {
+                Log.Dropped(logger, dropped);
+            }
         }
     }
 
@@ -71,5 +72,8 @@ public sealed partial class HostEvidenceWriter(HostEvidenceStore store, TimeProv
     {
         [LoggerMessage(EventId = 4501, Level = LogLevel.Warning, Message = "Host evidence could not be stored; the next heartbeat's is tried")]
         public static partial void WriteFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 4502, Level = LogLevel.Warning, Message = "Host evidence queue full: the evidence of {Dropped} heartbeats dropped so far (agents re-send theirs after a reconnect)")]
+        public static partial void Dropped(ILogger logger, long dropped);
     }
 }
