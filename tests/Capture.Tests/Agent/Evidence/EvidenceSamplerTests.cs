@@ -87,7 +87,7 @@ public sealed class EvidenceSamplerTests
     {
         NetnsCapture.Run("tc", $"-n {_ns} qdisc add dev v0 root tbf rate 100kbit burst 1600 limit 1600");
         NetnsCapture.Ip($"-n {_ns} link set v0 nomaster");
-        var ping = NetnsCapture.Run("ip", $"netns exec {_ns} ping -q -i 0.01 -c 50 -s 1400 -W 1 10.98.0.2");
+        var ping = NetnsCapture.Run("ip", $"netns exec {_ns} ping -q -i 0.01 -c 50 -s 1400 -w 1 10.98.0.2");
         var ifIndex = DeviceReadings.IfIndex(_root, "v0");
 
         var stats = _qdisc!.Read();
