@@ -66,6 +66,7 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<Inventory.VmInventory>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<StoredProbeBus>();
+        services.TryAddSingleton<StoreHealth>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<EngineHost>();
         services.TryAddSingleton<Journal.JournalCheckpoints>();

@@ -33,6 +33,7 @@ public sealed partial class IngestJournal : BackgroundService
     private readonly AgentRegistry _registry;
     private readonly JournalCheckpoints _checkpoints;
     private readonly ProbeStore _store;
+    private readonly StoreHealth _health;
     private readonly ILogger<IngestJournal> _logger;
     private readonly Channel<Pending> _pending = Channel.CreateBounded<Pending>(
         new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -48,6 +49,7 @@ public sealed partial class IngestJournal : BackgroundService
         AgentRegistry registry,
         JournalCheckpoints checkpoints,
         ProbeStore store,
+        StoreHealth health,
         ILogger<IngestJournal> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -58,6 +60,7 @@ public sealed partial class IngestJournal : BackgroundService
         _registry = registry;
         _checkpoints = checkpoints;
         _store = store;
+        _health = health;
         _logger = logger;
     }
 
@@ -73,7 +76,7 @@ public sealed partial class IngestJournal : BackgroundService
     /// <summary>Batches journalled since start.</summary>
     public long Journalled => Interlocked.Read(ref _journalled);
 
-    /// <summary>Batches refused because the journal could not be written.</summary>
+    /// <summary>Batches whose write failed (retried until written, or refused when the correlator stops first).</summary>
     public long FailedWrites => Interlocked.Read(ref _failedWrites);
 
     /// <summary>Bytes the journal holds on disk.</summary>
@@ -152,7 +155,7 @@ public sealed partial class IngestJournal : BackgroundService
                     group.Add(next);
                 }
 
-                if (Write(group))
+                if (await WriteAsync(group, stoppingToken))
                 {
                     foreach (var pending in group)
                     {
@@ -173,8 +176,49 @@ public sealed partial class IngestJournal : BackgroundService
         }
     }
 
-    /// <summary>Appends a group with one flush; on failure every batch of it is refused (the agents re-send).</summary>
-    private bool Write(List<Pending> group)
+    /// <summary>
+    /// Appends a group with one flush. Nothing is journalled while the results store cannot write,
+    /// and a failed write (disk full…) is taken back by the log and retried: the group's batches
+    /// stay un-acked meanwhile, the queue before the writer fills, and the streams stop being read
+    /// (the agents' spools hold what follows). Only when the correlator stops first are they
+    /// refused (Unavailable; the agents re-send them to the next run).
+    /// </summary>
+    private async Task<bool> WriteAsync(List<Pending> group, CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await _health.WritableAsync(StorePart.Store, stoppingToken);
+                if (TryWrite(group, out var failure))
+                {
+                    _health.Wrote(StorePart.Journal);
+                    return true;
+                }
+
+                _health.Failed(StorePart.Journal, Directory, failure);
+                await Task.Delay(StoreHealth.RetryEvery, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: one last try, so a healthy shutdown still journals what the streams queued.
+            if (!_health.Faulted(StorePart.Store) && TryWrite(group, out _))
+            {
+                return true;
+            }
+
+            var refusal = new RpcException(new Status(StatusCode.Unavailable, "the correlator stopped before it could journal the batch; it is not acked"));
+            foreach (var pending in group)
+            {
+                pending.Done.TrySetException(refusal);
+            }
+
+            return false;
+        }
+    }
+
+    private bool TryWrite(List<Pending> group, out Exception failure)
     {
         try
         {
@@ -185,18 +229,13 @@ public sealed partial class IngestJournal : BackgroundService
 
             _log!.Flush(_options.Journal.SyncToDisk);
             Interlocked.Add(ref _journalled, group.Count);
+            failure = null!;
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
             Interlocked.Add(ref _failedWrites, group.Count);
-            Log.WriteFailed(_logger, group.Count, Directory, ex.Message);
-            var refusal = new RpcException(new Status(StatusCode.Unavailable, $"the correlator cannot write its ingest journal ({ex.Message}); the batch is not acked"));
-            foreach (var pending in group)
-            {
-                pending.Done.TrySetException(refusal);
-            }
-
+            failure = ex;
             return false;
         }
     }
@@ -288,9 +327,5 @@ public sealed partial class IngestJournal : BackgroundService
         [LoggerMessage(EventId = 6005, Level = LogLevel.Warning,
             Message = "The ingest journal {Directory} belongs to another database than {Database}; moved aside to {Aside}, not replayed")]
         public static partial void ForeignJournal(ILogger logger, string directory, string database, string aside);
-
-        [LoggerMessage(EventId = 6004, Level = LogLevel.Error,
-            Message = "Writing {Count} batches to the ingest journal {Directory} failed ({Reason}); they are refused and the agents re-send them")]
-        public static partial void WriteFailed(ILogger logger, int count, string directory, string reason);
     }
 }

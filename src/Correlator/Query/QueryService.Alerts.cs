@@ -26,7 +26,8 @@ public sealed partial class QueryService
         var since = request.SinceNs != 0 ? request.SinceNs : now - (long)TimeSpan.FromHours(DefaultAlertWindowHours).TotalNanoseconds;
         var limit = request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit);
         var response = new ListAlertsResponse();
-        foreach (var pending in alerts.Active.Where(a => a.State == AlertState.Pending))
+        // Pending alerts live in memory only; so does a firing one the store could not record yet (a full disk).
+        foreach (var pending in alerts.Active.Where(a => a.State == AlertState.Pending || a.Id == 0))
         {
             var record = new AlertRecord
             {

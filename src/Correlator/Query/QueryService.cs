@@ -19,6 +19,7 @@ public sealed partial class QueryService(
     EngineHost engine,
     StoredProbeBus stored,
     VmInventory inventory,
+    StoreHealth storeHealth,
     IHostApplicationLifetime lifetime,
     ILogger<QueryService> logger) : Protos.Query.QueryBase
 {
@@ -43,6 +44,12 @@ public sealed partial class QueryService(
             },
         };
         response.Agents.AddRange(registry.Snapshot().Select(inventory.Decorate));
+        response.StoreFaults.AddRange(storeHealth.Faults.Select(f => new StoreFaultInfo
+        {
+            Part = Alerts.StoreUnwritableMonitor.PartLabel(f.Part),
+            Problem = f.Problem,
+            SinceNs = f.SinceNs,
+        }));
         ClockView.Fill(response, engine.Offsets, engine.Catalog);
         return Task.FromResult(response);
     }

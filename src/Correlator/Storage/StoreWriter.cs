@@ -3,6 +3,8 @@ using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Journal;
 using HopCapture.Correlator.Hosting;
+using System.Threading.Channels;
+using HopCapture.Analysis.Probes;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -10,8 +12,10 @@ namespace HopCapture.Correlator.Storage;
 
 /// <summary>
 /// Writes finalised probes in transactions of up to <see cref="MaxBatch"/> with one prepared
-/// insert, then publishes the ones it stored (ids set) on the <see cref="StoredProbeBus"/>: a
-/// batch the database refused is logged and counted, and reaches no alert, metric or Watch. It
+/// insert, then publishes the ones it stored (ids set) on the <see cref="StoredProbeBus"/>. A
+/// batch the database cannot write (disk full, read-only, I/O error) is retried until it can,
+/// holding ingest back meanwhile (<see cref="StoreHealth"/>); one it refuses for anything else is
+/// logged and counted, and reaches no alert, metric or Watch. It
 /// reads until the engine host completes the channel, so everything flushed at shutdown is stored.
 /// After each transaction (and each second when idle) it persists the journal checkpoint the
 /// stored probes cover and lets the journal drop what is before it. A probe that may have been
@@ -27,6 +31,7 @@ public sealed partial class StoreWriter(
     StoredProbeBus stored,
     JournalCheckpoints checkpoints,
     IngestJournal journal,
+    StoreHealth health,
     IOptions<CorrelatorOptions> options,
     TimeProvider timeProvider,
     ILogger<StoreWriter> logger) : BackgroundService
@@ -123,7 +128,16 @@ public sealed partial class StoreWriter(
                     }
                 }
 
-                var written = Write(batch);
+                if (await WriteAsync(batch, stoppingToken) is not { } written)
+                {
+                    // Stopping while the database cannot write: these probes, and whatever the
+                    // engine still flushes, stay in the journal past the checkpoint and are
+                    // replayed at the next start.
+                    batch.Clear();
+                    await DiscardAsync(reader);
+                    break;
+                }
+
                 _handled += taken;
                 foreach (var item in written)
                 {
@@ -144,41 +158,77 @@ public sealed partial class StoreWriter(
         }
     }
 
-    /// <summary>One transaction; returns the probes stored (none when the database refused the batch).</summary>
+    /// <summary>
+    /// Stores a batch, retrying while the database cannot write (disk full, read-only, I/O error:
+    /// <see cref="StoreHealth"/> holds ingest back meanwhile); returns null when the host stops
+    /// first. A batch refused for anything else is logged and lost, as before.
+    /// </summary>
+    private async Task<List<StoredProbe>?> WriteAsync(List<StoredProbe> batch, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
+            {
+                var written = Write(batch);
+                health.Wrote(StorePart.Store);
+                return written;
+            }
+            catch (Exception ex) when (StoreHealth.IsUnwritable(ex))
+            {
+                Reset();
+                health.Failed(StorePart.Store, options.Value.Database, ex);
+                try
+                {
+                    await Task.Delay(StoreHealth.RetryEvery, timeProvider, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
+            }
+            catch (Exception ex)
+            {
+                Interlocked.Add(ref _failed, batch.Count);
+                Log.WriteFailed(logger, batch.Count, ex);
+                Reset();
+                return [];
+            }
+        }
+    }
+
+    /// <summary>Reads the channel to its end without storing, so the engine's shutdown flush is not blocked.</summary>
+    private static async Task DiscardAsync(ChannelReader<Probe> reader)
+    {
+        await foreach (var _ in reader.ReadAllAsync(CancellationToken.None))
+        {
+        }
+    }
+
+    /// <summary>One transaction; returns the probes stored.</summary>
     private List<StoredProbe> Write(List<StoredProbe> batch)
     {
         var written = new List<StoredProbe>(batch.Count);
-        try
+        var append = Prepare();
+        var replayedThrough = checkpoints.ReplayedThroughNs;
+        var duplicates = 0;
+        using var transaction = _connection!.BeginTransaction();
+        foreach (var item in batch)
         {
-            var append = Prepare();
-            var replayedThrough = checkpoints.ReplayedThroughNs;
-            var duplicates = 0;
-            using var transaction = _connection!.BeginTransaction();
-            foreach (var item in batch)
+            // Capture identity, not arrival: a replayed probe arrives again, later.
+            if (item.Record.FirstTsNs <= replayedThrough && append.Exists(item.Record, transaction))
             {
-                // Capture identity, not arrival: a replayed probe arrives again, later.
-                if (item.Record.FirstTsNs <= replayedThrough && append.Exists(item.Record, transaction))
-                {
-                    duplicates++;
-                    continue;
-                }
-
-                item.Record.Id = append.Append(item.Record, transaction);
-                written.Add(item);
+                duplicates++;
+                continue;
             }
 
-            transaction.Commit();
-            Interlocked.Add(ref _stored, written.Count);
-            Interlocked.Add(ref _duplicates, duplicates);
-            return written;
+            item.Record.Id = append.Append(item.Record, transaction);
+            written.Add(item);
         }
-        catch (Exception ex)
-        {
-            Interlocked.Add(ref _failed, batch.Count);
-            Log.WriteFailed(logger, batch.Count, ex);
-            Reset();
-            return [];
-        }
+
+        transaction.Commit();
+        Interlocked.Add(ref _stored, written.Count);
+        Interlocked.Add(ref _duplicates, duplicates);
+        return written;
     }
 
     private ProbeAppender Prepare()
@@ -241,7 +291,15 @@ public sealed partial class StoreWriter(
         catch (Exception ex)
         {
             checkpoints.PersistFailed();
-            Log.CheckpointFailed(logger, checkpoint.Index, ex);
+            if (StoreHealth.IsUnwritable(ex))
+            {
+                Log.CheckpointDeferred(logger, checkpoint.Index, ex.Message);
+            }
+            else
+            {
+                Log.CheckpointFailed(logger, checkpoint.Index, ex);
+            }
+
             Reset();
         }
     }
@@ -262,6 +320,10 @@ public sealed partial class StoreWriter(
         [LoggerMessage(EventId = 3003, Level = LogLevel.Error,
             Message = "Persisting journal checkpoint {Index} failed; the journal is kept from the previous one")]
         public static partial void CheckpointFailed(ILogger logger, ulong index, Exception exception);
+
+        [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
+            Message = "Cannot persist journal checkpoint {Index} yet ({Problem}); the journal is kept from the previous one")]
+        public static partial void CheckpointDeferred(ILogger logger, ulong index, string problem);
 
         [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Applying raw probe retention failed; retrying at the next check")]
         public static partial void RetentionFailed(ILogger logger, Exception exception);
