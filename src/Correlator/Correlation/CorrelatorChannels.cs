@@ -7,9 +7,10 @@ namespace HopCapture.Correlator.Correlation;
 
 /// <summary>
 /// Validated observations of one agent batch, already in engine form (each carries its imported
-/// flag), and the index of the batch's record in the ingest journal.
+/// flag), the index of the batch's record in the ingest journal, and the bytes it holds of the
+/// <see cref="Ingest.IngestQueueBudget"/> (0 for a batch replayed at start).
 /// </summary>
-public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex);
+public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex, long Bytes = 0);
 
 /// <summary>
 /// The two hand-offs of the pipeline: ingest streams → engine host (bounded, writers wait, which

@@ -43,6 +43,13 @@ public sealed class CorrelatorOptions
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>
+    /// Bytes of accepted batches that may wait for the journal and the engine together (~106 bytes
+    /// per observation); beyond it the streams' acks wait, so agents slow down and spool. 64 MiB
+    /// is ~0.6 s of ingest at 1 M observations/s.
+    /// </summary>
+    public long IngestQueueBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// Observations per second one node may hand to the engine (0 = no limit, the default); beyond
     /// it the node's acks wait, so a flooding agent slows down instead of crowding out the others.
     /// Off by default: in build/bench.sh's ingest run (4 agents, 150 k obs/s each) the limiter at

@@ -37,6 +37,11 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
             }
         }
 
+        if (options.IngestQueueBytes < 1024 * 1024)
+        {
+            failures.Add($"{Prefix}IngestQueueBytes: must be at least 1048576 (got {options.IngestQueueBytes})");
+        }
+
         if (options.MaxMessageBytes < 64 * 1024)
         {
             failures.Add($"{Prefix}MaxMessageBytes: must be at least 65536 (got {options.MaxMessageBytes})");

@@ -57,6 +57,7 @@ public static class CorrelatorServiceCollectionExtensions
         services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<CorrelatorOptions>>(
             (grpc, correlator) => grpc.MaxReceiveMessageSize = correlator.Value.MaxMessageBytes);
         services.TryAddSingleton<IngestRateLimits>();
+        services.TryAddSingleton<IngestQueueBudget>();
 
         services.TryAddSingleton<InterfaceCatalog>();
         services.TryAddSingleton<CorrelatorChannels>();

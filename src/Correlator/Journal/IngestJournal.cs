@@ -34,6 +34,7 @@ public sealed partial class IngestJournal : BackgroundService
     private readonly JournalCheckpoints _checkpoints;
     private readonly ProbeStore _store;
     private readonly StoreHealth _health;
+    private readonly IngestQueueBudget _budget;
     private readonly ILogger<IngestJournal> _logger;
     private readonly Channel<Pending> _pending = Channel.CreateBounded<Pending>(
         new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -50,6 +51,7 @@ public sealed partial class IngestJournal : BackgroundService
         JournalCheckpoints checkpoints,
         ProbeStore store,
         StoreHealth health,
+        IngestQueueBudget budget,
         ILogger<IngestJournal> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -61,6 +63,7 @@ public sealed partial class IngestJournal : BackgroundService
         _checkpoints = checkpoints;
         _store = store;
         _health = health;
+        _budget = budget;
         _logger = logger;
     }
 
@@ -116,21 +119,29 @@ public sealed partial class IngestJournal : BackgroundService
     /// while the writer's queue is full). The returned task completes when the batch is journalled
     /// and queued for the engine — when it may be acked — and always completes: with an
     /// <see cref="RpcException"/> (Unavailable) when the journal could not be written.
-    /// <paramref name="observations"/> are the batch's valid ones.
+    /// <paramref name="observations"/> are the batch's valid ones; <paramref name="bytes"/> what it
+    /// holds of the <see cref="IngestQueueBudget"/>, given back when the engine takes it or when
+    /// it is refused.
     /// </summary>
     /// <exception cref="RpcException">Unavailable: the correlator is stopping.</exception>
-    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, CancellationToken cancellationToken)
+    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, long bytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(observations);
         var payload = JournalCodec.Encode(agent.Node, agent.InstanceId, seq, imported, observations, _catalog);
-        var pending = new Pending(agent, seq, payload, observations);
+        var pending = new Pending(agent, seq, payload, observations, bytes);
         try
         {
             await _pending.Writer.WriteAsync(pending, cancellationToken);
         }
-        catch (ChannelClosedException)
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
         {
+            _budget.Release(bytes);
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
+
             throw new RpcException(new Status(StatusCode.Unavailable, "the correlator is shutting down; reconnect and re-send un-acked batches"));
         }
 
@@ -162,7 +173,7 @@ public sealed partial class IngestJournal : BackgroundService
                         _checkpoints.Journalled(pending.Index, pending.Agent.Node, pending.Agent.InstanceId, pending.Seq);
                         _registry.Accept(pending.Agent, pending.Seq);
                         // Waits while the engine is behind: the missing acks slow the agents down.
-                        await _channels.Observations.Writer.WriteAsync(new IngestBatch(pending.Observations, pending.Index), CancellationToken.None);
+                        await _channels.Observations.Writer.WriteAsync(new IngestBatch(pending.Observations, pending.Index, pending.Bytes), CancellationToken.None);
                         pending.Done.TrySetResult();
                     }
                 }
@@ -211,6 +222,7 @@ public sealed partial class IngestJournal : BackgroundService
             var refusal = new RpcException(new Status(StatusCode.Unavailable, "the correlator stopped before it could journal the batch; it is not acked"));
             foreach (var pending in group)
             {
+                _budget.Release(pending.Bytes);
                 pending.Done.TrySetException(refusal);
             }
 
@@ -297,8 +309,10 @@ public sealed partial class IngestJournal : BackgroundService
         Log.ForeignJournal(_logger, Directory, _options.Database, aside);
     }
 
-    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations)
+    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations, long bytes)
     {
+        public long Bytes { get; } = bytes;
+
         public AgentState Agent { get; } = agent;
 
         public ulong Seq { get; } = seq;

@@ -52,6 +52,7 @@ public sealed class CorrelatorMetrics : BackgroundService
         StoreWriter writer,
         Journal.IngestJournal journal,
         StoreHealth health,
+        IngestQueueBudget queueBudget,
         AlertService alerts,
         AlertStore alertStore,
         IOptions<MetricsOptions> options,
@@ -108,6 +109,8 @@ public sealed class CorrelatorMetrics : BackgroundService
         var journalBytes = factory.CreateGauge("hopcapture_journal_bytes", "Bytes the ingest journal holds (batches acked but not yet covered by the store's checkpoint).");
         var journalReplayed = factory.CreateCounter("hopcapture_journal_replayed_batches_total", "Batches replayed from the ingest journal into the engine at start (after a crash).");
         var journalFailed = factory.CreateCounter("hopcapture_journal_failed_writes_total", "Batch writes to the journal that failed (disk full…); each is retried, not acked meanwhile.");
+        var queueBytes = factory.CreateGauge("hopcapture_ingest_queue_bytes",
+            "Bytes of accepted batches waiting for the journal and the engine (bounded by Correlator:IngestQueueBytes; at the bound, acks wait).");
         var writable = factory.CreateGauge("hopcapture_store_writable",
             "1 while the part (journal, store) can write; 0 while it cannot (disk full, read-only…) and ingest is held back: no batch is acked, agents spool.", ["part"]);
         var journalCut = factory.CreateGauge("hopcapture_journal_cut_bytes", "Bytes of torn or corrupt records cut from the journal's tail at start.");
@@ -159,6 +162,7 @@ public sealed class CorrelatorMetrics : BackgroundService
             journalBytes.Set(journal.Bytes);
             journalReplayed.IncTo(journal.ReplayedBatches);
             journalFailed.IncTo(journal.FailedWrites);
+            queueBytes.Set(queueBudget.Used);
             writable.WithLabels("journal").Set(health.Faulted(StorePart.Journal) ? 0 : 1);
             writable.WithLabels("store").Set(health.Faulted(StorePart.Store) ? 0 : 1);
             journalCut.Set(journal.Recovery?.CutBytes ?? 0);
