@@ -22,7 +22,7 @@ public sealed partial class AlertService(
     StoredProbeBus stored,
     AgentRegistry registry,
     StoreHealth storeHealth,
-    AlertStore store,
+    IAlertStore store,
     WebhookDispatcher dispatcher,
     TimeProvider timeProvider,
     ILogger<AlertService> logger) : BackgroundService

@@ -32,7 +32,7 @@ public sealed partial class IngestJournal : BackgroundService
     private readonly CorrelatorChannels _channels;
     private readonly AgentRegistry _registry;
     private readonly JournalCheckpoints _checkpoints;
-    private readonly ProbeStore _store;
+    private readonly IResultsStore _store;
     private readonly StoreHealth _health;
     private readonly IngestQueueBudget _budget;
     private readonly ILogger<IngestJournal> _logger;
@@ -49,7 +49,7 @@ public sealed partial class IngestJournal : BackgroundService
         CorrelatorChannels channels,
         AgentRegistry registry,
         JournalCheckpoints checkpoints,
-        ProbeStore store,
+        IResultsStore store,
         StoreHealth health,
         IngestQueueBudget budget,
         ILogger<IngestJournal> logger)

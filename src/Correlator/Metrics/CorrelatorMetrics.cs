@@ -54,7 +54,7 @@ public sealed class CorrelatorMetrics : BackgroundService
         StoreHealth health,
         IngestQueueBudget queueBudget,
         AlertService alerts,
-        AlertStore alertStore,
+        IAlertStore alertStore,
         IOptions<MetricsOptions> options,
         TimeProvider timeProvider)
     {
