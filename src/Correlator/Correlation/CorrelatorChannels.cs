@@ -19,7 +19,12 @@ public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex,
 public sealed class CorrelatorChannels
 {
     public const int ObservationBatchCapacity = 1024;
-    public const int ResultCapacity = 100_000;
+
+    /// <summary>
+    /// Finalised probes waiting for the store writer (10 of its transactions); beyond it the
+    /// engine waits. At 100,000 a start-up burst of finalised probes held ~200 MB here.
+    /// </summary>
+    public const int ResultCapacity = 10_000;
 
     public Channel<IngestBatch> Observations { get; } = Channel.CreateBounded<IngestBatch>(
         new BoundedChannelOptions(ObservationBatchCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
