@@ -409,9 +409,15 @@ public static class BenchHarness
     {
         var time = TimeProvider.System;
         var database = Path.Combine(settings.WorkDirectory, "ingest.db");
+        // Every run starts from nothing: the database, its WAL and its journal directory.
         foreach (var stale in Directory.GetFiles(settings.WorkDirectory, "ingest.db*"))
         {
             File.Delete(stale);
+        }
+
+        foreach (var stale in Directory.GetDirectories(settings.WorkDirectory, "ingest.db*"))
+        {
+            Directory.Delete(stale, recursive: true);
         }
 
         using var correlator = CorrelatorProcess.Start(database, log);
