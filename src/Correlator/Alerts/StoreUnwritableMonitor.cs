@@ -77,15 +77,7 @@ public sealed class StoreUnwritableMonitor
     {
         if (_rule is null || !ReferenceEquals(options, _options))
         {
-            _rule = AlertRule.Compile(new AlertRuleOptions
-            {
-                Name = AlertName,
-                Segment = "*",
-                Statistic = "max",
-                Threshold = 0,
-                For = TimeSpan.Zero,
-                Severity = options.Severity,
-            });
+            _rule = AlertRule.BuiltIn(AlertName, 0, options.Severity);
             _options = options;
         }
 
