@@ -11,6 +11,11 @@ public static class AgentsView
     {
         ArgumentNullException.ThrowIfNull(response);
         var parts = new List<IRenderable>();
+        foreach (var fault in response.StoreFaults)
+        {
+            parts.Add(Tables.Line(StoreFaultLine(fault, now)));
+        }
+
         if (response.Agents.Count == 0)
         {
             parts.Add(Tables.Line("no agents have connected to this correlator"));
@@ -55,6 +60,15 @@ public static class AgentsView
         }
 
         return new Rows(parts);
+    }
+
+    /// <summary>First thing shown: while it lasts, every agent's data waits in its spool.</summary>
+    public static string StoreFaultLine(StoreFaultInfo fault, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(fault);
+        var what = fault.Part == "journal" ? "ingest journal" : "results store";
+        return $"! the correlator's {what} cannot write ({fault.Problem}; first failed {Formats.Ago(fault.SinceNs, now)}): " +
+               "agents are held back — no batch is acked, they keep their data in their spools";
     }
 
     public static string EngineLine(EngineStats engine)

@@ -95,15 +95,7 @@ public sealed class AgentDownMonitor
     {
         if (_rule is null || !ReferenceEquals(options, _options))
         {
-            _rule = AlertRule.Compile(new AlertRuleOptions
-            {
-                Name = AlertName,
-                Segment = "*",
-                Statistic = "max",
-                Threshold = options.After.TotalSeconds,
-                For = TimeSpan.Zero,
-                Severity = options.Severity,
-            });
+            _rule = AlertRule.BuiltIn(AlertName, options.After.TotalSeconds, options.Severity);
             _nodes = new Glob(options.Nodes);
             _options = options;
         }

@@ -42,6 +42,12 @@ public sealed class AlertInstance
     /// <summary>The node of an agent-down alert; null for a path alert.</summary>
     public string? Node { get; }
 
+    /// <summary>For a store-unwritable alert (<see cref="StoreUnwritableMonitor"/>): the part that cannot write ("journal", "store"); null otherwise.</summary>
+    public string? Part { get; init; }
+
+    /// <summary>For a store-unwritable alert: why the part cannot write.</summary>
+    public string Problem { get; internal set; } = "";
+
     /// <summary>Unit of <see cref="Value"/> and the rule's threshold: the statistic's, seconds for agent-down.</summary>
     public string Unit => Node is null ? Rule.Unit : "s";
 
@@ -81,6 +87,14 @@ public sealed class AlertInstance
         get
         {
             var rule = Rule;
+            if (Part is not null)
+            {
+                var seconds = Value.ToString("0.#", CultureInfo.InvariantCulture);
+                return State == AlertState.Resolved
+                    ? $"the {Part} writes again after {seconds} s; ingest resumed"
+                    : $"the {Part} cannot write for {seconds} s ({Problem}): ingest is held back, agents keep their batches in their spools";
+            }
+
             if (Node is not null)
             {
                 return State == AlertState.Resolved
@@ -113,7 +127,14 @@ public sealed class AlertInstance
     internal void FreezeLabels(IReadOnlyDictionary<string, string>? stored = null) =>
         _labels = stored is null or { Count: 0 } ? CurrentLabels() : new Dictionary<string, string>(stored, StringComparer.Ordinal);
 
-    private Dictionary<string, string> CurrentLabels() => Node is not null
+    private Dictionary<string, string> CurrentLabels() => Part is not null
+        ? new(StringComparer.Ordinal)
+        {
+            ["alertname"] = Rule.Name,
+            ["severity"] = Rule.Options.Severity,
+            ["part"] = Part,
+        }
+        : Node is not null
         ? new(StringComparer.Ordinal)
         {
             ["alertname"] = Rule.Name,

@@ -31,6 +31,9 @@ public sealed class AlertOptions
     /// <summary>The built-in alert on agents that went quiet (alertname hopcapture-agent-down); on by default.</summary>
     public AgentDownOptions AgentDown { get; set; } = new();
 
+    /// <summary>The built-in alert on a journal or store that cannot write (alertname hopcapture-store-unwritable); on by default.</summary>
+    public StoreUnwritableOptions StoreUnwritable { get; set; } = new();
+
     public List<WebhookOptions> Webhooks { get; set; } = [];
 }
 
@@ -104,6 +107,18 @@ public sealed class AgentDownOptions
 
     /// <summary>Glob over node names the alert watches (e.g. to leave out a decommissioned node still in the store).</summary>
     public string Nodes { get; set; } = "*";
+}
+
+/// <summary>
+/// "Correlator:Alerts:StoreUnwritable": the ingest journal or the results store cannot write
+/// (disk full, read-only, I/O errors) and ingest is held back. Fires at the first failed write,
+/// with label <c>part</c> (journal, store); resolves when the part writes again.
+/// </summary>
+public sealed class StoreUnwritableOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    public string Severity { get; set; } = "page";
 }
 
 /// <summary>An HTTP receiver speaking Alertmanager's POST /api/v2/alerts.</summary>

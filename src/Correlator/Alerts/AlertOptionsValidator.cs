@@ -42,6 +42,10 @@ public sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
             {
                 failures.Add($"{key}:Name: '{rule.Name}' is the built-in agent-down alert's name (configure it under {Prefix}AgentDown)");
             }
+            else if (rule.Name == StoreUnwritableMonitor.AlertName)
+            {
+                failures.Add($"{key}:Name: '{rule.Name}' is the built-in store-unwritable alert's name (configure it under {Prefix}StoreUnwritable)");
+            }
             else if (string.IsNullOrWhiteSpace(rule.Name))
             {
                 failures.Add($"{key}:Name: is empty; every rule needs a unique name (it becomes the alertname label)");

@@ -55,6 +55,17 @@ public sealed class AlertRule
 
     public string Unit => AlertStatistics.Unit(Statistic);
 
+    /// <summary>The rule a built-in alert (agent-down, store-unwritable) carries: its name, severity and threshold in seconds, no path selector.</summary>
+    public static AlertRule BuiltIn(string name, double thresholdSeconds, string severity) => Compile(new AlertRuleOptions
+    {
+        Name = name,
+        Segment = "*",
+        Statistic = "max",
+        Threshold = thresholdSeconds,
+        For = TimeSpan.Zero,
+        Severity = severity,
+    });
+
     public static AlertRule Compile(AlertRuleOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

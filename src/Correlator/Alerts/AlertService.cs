@@ -12,13 +12,17 @@ namespace HopCapture.Correlator.Alerts;
 /// notifications in the store and wakes the <see cref="WebhookDispatcher"/>. Rules come from
 /// IOptionsMonitor on every turn: an edited config file applies without a restart; an invalid
 /// one is logged and the previous rules stay. The same turn checks the agents for silence
-/// (<see cref="AgentDownMonitor"/>).
+/// (<see cref="AgentDownMonitor"/>) and the journal and store for writes they cannot make
+/// (<see cref="StoreUnwritableMonitor"/>). A transition the store cannot record (it shares the
+/// database, which may be the very thing that is full) is logged at once and recorded, with its
+/// notifications, at a later turn: in order, nothing lost.
 /// </summary>
 public sealed partial class AlertService(
     IOptionsMonitor<AlertOptions> options,
     StoredProbeBus stored,
     AgentRegistry registry,
-    AlertStore store,
+    StoreHealth storeHealth,
+    IAlertStore store,
     WebhookDispatcher dispatcher,
     TimeProvider timeProvider,
     ILogger<AlertService> logger) : BackgroundService
@@ -28,6 +32,8 @@ public sealed partial class AlertService(
 
     private readonly AlertEvaluator _evaluator = new();
     private readonly AgentDownMonitor _agentDown = new();
+    private readonly StoreUnwritableMonitor _storeUnwritable = new();
+    private readonly Queue<AlertTransition> _unrecorded = new();
     private readonly Lock _gate = new();
     private AlertOptions? _applied;
     private StoredProbeSubscription? _subscription;
@@ -40,7 +46,7 @@ public sealed partial class AlertService(
         {
             lock (_gate)
             {
-                return [.. _evaluator.Active, .. _agentDown.Active];
+                return [.. _evaluator.Active, .. _agentDown.Active, .. _storeUnwritable.Active];
             }
         }
     }
@@ -58,7 +64,8 @@ public sealed partial class AlertService(
         if (_applied is { } applied && firing.Count > 0)
         {
             _agentDown.Adopt(firing.Where(a => a.Rule == AgentDownMonitor.AlertName), applied.AgentDown);
-            _evaluator.Adopt(firing.Where(a => a.Rule != AgentDownMonitor.AlertName), now);
+            _storeUnwritable.Adopt(firing.Where(a => a.Rule == StoreUnwritableMonitor.AlertName), applied.StoreUnwritable);
+            _evaluator.Adopt(firing.Where(a => a.Rule is not (AgentDownMonitor.AlertName or StoreUnwritableMonitor.AlertName)), now);
             Log.Adopted(logger, firing.Count);
         }
 
@@ -116,6 +123,7 @@ public sealed partial class AlertService(
             {
                 transitions.AddRange(_agentDown.Evaluate(
                     registry.Snapshot().Select(a => new AgentSeen(a.Node, a.LastSeenNs)), applied.AgentDown, now));
+                transitions.AddRange(_storeUnwritable.Evaluate(storeHealth.Faults, applied.StoreUnwritable, now));
             }
         }
 
@@ -123,7 +131,13 @@ public sealed partial class AlertService(
         var hooks = config.Webhooks.Select(w => w.Name).ToList();
         foreach (var transition in transitions)
         {
-            store.Record(transition, hooks, a => AlertmanagerPayload.Build(a, config.GeneratorUrl), now);
+            _unrecorded.Enqueue(transition);
+        }
+
+        var recorded = Record(config, hooks, now);
+        foreach (var transition in transitions)
+        {
+            // Logged when it happens, recorded or not (an unrecorded one has no id yet).
             if (transition.To == AlertState.Firing)
             {
                 Log.Firing(logger, transition.Alert.Id, transition.Alert.Rule.Name, transition.Alert.Summary);
@@ -134,10 +148,38 @@ public sealed partial class AlertService(
             }
         }
 
-        if (QueueResends(config, hooks, now) > 0 || transitions.Count > 0)
+        // Re-sends go through the store too: not while it cannot take the transitions.
+        var resends = _unrecorded.Count == 0 ? QueueResends(config, hooks, now) : 0;
+        if (recorded > 0 || resends > 0)
         {
             dispatcher.Wake();
         }
+    }
+
+    /// <summary>Records the transitions not recorded yet, oldest first; stops at the first the store refuses (retried next turn).</summary>
+    private int Record(AlertOptions config, IReadOnlyList<string> hooks, long now)
+    {
+        var recorded = 0;
+        while (_unrecorded.TryPeek(out var transition))
+        {
+            var id = transition.Alert.Id;
+            try
+            {
+                store.Record(transition, hooks, a => AlertmanagerPayload.Build(a, config.GeneratorUrl), now);
+            }
+            catch (Exception ex) when (StoreHealth.IsUnwritable(ex))
+            {
+                // The insert's id went with the rolled-back transaction.
+                transition.Alert.Id = id;
+                Log.RecordDeferred(logger, transition.Alert.Rule.Name, _unrecorded.Count, ex.Message);
+                break;
+            }
+
+            _unrecorded.Dequeue();
+            recorded++;
+        }
+
+        return recorded;
     }
 
     /// <summary>
@@ -214,6 +256,10 @@ public sealed partial class AlertService(
 
         [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Alert configuration reloaded: {Rules} rules, {Webhooks} webhooks")]
         public static partial void Reloaded(ILogger logger, int rules, int webhooks);
+
+        [LoggerMessage(EventId = 5007, Level = LogLevel.Warning,
+            Message = "Cannot record alert {Rule} in the store yet ({Problem}); {Waiting} transitions wait and are recorded and notified once it can write")]
+        public static partial void RecordDeferred(ILogger logger, string rule, int waiting, string problem);
 
         [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "Took over {Count} alerts left firing by the previous run: re-sent while their condition holds, resolved with a notification when it does not")]
         public static partial void Adopted(ILogger logger, int count);

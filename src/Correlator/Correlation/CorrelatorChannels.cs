@@ -7,9 +7,10 @@ namespace HopCapture.Correlator.Correlation;
 
 /// <summary>
 /// Validated observations of one agent batch, already in engine form (each carries its imported
-/// flag), and the index of the batch's record in the ingest journal.
+/// flag), the index of the batch's record in the ingest journal, and the bytes it holds of the
+/// <see cref="Ingest.IngestQueueBudget"/> (0 for a batch replayed at start).
 /// </summary>
-public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex);
+public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex, long Bytes = 0);
 
 /// <summary>
 /// The two hand-offs of the pipeline: ingest streams → engine host (bounded, writers wait, which
@@ -18,7 +19,12 @@ public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex)
 public sealed class CorrelatorChannels
 {
     public const int ObservationBatchCapacity = 1024;
-    public const int ResultCapacity = 100_000;
+
+    /// <summary>
+    /// Finalised probes waiting for the store writer (10 of its transactions); beyond it the
+    /// engine waits. At 100,000 a start-up burst of finalised probes held ~200 MB here.
+    /// </summary>
+    public const int ResultCapacity = 10_000;
 
     public Channel<IngestBatch> Observations { get; } = Channel.CreateBounded<IngestBatch>(
         new BoundedChannelOptions(ObservationBatchCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });

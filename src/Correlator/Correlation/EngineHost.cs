@@ -26,6 +26,7 @@ public sealed partial class EngineHost : BackgroundService
     private readonly EngineDriver _driver;
     private readonly CorrelatorChannels _channels;
     private readonly JournalCheckpoints _checkpoints;
+    private readonly Ingest.IngestQueueBudget _budget;
     private readonly long _timeoutNs;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<EngineHost> _logger;
@@ -40,6 +41,7 @@ public sealed partial class EngineHost : BackgroundService
         InterfaceCatalog catalog,
         CorrelatorChannels channels,
         JournalCheckpoints checkpoints,
+        Ingest.IngestQueueBudget budget,
         TimeProvider timeProvider,
         ILogger<EngineHost> logger)
     {
@@ -48,6 +50,7 @@ public sealed partial class EngineHost : BackgroundService
         _timeoutNs = (long)options.Value.Engine.ProbeTimeout.TotalNanoseconds;
         _channels = channels;
         _checkpoints = checkpoints;
+        _budget = budget;
         _timeProvider = timeProvider;
         _logger = logger;
     }
@@ -150,6 +153,7 @@ public sealed partial class EngineHost : BackgroundService
         while (taken < maxBatches && reader.TryRead(out var batch))
         {
             taken++;
+            _budget.Release(batch.Bytes);
             var arrival = _timeProvider.NowNs();
             _checkpoints.Taken(batch.JournalIndex, arrival);
             foreach (ref readonly var observation in batch.Observations.AsSpan())

@@ -57,15 +57,17 @@ public static class CorrelatorServiceCollectionExtensions
         services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<CorrelatorOptions>>(
             (grpc, correlator) => grpc.MaxReceiveMessageSize = correlator.Value.MaxMessageBytes);
         services.TryAddSingleton<IngestRateLimits>();
+        services.TryAddSingleton<IngestQueueBudget>();
 
         services.TryAddSingleton<InterfaceCatalog>();
         services.TryAddSingleton<CorrelatorChannels>();
-        services.TryAddSingleton<ProbeStore>();
+        services.TryAddSingleton<IResultsStore>(StoreBackends.ResultsStore);
         services.TryAddSingleton<ProbeQueries>();
         services.TryAddSingleton<Loss.LossQueries>();
         services.TryAddSingleton<Inventory.VmInventory>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<StoredProbeBus>();
+        services.TryAddSingleton<StoreHealth>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<EngineHost>();
         services.TryAddSingleton<Journal.JournalCheckpoints>();

@@ -27,6 +27,7 @@ public sealed partial class IngestService(
     ControlHub control,
     IngestRateLimits limits,
     IngestJournal journal,
+    IngestQueueBudget budget,
     IHostApplicationLifetime lifetime,
     ILogger<IngestService> logger) : Protos.Ingest.IngestBase
 {
@@ -304,8 +305,12 @@ public sealed partial class IngestService(
                 await limits.WaitAsync(state.Node, count, cancellationToken);
             }
 
+            // Waits while the batches queued for the journal and the engine hold the whole byte budget.
+            var bytes = IngestQueueBudget.Cost(count);
+            await budget.AcquireAsync(bytes, cancellationToken);
+
             // Journalled even when empty, so its seq is remembered; waits while the journal's queue is full.
-            var journalled = await journal.EnqueueAsync(state, batch.Seq, batch.Imported, observations, cancellationToken);
+            var journalled = await journal.EnqueueAsync(state, batch.Seq, batch.Imported, observations, bytes, cancellationToken);
             state.QueuedSeq = batch.Seq;
             return AckWhenJournalledAsync(journalled, state, batch.Seq, count, rejected, firstReason);
         }

@@ -32,7 +32,9 @@ public sealed partial class IngestJournal : BackgroundService
     private readonly CorrelatorChannels _channels;
     private readonly AgentRegistry _registry;
     private readonly JournalCheckpoints _checkpoints;
-    private readonly ProbeStore _store;
+    private readonly IResultsStore _store;
+    private readonly StoreHealth _health;
+    private readonly IngestQueueBudget _budget;
     private readonly ILogger<IngestJournal> _logger;
     private readonly Channel<Pending> _pending = Channel.CreateBounded<Pending>(
         new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -47,7 +49,9 @@ public sealed partial class IngestJournal : BackgroundService
         CorrelatorChannels channels,
         AgentRegistry registry,
         JournalCheckpoints checkpoints,
-        ProbeStore store,
+        IResultsStore store,
+        StoreHealth health,
+        IngestQueueBudget budget,
         ILogger<IngestJournal> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -58,6 +62,8 @@ public sealed partial class IngestJournal : BackgroundService
         _registry = registry;
         _checkpoints = checkpoints;
         _store = store;
+        _health = health;
+        _budget = budget;
         _logger = logger;
     }
 
@@ -73,7 +79,7 @@ public sealed partial class IngestJournal : BackgroundService
     /// <summary>Batches journalled since start.</summary>
     public long Journalled => Interlocked.Read(ref _journalled);
 
-    /// <summary>Batches refused because the journal could not be written.</summary>
+    /// <summary>Batches whose write failed (retried until written, or refused when the correlator stops first).</summary>
     public long FailedWrites => Interlocked.Read(ref _failedWrites);
 
     /// <summary>Bytes the journal holds on disk.</summary>
@@ -113,21 +119,29 @@ public sealed partial class IngestJournal : BackgroundService
     /// while the writer's queue is full). The returned task completes when the batch is journalled
     /// and queued for the engine — when it may be acked — and always completes: with an
     /// <see cref="RpcException"/> (Unavailable) when the journal could not be written.
-    /// <paramref name="observations"/> are the batch's valid ones.
+    /// <paramref name="observations"/> are the batch's valid ones; <paramref name="bytes"/> what it
+    /// holds of the <see cref="IngestQueueBudget"/>, given back when the engine takes it or when
+    /// it is refused.
     /// </summary>
     /// <exception cref="RpcException">Unavailable: the correlator is stopping.</exception>
-    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, CancellationToken cancellationToken)
+    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, long bytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(observations);
         var payload = JournalCodec.Encode(agent.Node, agent.InstanceId, seq, imported, observations, _catalog);
-        var pending = new Pending(agent, seq, payload, observations);
+        var pending = new Pending(agent, seq, payload, observations, bytes);
         try
         {
             await _pending.Writer.WriteAsync(pending, cancellationToken);
         }
-        catch (ChannelClosedException)
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
         {
+            _budget.Release(bytes);
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
+
             throw new RpcException(new Status(StatusCode.Unavailable, "the correlator is shutting down; reconnect and re-send un-acked batches"));
         }
 
@@ -152,14 +166,14 @@ public sealed partial class IngestJournal : BackgroundService
                     group.Add(next);
                 }
 
-                if (Write(group))
+                if (await WriteAsync(group, stoppingToken))
                 {
                     foreach (var pending in group)
                     {
                         _checkpoints.Journalled(pending.Index, pending.Agent.Node, pending.Agent.InstanceId, pending.Seq);
                         _registry.Accept(pending.Agent, pending.Seq);
                         // Waits while the engine is behind: the missing acks slow the agents down.
-                        await _channels.Observations.Writer.WriteAsync(new IngestBatch(pending.Observations, pending.Index), CancellationToken.None);
+                        await _channels.Observations.Writer.WriteAsync(new IngestBatch(pending.Observations, pending.Index, pending.Bytes), CancellationToken.None);
                         pending.Done.TrySetResult();
                     }
                 }
@@ -173,8 +187,50 @@ public sealed partial class IngestJournal : BackgroundService
         }
     }
 
-    /// <summary>Appends a group with one flush; on failure every batch of it is refused (the agents re-send).</summary>
-    private bool Write(List<Pending> group)
+    /// <summary>
+    /// Appends a group with one flush. Nothing is journalled while the results store cannot write,
+    /// and a failed write (disk full…) is taken back by the log and retried: the group's batches
+    /// stay un-acked meanwhile, the queue before the writer fills, and the streams stop being read
+    /// (the agents' spools hold what follows). Only when the correlator stops first are they
+    /// refused (Unavailable; the agents re-send them to the next run).
+    /// </summary>
+    private async Task<bool> WriteAsync(List<Pending> group, CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await _health.WritableAsync(StorePart.Store, stoppingToken);
+                if (TryWrite(group, out var failure))
+                {
+                    _health.Wrote(StorePart.Journal);
+                    return true;
+                }
+
+                _health.Failed(StorePart.Journal, Directory, failure);
+                await Task.Delay(StoreHealth.RetryEvery, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: one last try, so a healthy shutdown still journals what the streams queued.
+            if (!_health.Faulted(StorePart.Store) && TryWrite(group, out _))
+            {
+                return true;
+            }
+
+            var refusal = new RpcException(new Status(StatusCode.Unavailable, "the correlator stopped before it could journal the batch; it is not acked"));
+            foreach (var pending in group)
+            {
+                _budget.Release(pending.Bytes);
+                pending.Done.TrySetException(refusal);
+            }
+
+            return false;
+        }
+    }
+
+    private bool TryWrite(List<Pending> group, out Exception failure)
     {
         try
         {
@@ -185,18 +241,13 @@ public sealed partial class IngestJournal : BackgroundService
 
             _log!.Flush(_options.Journal.SyncToDisk);
             Interlocked.Add(ref _journalled, group.Count);
+            failure = null!;
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
             Interlocked.Add(ref _failedWrites, group.Count);
-            Log.WriteFailed(_logger, group.Count, Directory, ex.Message);
-            var refusal = new RpcException(new Status(StatusCode.Unavailable, $"the correlator cannot write its ingest journal ({ex.Message}); the batch is not acked"));
-            foreach (var pending in group)
-            {
-                pending.Done.TrySetException(refusal);
-            }
-
+            failure = ex;
             return false;
         }
     }
@@ -258,8 +309,10 @@ public sealed partial class IngestJournal : BackgroundService
         Log.ForeignJournal(_logger, Directory, _options.Database, aside);
     }
 
-    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations)
+    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations, long bytes)
     {
+        public long Bytes { get; } = bytes;
+
         public AgentState Agent { get; } = agent;
 
         public ulong Seq { get; } = seq;
@@ -288,9 +341,5 @@ public sealed partial class IngestJournal : BackgroundService
         [LoggerMessage(EventId = 6005, Level = LogLevel.Warning,
             Message = "The ingest journal {Directory} belongs to another database than {Database}; moved aside to {Aside}, not replayed")]
         public static partial void ForeignJournal(ILogger logger, string directory, string database, string aside);
-
-        [LoggerMessage(EventId = 6004, Level = LogLevel.Error,
-            Message = "Writing {Count} batches to the ingest journal {Directory} failed ({Reason}); they are refused and the agents re-send them")]
-        public static partial void WriteFailed(ILogger logger, int count, string directory, string reason);
     }
 }

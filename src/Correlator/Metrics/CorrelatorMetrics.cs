@@ -51,8 +51,10 @@ public sealed class CorrelatorMetrics : BackgroundService
         EngineHost engine,
         StoreWriter writer,
         Journal.IngestJournal journal,
+        StoreHealth health,
+        IngestQueueBudget queueBudget,
         AlertService alerts,
-        AlertStore alertStore,
+        IAlertStore alertStore,
         IOptions<MetricsOptions> options,
         TimeProvider timeProvider)
     {
@@ -106,7 +108,11 @@ public sealed class CorrelatorMetrics : BackgroundService
         var storeFailed = factory.CreateCounter("hopcapture_store_failed_total", "Probes lost because the store refused the write.");
         var journalBytes = factory.CreateGauge("hopcapture_journal_bytes", "Bytes the ingest journal holds (batches acked but not yet covered by the store's checkpoint).");
         var journalReplayed = factory.CreateCounter("hopcapture_journal_replayed_batches_total", "Batches replayed from the ingest journal into the engine at start (after a crash).");
-        var journalFailed = factory.CreateCounter("hopcapture_journal_failed_writes_total", "Batches refused (not acked) because the journal could not be written.");
+        var journalFailed = factory.CreateCounter("hopcapture_journal_failed_writes_total", "Batch writes to the journal that failed (disk full…); each is retried, not acked meanwhile.");
+        var queueBytes = factory.CreateGauge("hopcapture_ingest_queue_bytes",
+            "Bytes of accepted batches waiting for the journal and the engine (bounded by Correlator:IngestQueueBytes; at the bound, acks wait).");
+        var writable = factory.CreateGauge("hopcapture_store_writable",
+            "1 while the part (journal, store) can write; 0 while it cannot (disk full, read-only…) and ingest is held back: no batch is acked, agents spool.", ["part"]);
         var journalCut = factory.CreateGauge("hopcapture_journal_cut_bytes", "Bytes of torn or corrupt records cut from the journal's tail at start.");
         var partitions = factory.CreateGauge("hopcapture_store_partitions", "Raw probe partitions (days of arrival time) the store holds, as of the last retention check.");
         var storeBytes = factory.CreateGauge("hopcapture_store_used_bytes", "Bytes the database's live pages use, as of the last retention check (compare Correlator:Retention:MaxBytes).");
@@ -156,6 +162,9 @@ public sealed class CorrelatorMetrics : BackgroundService
             journalBytes.Set(journal.Bytes);
             journalReplayed.IncTo(journal.ReplayedBatches);
             journalFailed.IncTo(journal.FailedWrites);
+            queueBytes.Set(queueBudget.Used);
+            writable.WithLabels("journal").Set(health.Faulted(StorePart.Journal) ? 0 : 1);
+            writable.WithLabels("store").Set(health.Faulted(StorePart.Store) ? 0 : 1);
             journalCut.Set(journal.Recovery?.CutBytes ?? 0);
             replayDuplicates.IncTo(writer.ReplayedDuplicates);
             droppedPartitions.IncTo(writer.DroppedPartitions);

@@ -3,30 +3,34 @@ using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Journal;
 using HopCapture.Correlator.Hosting;
-using Microsoft.Data.Sqlite;
+using System.Threading.Channels;
+using HopCapture.Analysis.Probes;
 using Microsoft.Extensions.Options;
 
 namespace HopCapture.Correlator.Storage;
 
 /// <summary>
 /// Writes finalised probes in transactions of up to <see cref="MaxBatch"/> with one prepared
-/// insert, then publishes the ones it stored (ids set) on the <see cref="StoredProbeBus"/>: a
-/// batch the database refused is logged and counted, and reaches no alert, metric or Watch. It
+/// insert, then publishes the ones it stored (ids set) on the <see cref="StoredProbeBus"/>. A
+/// batch the database cannot write (disk full, read-only, I/O error) is retried until it can,
+/// holding ingest back meanwhile (<see cref="StoreHealth"/>); one it refuses for anything else is
+/// logged and counted, and reaches no alert, metric or Watch. It
 /// reads until the engine host completes the channel, so everything flushed at shutdown is stored.
 /// After each transaction (and each second when idle) it persists the journal checkpoint the
 /// stored probes cover and lets the journal drop what is before it. A probe that may have been
 /// stored before a crash (first seen no later than the newest replayed observation) is looked
 /// up first and skipped if present: exactly once in the store. It is the store's only writer:
-/// new day partitions and retention's dropped ones (<see cref="RawRetention"/>, every
-/// Retention:CheckEvery) happen on its connection between transactions.
+/// its session (<see cref="IStoreWriteSession"/>) also applies retention every
+/// Retention:CheckEvery, between transactions.
 /// </summary>
 public sealed partial class StoreWriter(
-    ProbeStore store,
+    IResultsStore store,
     AgentRegistry registry,
     CorrelatorChannels channels,
     StoredProbeBus stored,
     JournalCheckpoints checkpoints,
     IngestJournal journal,
+    StoreHealth health,
     IOptions<CorrelatorOptions> options,
     TimeProvider timeProvider,
     ILogger<StoreWriter> logger) : BackgroundService
@@ -40,14 +44,12 @@ public sealed partial class StoreWriter(
     private long _duplicates;
     private long _handled;
 
-    // The writer loop's connection and prepared appender (only that loop touches them); null
-    // until first needed and after a failure, so the next use opens them afresh.
-    private SqliteConnection? _connection;
-    private ProbeAppender? _append;
+    // The writer loop's session (only that loop touches it); null until first needed and after
+    // a failure, so the next use opens it afresh.
+    private IStoreWriteSession? _session;
     private long _droppedPartitions;
     private RetentionPass? _retention;
     private long _nextRetentionTicks;
-    private readonly RawRetention _rawRetention = new(options.Value.Retention, logger);
 
     public long Stored => Interlocked.Read(ref _stored);
 
@@ -123,7 +125,16 @@ public sealed partial class StoreWriter(
                     }
                 }
 
-                var written = Write(batch);
+                if (await WriteAsync(batch, stoppingToken) is not { } written)
+                {
+                    // Stopping while the database cannot write: these probes, and whatever the
+                    // engine still flushes, stay in the journal past the checkpoint and are
+                    // replayed at the next start.
+                    batch.Clear();
+                    await DiscardAsync(reader);
+                    break;
+                }
+
                 _handled += taken;
                 foreach (var item in written)
                 {
@@ -144,56 +155,69 @@ public sealed partial class StoreWriter(
         }
     }
 
-    /// <summary>One transaction; returns the probes stored (none when the database refused the batch).</summary>
+    /// <summary>
+    /// Stores a batch, retrying while the database cannot write (disk full, read-only, I/O error:
+    /// <see cref="StoreHealth"/> holds ingest back meanwhile); returns null when the host stops
+    /// first. A batch refused for anything else is logged and lost, as before.
+    /// </summary>
+    private async Task<List<StoredProbe>?> WriteAsync(List<StoredProbe> batch, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
+            {
+                var written = Write(batch);
+                health.Wrote(StorePart.Store);
+                return written;
+            }
+            catch (Exception ex) when (StoreHealth.IsUnwritable(ex))
+            {
+                Reset();
+                health.Failed(StorePart.Store, options.Value.Database, ex);
+                try
+                {
+                    await Task.Delay(StoreHealth.RetryEvery, timeProvider, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
+            }
+            catch (Exception ex)
+            {
+                Interlocked.Add(ref _failed, batch.Count);
+                Log.WriteFailed(logger, batch.Count, ex);
+                Reset();
+                return [];
+            }
+        }
+    }
+
+    /// <summary>Reads the channel to its end without storing, so the engine's shutdown flush is not blocked.</summary>
+    private static async Task DiscardAsync(ChannelReader<Probe> reader)
+    {
+        await foreach (var _ in reader.ReadAllAsync(CancellationToken.None))
+        {
+        }
+    }
+
+    /// <summary>One transaction; returns the probes stored.</summary>
     private List<StoredProbe> Write(List<StoredProbe> batch)
     {
-        var written = new List<StoredProbe>(batch.Count);
-        try
+        foreach (var item in batch)
         {
-            var append = Prepare();
-            var replayedThrough = checkpoints.ReplayedThroughNs;
-            var duplicates = 0;
-            using var transaction = _connection!.BeginTransaction();
-            foreach (var item in batch)
-            {
-                // Capture identity, not arrival: a replayed probe arrives again, later.
-                if (item.Record.FirstTsNs <= replayedThrough && append.Exists(item.Record, transaction))
-                {
-                    duplicates++;
-                    continue;
-                }
-
-                item.Record.Id = append.Append(item.Record, transaction);
-                written.Add(item);
-            }
-
-            transaction.Commit();
-            Interlocked.Add(ref _stored, written.Count);
-            Interlocked.Add(ref _duplicates, duplicates);
-            return written;
+            // A failed attempt may have numbered some: only this attempt's ids count.
+            item.Record.Id = 0;
         }
-        catch (Exception ex)
-        {
-            Interlocked.Add(ref _failed, batch.Count);
-            Log.WriteFailed(logger, batch.Count, ex);
-            Reset();
-            return [];
-        }
+
+        var duplicates = Session().Write(batch.ConvertAll(static b => b.Record), checkpoints.ReplayedThroughNs);
+        var written = batch.FindAll(static b => b.Record.Id != 0);
+        Interlocked.Add(ref _stored, written.Count);
+        Interlocked.Add(ref _duplicates, duplicates);
+        return written;
     }
 
-    private ProbeAppender Prepare()
-    {
-        if (_connection is null || _append is null)
-        {
-            _connection ??= store.Open();
-            // WAL with synchronous NORMAL: a commit is on disk at the next checkpoint, not at
-            // once; a power cut may lose the last moments of probes but never corrupts the file.
-            ProbeStore.Execute(_connection, "PRAGMA synchronous = NORMAL;");
-            _append = ProbeStore.PrepareAppend(_connection);
-        }
-
-        return _append;
-    }
+    private IStoreWriteSession Session() => _session ??= store.OpenWriter();
 
     /// <summary>A retention pass when one is due (and at the first chance after start).</summary>
     private void Retain()
@@ -207,14 +231,9 @@ public sealed partial class StoreWriter(
         _nextRetentionTicks = now.UtcTicks + options.Value.Retention.CheckEvery.Ticks;
         try
         {
-            var append = Prepare();
-            var pass = _rawRetention.Apply(_connection!, timeProvider.NowNs());
+            var pass = Session().ApplyRetention(timeProvider.NowNs());
             Volatile.Write(ref _retention, pass);
-            if (pass.DroppedByAge + pass.DroppedBySize > 0)
-            {
-                Interlocked.Add(ref _droppedPartitions, pass.DroppedByAge + pass.DroppedBySize);
-                append.Reload();
-            }
+            Interlocked.Add(ref _droppedPartitions, pass.DroppedByAge + pass.DroppedBySize);
         }
         catch (Exception ex)
         {
@@ -234,24 +253,29 @@ public sealed partial class StoreWriter(
 
         try
         {
-            _connection ??= store.Open();
-            ProbeStore.SaveJournalCheckpoint(_connection, checkpoint);
+            Session().SaveCheckpoint(checkpoint);
             journal.Release(checkpoint.Index);
         }
         catch (Exception ex)
         {
             checkpoints.PersistFailed();
-            Log.CheckpointFailed(logger, checkpoint.Index, ex);
+            if (StoreHealth.IsUnwritable(ex))
+            {
+                Log.CheckpointDeferred(logger, checkpoint.Index, ex.Message);
+            }
+            else
+            {
+                Log.CheckpointFailed(logger, checkpoint.Index, ex);
+            }
+
             Reset();
         }
     }
 
     private void Reset()
     {
-        _append?.Dispose();
-        _append = null;
-        _connection?.Dispose();
-        _connection = null;
+        _session?.Dispose();
+        _session = null;
     }
 
     private static partial class Log
@@ -262,6 +286,10 @@ public sealed partial class StoreWriter(
         [LoggerMessage(EventId = 3003, Level = LogLevel.Error,
             Message = "Persisting journal checkpoint {Index} failed; the journal is kept from the previous one")]
         public static partial void CheckpointFailed(ILogger logger, ulong index, Exception exception);
+
+        [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
+            Message = "Cannot persist journal checkpoint {Index} yet ({Problem}); the journal is kept from the previous one")]
+        public static partial void CheckpointDeferred(ILogger logger, ulong index, string problem);
 
         [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Applying raw probe retention failed; retrying at the next check")]
         public static partial void RetentionFailed(ILogger logger, Exception exception);

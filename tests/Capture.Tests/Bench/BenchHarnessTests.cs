@@ -19,6 +19,8 @@ public class BenchHarnessTests
                 Agents = 2,
                 IngestSeconds = 0.5,
                 IngestRate = 12_000,
+                IngestRuns = 2,
+                IngestWarmupSeconds = 2,
                 EngineRuns = 1,
                 External = false,
                 OutputDirectory = Path.Combine(work, "out"),
@@ -37,6 +39,9 @@ public class BenchHarnessTests
                 Assert.That(results.IngestObservations, Is.EqualTo(500 * 12));
                 Assert.That(results.IngestProbesStored, Is.EqualTo(500));
                 Assert.That(results.LatencyP99Ms, Is.GreaterThan(0));
+                Assert.That(results.IngestRuns, Has.Count.EqualTo(2), "each run reported, against a fresh correlator");
+                Assert.That(results.IngestRuns.Select(r => r.PeakMemoryBytes), Is.All.GreaterThan(0));
+                Assert.That(File.ReadAllText(Path.Combine(settings.OutputDirectory, "RESULTS.md")), Does.Contain("| 2 |"), "a row per run");
                 Assert.That(File.ReadAllText(Path.Combine(settings.OutputDirectory, "RESULTS.md")), Does.Contain("engine, one core"));
                 Assert.That(File.Exists(Path.Combine(settings.OutputDirectory, "results.json")), Is.True);
             });

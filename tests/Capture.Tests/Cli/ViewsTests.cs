@@ -50,6 +50,26 @@ public class ViewsTests
     }
 
     [Test]
+    public void AgentsView_StoreCannotWrite_SaysSoFirst()
+    {
+        var now = new DateTimeOffset(2025, 1, 31, 12, 0, 0, TimeSpan.Zero);
+        var response = new ListAgentsResponse();
+        response.Agents.Add(new AgentInfo { Node = "hv-a", Connected = true });
+        response.StoreFaults.Add(new StoreFaultInfo
+        {
+            Part = "store",
+            Problem = "SQLite Error 13: 'database or disk is full'.",
+            SinceNs = HopCapture.Cli.Parsing.TimeArguments.ToUnixNs(now.AddSeconds(-12)),
+        });
+
+        var lines = Rendered.Lines(AgentsView.Build(response, now));
+
+        Assert.That(string.Join(" ", lines.Take(2).Select(l => l.Trim())), Does.StartWith(
+            "! the correlator's results store cannot write (SQLite Error 13: 'database or disk is full'.; first failed 12s ago): " +
+            "agents are held back"));
+    }
+
+    [Test]
     public void AgentsView_OneAgent_SumsInterfaceCountersAndPrintsEngineLine()
     {
         var now = new DateTimeOffset(2025, 1, 31, 12, 0, 0, TimeSpan.Zero);
