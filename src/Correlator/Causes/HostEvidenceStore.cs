@@ -11,7 +11,7 @@ namespace HopCapture.Correlator.Causes;
 /// on first use, apart from the probe schema): re-sent changes are ignored (a reconnect re-sends
 /// what the agent holds), old rows go by age and by count.
 /// </summary>
-public sealed class HostEvidenceStore(ProbeStore store, IOptions<HostEvidenceOptions> options)
+public sealed class HostEvidenceStore(LocalDatabase store, IOptions<HostEvidenceOptions> options)
 {
     private const string Columns = "node, ts_ns, device, kind, name, value, previous, delta, bridge, points, forward_delay_ns";
     private readonly Lazy<bool> _schema = new(() => CreateSchema(store));
@@ -129,10 +129,10 @@ public sealed class HostEvidenceStore(ProbeStore store, IOptions<HostEvidenceOpt
         return evidence;
     }
 
-    private static bool CreateSchema(ProbeStore store)
+    private static bool CreateSchema(LocalDatabase store)
     {
         using var connection = store.Open();
-        ProbeStore.Execute(connection, """
+        LocalDatabase.Execute(connection, """
             CREATE TABLE IF NOT EXISTS host_evidence(
                 id INTEGER PRIMARY KEY,
                 node TEXT NOT NULL,

@@ -77,6 +77,7 @@ public static class CorrelatorServiceCollectionExtensions
             .Validate(o => o.MaxRows >= 1000, $"{Causes.HostEvidenceOptions.Section}:MaxRows: must be at least 1000")
             .Validate(o => o.Slack >= TimeSpan.Zero && o.Slack <= TimeSpan.FromMinutes(1), $"{Causes.HostEvidenceOptions.Section}:Slack: must be 0 - 1 min")
             .ValidateOnStart();
+        services.TryAddSingleton<LocalDatabase>();
         services.TryAddSingleton<Causes.HostEvidenceStore>();
         services.TryAddSingleton<Causes.HostEvidenceWriter>();
         services.TryAddSingleton<Causes.FreezeCauses>();

@@ -22,7 +22,7 @@ public sealed partial class QueryService
 
         var store = context.GetHttpContext().RequestServices.GetRequiredService<HostEvidenceStore>();
         var limit = request.Limit == 0 ? DefaultEvidenceLimit : (int)Math.Min(request.Limit, MaxLimit);
-        var (evidence, truncated) = Store(() => store.List(request.Node.Trim(), request.Iface.Trim(), request.SinceNs, request.UntilNs, limit, context.CancellationToken));
+        var (evidence, truncated) = Store(() => store.List(request.Node.Trim(), request.Iface.Trim(), request.SinceNs, request.UntilNs, limit, context.CancellationToken), context.CancellationToken);
         if (evidence.Count == 0 && !registry.Snapshot().Any(a => a.Node == request.Node.Trim()))
         {
             throw new RpcException(new Status(StatusCode.NotFound,

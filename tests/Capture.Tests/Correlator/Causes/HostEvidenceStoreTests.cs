@@ -19,8 +19,7 @@ public sealed class HostEvidenceStoreTests
     public void SetUp()
     {
         _directory = Directory.CreateTempSubdirectory("hopcapture-evidence-").FullName;
-        var store = new ProbeStore(Options.Create(new CorrelatorOptions { Database = Path.Combine(_directory, "probes.db") }));
-        store.Initialize();
+        var store = new LocalDatabase(Options.Create(new CorrelatorOptions { Database = Path.Combine(_directory, "probes.db") }));
         _evidence = new HostEvidenceStore(store, Options.Create(new HostEvidenceOptions { Retention = TimeSpan.FromMinutes(10), MaxRows = 3 }));
     }
 
