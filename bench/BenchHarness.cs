@@ -1,4 +1,5 @@
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Tests.Shared;
 using System.Diagnostics;
 using System.Net;

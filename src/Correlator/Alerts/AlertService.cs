@@ -18,7 +18,7 @@ public sealed partial class AlertService(
     IOptionsMonitor<AlertOptions> options,
     StoredProbeBus stored,
     AgentRegistry registry,
-    AlertStore store,
+    IAlertStore store,
     WebhookDispatcher dispatcher,
     TimeProvider timeProvider,
     ILogger<AlertService> logger) : BackgroundService

@@ -11,7 +11,7 @@ public static class AlertingServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<AlertOptions>().Bind(configuration.GetSection(AlertOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>());
-        services.TryAddSingleton<AlertStore>();
+        services.TryAddSingleton<IAlertStore>(Storage.StoreBackends.AlertStore);
         services.TryAddSingleton<WebhookDispatcher>();
         services.TryAddSingleton<AlertService>();
         services.AddHostedService(sp => sp.GetRequiredService<AlertService>());

@@ -26,7 +26,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
     private readonly IOptionsMonitor<AlertOptions> _options;
-    private readonly AlertStore _store;
+    private readonly IAlertStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<WebhookDispatcher> _logger;
     private readonly HttpClient _http;
@@ -37,7 +37,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private long _failedRounds;
     private long _rounds;
 
-    public WebhookDispatcher(IOptionsMonitor<AlertOptions> options, AlertStore store, TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
+    public WebhookDispatcher(IOptionsMonitor<AlertOptions> options, IAlertStore store, TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
     {
         _options = options;
         _store = store;

@@ -107,7 +107,7 @@ public static partial class CorrelatorApp
     public static string StartLine(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        return $"correlator listening on {ListeningAddress(app)}, db {app.Services.GetRequiredService<ProbeStore>().Path}";
+        return $"correlator listening on {ListeningAddress(app)}, db {app.Services.GetRequiredService<IResultsStore>().Location}";
     }
 
     /// <summary>Starts the host, or throws <see cref="CorrelatorStartupException"/> for anything the operator must fix.</summary>

@@ -10,7 +10,7 @@ public sealed class CorrelatorOptions
     /// <summary>gRPC endpoint (HTTP/2 over TLS, or cleartext with <see cref="Plaintext"/>) as ADDR:PORT; port 0 picks a free port.</summary>
     public string Listen { get; set; } = "127.0.0.1:7400";
 
-    /// <summary>SQLite results file.</summary>
+    /// <summary>SQLite results file (when Store:Provider is "sqlite").</summary>
     public string Database { get; set; } = "./hopcapture.db";
 
     /// <summary>Node names allowed to connect; empty allows any.</summary>
@@ -32,6 +32,9 @@ public sealed class CorrelatorOptions
 
     /// <summary>The ingest journal (section Correlator:Journal).</summary>
     public Journal.JournalOptions Journal { get; set; } = new();
+
+    /// <summary>Which backend holds the results (section Correlator:Store).</summary>
+    public Storage.StoreOptions Store { get; set; } = new();
 
     /// <summary>How long raw probes are kept and how much disk they may use (section Correlator:Retention).</summary>
     public Storage.RetentionOptions Retention { get; set; } = new();

@@ -61,6 +61,19 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
             }
         }
 
+        if (options.Store is not { } store)
+        {
+            failures.Add($"{Prefix}Store: section is empty");
+        }
+        else if (Storage.StoreBackends.Problem(Storage.StoreBackends.Provider(options)) is { } storeProblem)
+        {
+            failures.Add($"{Prefix}Store:Provider: {storeProblem}");
+        }
+        else if (Storage.StoreBackends.Provider(options) == Storage.StoreOptions.Postgres && string.IsNullOrWhiteSpace(store.ConnectionString))
+        {
+            failures.Add($"{Prefix}Store:ConnectionString: must be set when Store:Provider is \"postgres\"");
+        }
+
         if (options.Retention is { } retention)
         {
             if (retention.Raw < TimeSpan.Zero)
@@ -71,6 +84,11 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
             if (retention.MaxBytes is < 0 or (> 0 and < 16 << 20))
             {
                 failures.Add($"{Prefix}Retention:MaxBytes: must be 0 (no size limit) or at least 16777216 (got {retention.MaxBytes.ToString(CultureInfo.InvariantCulture)})");
+            }
+
+            if (retention.Rollups < TimeSpan.Zero || (retention.Rollups > TimeSpan.Zero && retention.Raw > retention.Rollups))
+            {
+                failures.Add($"{Prefix}Retention:Rollups: must be \"00:00:00\" (forever) or a time span at least as long as Retention:Raw (got {retention.Rollups})");
             }
 
             if (retention.CheckEvery <= TimeSpan.Zero)

@@ -60,7 +60,7 @@ public static class CorrelatorServiceCollectionExtensions
 
         services.TryAddSingleton<InterfaceCatalog>();
         services.TryAddSingleton<CorrelatorChannels>();
-        services.TryAddSingleton<ProbeStore>();
+        services.TryAddSingleton<IResultsStore>(StoreBackends.ResultsStore);
         services.TryAddSingleton<ProbeQueries>();
         services.TryAddSingleton<Loss.LossQueries>();
         services.TryAddSingleton<Inventory.VmInventory>();

@@ -50,7 +50,7 @@ public sealed class AgentState
 /// The agents that connected since start plus those remembered in the store from before a
 /// restart. Old instances of a node are forgotten when a new one connects, so it stays small.
 /// </summary>
-public sealed partial class AgentRegistry(ProbeStore store, VmInventory inventory, TimeProvider timeProvider, ILogger<AgentRegistry> logger)
+public sealed partial class AgentRegistry(IResultsStore store, VmInventory inventory, TimeProvider timeProvider, ILogger<AgentRegistry> logger)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Node, string Instance), AgentState> _agents = [];

@@ -32,7 +32,7 @@ public sealed partial class IngestJournal : BackgroundService
     private readonly CorrelatorChannels _channels;
     private readonly AgentRegistry _registry;
     private readonly JournalCheckpoints _checkpoints;
-    private readonly ProbeStore _store;
+    private readonly IResultsStore _store;
     private readonly ILogger<IngestJournal> _logger;
     private readonly Channel<Pending> _pending = Channel.CreateBounded<Pending>(
         new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -47,7 +47,7 @@ public sealed partial class IngestJournal : BackgroundService
         CorrelatorChannels channels,
         AgentRegistry registry,
         JournalCheckpoints checkpoints,
-        ProbeStore store,
+        IResultsStore store,
         ILogger<IngestJournal> logger)
     {
         ArgumentNullException.ThrowIfNull(options);

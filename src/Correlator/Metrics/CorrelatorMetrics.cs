@@ -52,7 +52,7 @@ public sealed class CorrelatorMetrics : BackgroundService
         StoreWriter writer,
         Journal.IngestJournal journal,
         AlertService alerts,
-        AlertStore alertStore,
+        IAlertStore alertStore,
         IOptions<MetricsOptions> options,
         TimeProvider timeProvider)
     {

@@ -21,7 +21,7 @@ public sealed partial class QueryService
         // other features left it.
         var services = context.GetHttpContext().RequestServices;
         var alerts = services.GetRequiredService<AlertService>();
-        var store = services.GetRequiredService<AlertStore>();
+        var store = services.GetRequiredService<IAlertStore>();
         var now = services.GetRequiredService<TimeProvider>().NowNs();
         var since = request.SinceNs != 0 ? request.SinceNs : now - (long)TimeSpan.FromHours(DefaultAlertWindowHours).TotalNanoseconds;
         var limit = request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit);
@@ -31,7 +31,7 @@ public sealed partial class QueryService
             var record = new AlertRecord
             {
                 Rule = pending.Rule.Name,
-                State = AlertStore.StateName(pending.State),
+                State = AlertStates.Name(pending.State),
                 Summary = pending.Summary,
                 Value = pending.Value,
                 Unit = pending.Unit,
@@ -46,7 +46,7 @@ public sealed partial class QueryService
             response.Alerts.Add(record);
         }
 
-        response.Alerts.AddRange(Store(() => store.List(since, limit)));
+        response.Alerts.AddRange(Store(() => store.List(since, limit), context.CancellationToken));
         return Task.FromResult(response);
     }
 }

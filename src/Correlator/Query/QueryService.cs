@@ -7,7 +7,7 @@ using HopCapture.Correlator.Loss;
 using HopCapture.Correlator.Storage;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace HopCapture.Correlator.Query;
 
@@ -52,7 +52,7 @@ public sealed partial class QueryService(
         ArgumentNullException.ThrowIfNull(request);
         CheckWindow(request.SinceNs, request.UntilNs);
         var response = new ListPathsResponse();
-        response.Paths.AddRange(Store(() => queries.ListPaths(request.SinceNs, request.UntilNs, context.CancellationToken)).Select(inventory.Decorate));
+        response.Paths.AddRange(Store(() => queries.ListPaths(request.SinceNs, request.UntilNs, context.CancellationToken), context.CancellationToken).Select(inventory.Decorate));
 
         return Task.FromResult(response);
     }
@@ -81,7 +81,7 @@ public sealed partial class QueryService(
             request.LostOnly,
             order == "rtt",
             request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit));
-        var (probes, matched) = Store(() => queries.ListProbes(filter, context.CancellationToken));
+        var (probes, matched) = Store(() => queries.ListProbes(filter, context.CancellationToken), context.CancellationToken);
         var response = new ListProbesResponse { Matched = (ulong)matched };
         response.Probes.AddRange(probes.Select(inventory.Decorate));
         return Task.FromResult(response);
@@ -94,7 +94,7 @@ public sealed partial class QueryService(
         {
             case GetProbeRequest.ByOneofCase.Id:
                 var id = request.Id;
-                return Task.FromResult(inventory.Decorate(Store(() => queries.GetById(id, context.CancellationToken))
+                return Task.FromResult(inventory.Decorate(Store(() => queries.GetById(id, context.CancellationToken), context.CancellationToken)
                     ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe with id {id.ToString(CultureInfo.InvariantCulture)} is stored"))));
             case GetProbeRequest.ByOneofCase.Lookup:
                 var lookup = request.Lookup;
@@ -118,7 +118,7 @@ public sealed partial class QueryService(
                 var key = new ProbeLookupKey(src, dst, (int)lookup.IcmpSeq, (int)lookup.IcmpId, lookup.NearNs);
                 var what = $"{src} > {dst} seq {key.IcmpSeq.ToString(CultureInfo.InvariantCulture)}" +
                            (key.IcmpId >= 0 ? $" id {key.IcmpId.ToString(CultureInfo.InvariantCulture)}" : " (any id)");
-                return Task.FromResult(inventory.Decorate(Store(() => queries.Lookup(key, context.CancellationToken))
+                return Task.FromResult(inventory.Decorate(Store(() => queries.Lookup(key, context.CancellationToken), context.CancellationToken)
                     ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe {what} is stored"))));
             default:
                 throw Invalid("give a probe id or a lookup (src, dst, seq)");
@@ -163,7 +163,7 @@ public sealed partial class QueryService(
         CheckWindow(request.SinceNs, request.UntilNs);
         var src = Address(request.Path?.Src, "path.src");
         var dst = Address(request.Path?.Dst, "path.dst");
-        return Task.FromResult(Store(() => lossQueries.ListLoss(src, dst, request.SinceNs, request.UntilNs, context.CancellationToken)));
+        return Task.FromResult(Store(() => lossQueries.ListLoss(src, dst, request.SinceNs, request.UntilNs, context.CancellationToken), context.CancellationToken));
     }
 
     public override Task<ListFreezesResponse> ListFreezes(ListFreezesRequest request, ServerCallContext context)
@@ -173,7 +173,7 @@ public sealed partial class QueryService(
         var src = Address(request.Path?.Src, "path.src");
         var dst = Address(request.Path?.Dst, "path.dst");
         var minLost = request.MinLost == 0 ? Analysis.Loss.PingRun.DefaultMinLost : (int)Math.Min(request.MinLost, 65_535);
-        return Task.FromResult(Store(() => lossQueries.ListFreezes(src, dst, request.SinceNs, request.UntilNs, minLost, context.CancellationToken)));
+        return Task.FromResult(Store(() => lossQueries.ListFreezes(src, dst, request.SinceNs, request.UntilNs, minLost, context.CancellationToken), context.CancellationToken));
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
@@ -202,13 +202,13 @@ public sealed partial class QueryService(
         return IpAddress128.Format(address);
     }
 
-    private T Store<T>(Func<T> query)
+    private T Store<T>(Func<T> query, CancellationToken cancellationToken)
     {
         try
         {
             return query();
         }
-        catch (SqliteException ex) when (QuerySession.IsInterrupt(ex))
+        catch (DbException) when (cancellationToken.IsCancellationRequested)
         {
             // The caller gave up (deadline, Ctrl-C): the scan was stopped, nobody waits for an answer.
             throw new RpcException(new Status(StatusCode.Cancelled, "the caller gave up; the query was stopped"));
@@ -217,7 +217,7 @@ public sealed partial class QueryService(
         {
             throw new RpcException(new Status(StatusCode.Cancelled, "the caller gave up before the query started"));
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
             Log.QueryFailed(logger, ex);
             throw new RpcException(new Status(StatusCode.Unavailable, $"the results store failed: {ex.Message}"));

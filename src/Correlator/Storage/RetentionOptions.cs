@@ -1,5 +1,12 @@
 namespace HopCapture.Correlator.Storage;
 
+/// <summary>What one retention pass did and left.</summary>
+public sealed record RetentionPass(int DroppedByAge, int DroppedBySize, int Partitions, long UsedBytes)
+{
+    /// <summary>Rollup rows deleted for being older than Rollups.</summary>
+    public int RollupRowsDropped { get; init; }
+}
+
 /// <summary>
 /// Configuration section "Correlator:Retention": how long raw probes are kept, in days of
 /// arrival time, and how much disk they may take. Whole day partitions are dropped, oldest first,
@@ -16,6 +23,9 @@ public sealed class RetentionOptions
 
     /// <summary>Most bytes the database may use before the oldest days are dropped (0 = no size limit).</summary>
     public long MaxBytes { get; set; } = 10L << 30;
+
+    /// <summary>Rollups (per path, verdict and minute or hour) older than this are deleted; "00:00:00" keeps them forever.</summary>
+    public TimeSpan Rollups { get; set; } = TimeSpan.FromDays(396);
 
     /// <summary>How often the store writer checks the limits.</summary>
     public TimeSpan CheckEvery { get; set; } = TimeSpan.FromMinutes(1);

@@ -3,7 +3,6 @@ using HopCapture.Correlator.Correlation;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Journal;
 using HopCapture.Correlator.Hosting;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace HopCapture.Correlator.Storage;
@@ -17,11 +16,11 @@ namespace HopCapture.Correlator.Storage;
 /// stored probes cover and lets the journal drop what is before it. A probe that may have been
 /// stored before a crash (first seen no later than the newest replayed observation) is looked
 /// up first and skipped if present: exactly once in the store. It is the store's only writer:
-/// new day partitions and retention's dropped ones (<see cref="RawRetention"/>, every
-/// Retention:CheckEvery) happen on its connection between transactions.
+/// its session (<see cref="IStoreWriteSession"/>) also applies retention every
+/// Retention:CheckEvery, between transactions.
 /// </summary>
 public sealed partial class StoreWriter(
-    ProbeStore store,
+    IResultsStore store,
     AgentRegistry registry,
     CorrelatorChannels channels,
     StoredProbeBus stored,
@@ -40,14 +39,12 @@ public sealed partial class StoreWriter(
     private long _duplicates;
     private long _handled;
 
-    // The writer loop's connection and prepared appender (only that loop touches them); null
-    // until first needed and after a failure, so the next use opens them afresh.
-    private SqliteConnection? _connection;
-    private ProbeAppender? _append;
+    // The writer loop's session (only that loop touches it); null until first needed and after
+    // a failure, so the next use opens it afresh.
+    private IStoreWriteSession? _session;
     private long _droppedPartitions;
     private RetentionPass? _retention;
     private long _nextRetentionTicks;
-    private readonly RawRetention _rawRetention = new(options.Value.Retention, logger);
 
     public long Stored => Interlocked.Read(ref _stored);
 
@@ -147,27 +144,10 @@ public sealed partial class StoreWriter(
     /// <summary>One transaction; returns the probes stored (none when the database refused the batch).</summary>
     private List<StoredProbe> Write(List<StoredProbe> batch)
     {
-        var written = new List<StoredProbe>(batch.Count);
         try
         {
-            var append = Prepare();
-            var replayedThrough = checkpoints.ReplayedThroughNs;
-            var duplicates = 0;
-            using var transaction = _connection!.BeginTransaction();
-            foreach (var item in batch)
-            {
-                // Capture identity, not arrival: a replayed probe arrives again, later.
-                if (item.Record.FirstTsNs <= replayedThrough && append.Exists(item.Record, transaction))
-                {
-                    duplicates++;
-                    continue;
-                }
-
-                item.Record.Id = append.Append(item.Record, transaction);
-                written.Add(item);
-            }
-
-            transaction.Commit();
+            var duplicates = Session().Write(batch.ConvertAll(static b => b.Record), checkpoints.ReplayedThroughNs);
+            var written = batch.FindAll(static b => b.Record.Id != 0);
             Interlocked.Add(ref _stored, written.Count);
             Interlocked.Add(ref _duplicates, duplicates);
             return written;
@@ -181,19 +161,7 @@ public sealed partial class StoreWriter(
         }
     }
 
-    private ProbeAppender Prepare()
-    {
-        if (_connection is null || _append is null)
-        {
-            _connection ??= store.Open();
-            // WAL with synchronous NORMAL: a commit is on disk at the next checkpoint, not at
-            // once; a power cut may lose the last moments of probes but never corrupts the file.
-            ProbeStore.Execute(_connection, "PRAGMA synchronous = NORMAL;");
-            _append = ProbeStore.PrepareAppend(_connection);
-        }
-
-        return _append;
-    }
+    private IStoreWriteSession Session() => _session ??= store.OpenWriter();
 
     /// <summary>A retention pass when one is due (and at the first chance after start).</summary>
     private void Retain()
@@ -207,14 +175,9 @@ public sealed partial class StoreWriter(
         _nextRetentionTicks = now.UtcTicks + options.Value.Retention.CheckEvery.Ticks;
         try
         {
-            var append = Prepare();
-            var pass = _rawRetention.Apply(_connection!, timeProvider.NowNs());
+            var pass = Session().ApplyRetention(timeProvider.NowNs());
             Volatile.Write(ref _retention, pass);
-            if (pass.DroppedByAge + pass.DroppedBySize > 0)
-            {
-                Interlocked.Add(ref _droppedPartitions, pass.DroppedByAge + pass.DroppedBySize);
-                append.Reload();
-            }
+            Interlocked.Add(ref _droppedPartitions, pass.DroppedByAge + pass.DroppedBySize);
         }
         catch (Exception ex)
         {
@@ -234,8 +197,7 @@ public sealed partial class StoreWriter(
 
         try
         {
-            _connection ??= store.Open();
-            ProbeStore.SaveJournalCheckpoint(_connection, checkpoint);
+            Session().SaveCheckpoint(checkpoint);
             journal.Release(checkpoint.Index);
         }
         catch (Exception ex)
@@ -248,10 +210,8 @@ public sealed partial class StoreWriter(
 
     private void Reset()
     {
-        _append?.Dispose();
-        _append = null;
-        _connection?.Dispose();
-        _connection = null;
+        _session?.Dispose();
+        _session = null;
     }
 
     private static partial class Log

@@ -6,6 +6,7 @@ using System.Text;
 using Google.Protobuf;
 using Grpc.Net.Client;
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.IngestClient;
 using HopCapture.Protos;
 using HopCapture.Tests.Shared;

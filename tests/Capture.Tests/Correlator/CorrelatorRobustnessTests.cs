@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Grpc.Core;
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Protos;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,5 +1,6 @@
 using HopCapture.Correlator.Hosting;
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Tests.Cli;
 using HopCapture.Tests.Support;
 using Microsoft.Data.Sqlite;
@@ -11,14 +12,14 @@ namespace HopCapture.Tests.Correlator;
 public class ProbeInserterTests
 {
     private string _directory = "";
-    private ProbeStore _store = null!;
+    private SqliteResultsStore _store = null!;
 
     [SetUp]
     public void SetUp()
     {
         _directory = Path.Combine(Path.GetTempPath(), "hopcapture-inserter-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
-        _store = new ProbeStore(Options.Create(new CorrelatorOptions { Database = Path.Combine(_directory, "probes.db") }));
+        _store = new SqliteResultsStore(Options.Create(new CorrelatorOptions { Database = Path.Combine(_directory, "probes.db") }));
         _store.Initialize();
     }
 
@@ -36,7 +37,7 @@ public class ProbeInserterTests
         probe.Id = 77; // the caller's id is not stored in the blob, and is left as it was
         var ids = new List<long>();
         using (var connection = _store.Open())
-        using (var append = ProbeStore.PrepareAppend(connection))
+        using (var append = SqliteResultsStore.PrepareAppend(connection))
         using (var transaction = connection.BeginTransaction())
         {
             for (var i = 0; i < 3; i++)
@@ -56,7 +57,7 @@ public class ProbeInserterTests
         while (reader.Read())
         {
             rows.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
-                reader.GetString(6), reader.GetString(7), ProbeStore.ReadRecord(reader.GetInt64(0), (byte[])reader[8])));
+                reader.GetString(6), reader.GetString(7), SqliteResultsStore.ReadRecord(reader.GetInt64(0), (byte[])reader[8])));
         }
 
         Assert.Multiple(() =>
@@ -79,7 +80,7 @@ public class ProbeInserterTests
         var path = Path.Combine(_directory, "probes.db");
         using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
         connection.Open();
-        using var append = ProbeStore.PrepareAppend(connection);
+        using var append = SqliteResultsStore.PrepareAppend(connection);
 
         var error = Assert.Throws<SqliteException>(() => append.Append(Seed003.Probe()));
         Assert.That(error!.Message, Does.Contain("readonly").IgnoreCase);

@@ -1,5 +1,6 @@
 using HopCapture.Correlator.Hosting;
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -16,16 +17,16 @@ public class QueryCancellationTests
     private const int Rows = 400_000;
 
     private string _directory = "";
-    private ProbeStore _store = null!;
+    private SqliteResultsStore _store = null!;
 
     [OneTimeSetUp]
     public void Fill()
     {
         _directory = Directory.CreateTempSubdirectory("hopcapture-cancel-").FullName;
-        _store = new ProbeStore(Options.Create(new CorrelatorOptions { Database = Path.Combine(_directory, "probes.db") }));
+        _store = new SqliteResultsStore(Options.Create(new CorrelatorOptions { Database = Path.Combine(_directory, "probes.db") }));
         _store.Initialize();
         using var connection = _store.Open();
-        using var append = ProbeStore.PrepareAppend(connection);
+        using var append = SqliteResultsStore.PrepareAppend(connection);
         using var transaction = connection.BeginTransaction();
         var record = Records.Answered("10.0.0.1", "10.0.0.2");
         for (var i = 0; i < Rows; i++)
@@ -54,7 +55,7 @@ public class QueryCancellationTests
 
         var error = Assert.Throws<SqliteException>(() => queries.ListPaths(0, 0, cancel.Token));
 
-        Assert.That(QuerySession.IsInterrupt(error!), Is.True, error!.Message);
+        Assert.That(SqliteReadSession.IsInterrupt(error!), Is.True, error!.Message);
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using HopCapture.Correlator.Hosting;
 using HopCapture.Correlator.Loss;
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Protos;
 using HopCapture.Tests.Support;
 using Microsoft.Data.Sqlite;
@@ -113,7 +114,7 @@ public class RetentionTests
         RunHours(store, 6 * 24, retention: null, dropped: null, perHour: 40);
         using var connection = store.Open();
         var before = ProbePartitions.List(connection);
-        var used = ProbeStore.UsedBytes(connection);
+        var used = SqliteResultsStore.UsedBytes(connection);
         var limit = used / 2;
 
         var pass = new RawRetention(new RetentionOptions { Raw = TimeSpan.Zero, MaxBytes = limit }, NullLogger.Instance).Apply(connection, NowNs());
@@ -233,9 +234,9 @@ public class RetentionTests
             Has.None.Contains("Retention"), "the defaults are valid");
     }
 
-    private ProbeStore Store()
+    private SqliteResultsStore Store()
     {
-        var store = new ProbeStore(Options.Create(new CorrelatorOptions { Database = _database }));
+        var store = new SqliteResultsStore(Options.Create(new CorrelatorOptions { Database = _database }));
         store.Initialize();
         return store;
     }
@@ -243,10 +244,10 @@ public class RetentionTests
     private long NowNs() => _clock.NowNs();
 
     /// <summary>Advances the clock hour by hour, appending probes on 3 paths (one in 4 lost) and running retention after each hour.</summary>
-    private void RunHours(ProbeStore store, int hours, RawRetention? retention, List<RetentionPass>? dropped, int perHour = PerHour)
+    private void RunHours(SqliteResultsStore store, int hours, RawRetention? retention, List<RetentionPass>? dropped, int perHour = PerHour)
     {
         using var connection = store.Open();
-        var append = ProbeStore.PrepareAppend(connection);
+        var append = SqliteResultsStore.PrepareAppend(connection);
         try
         {
             for (var h = 0; h < hours; h++)

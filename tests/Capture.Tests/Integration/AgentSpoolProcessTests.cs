@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Google.Protobuf;
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Agent.Spool;
 using HopCapture.Cli;
 using HopCapture.Durability;

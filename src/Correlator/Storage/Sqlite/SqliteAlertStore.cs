@@ -1,27 +1,20 @@
 using System.Globalization;
 using System.Text.Json;
-using HopCapture.Correlator.Storage;
 using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 
-namespace HopCapture.Correlator.Alerts;
+using HopCapture.Correlator.Alerts;
 
-/// <summary>One notification waiting in the outbox for one webhook.</summary>
-public sealed record OutboxItem(long Id, string Webhook, string IdempotencyKey, string Body, int Attempts);
+namespace HopCapture.Correlator.Storage.Sqlite;
 
-/// <summary>
-/// Alert history and the notification outbox, in the results database. A state change and its
-/// notifications are written in one transaction, so a crash never loses a notification and a
-/// delivered one is marked once: each receiver gets each state change once (the idempotency key
-/// covers the rare retry after a lost response).
-/// </summary>
-public sealed class AlertStore(ProbeStore store)
+/// <summary>Alert history and the notification outbox in the SQLite results file (see <see cref="IAlertStore"/>).</summary>
+public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
 {
     /// <summary>Own tables, created if missing; they do not touch the probes schema version.</summary>
     public void Initialize()
     {
         using var connection = store.Open();
-        ProbeStore.Execute(connection, """
+        SqliteResultsStore.Execute(connection, """
             CREATE TABLE IF NOT EXISTS alerts(
                 id INTEGER PRIMARY KEY,
                 rule TEXT NOT NULL,
@@ -86,7 +79,7 @@ public sealed class AlertStore(ProbeStore store)
                 command.Parameters.AddWithValue("$id", alert.Id);
             }
 
-            command.Parameters.AddWithValue("$state", StateName(transition.To));
+            command.Parameters.AddWithValue("$state", AlertStates.Name(transition.To));
             command.Parameters.AddWithValue("$summary", alert.Summary);
             command.Parameters.AddWithValue("$value", alert.Value);
             command.Parameters.AddWithValue("$worst", string.Join(',', alert.WorstProbes.Select(id => id.ToString(CultureInfo.InvariantCulture))));
@@ -104,7 +97,7 @@ public sealed class AlertStore(ProbeStore store)
                                   "VALUES ($alert, $webhook, $key, $body, $now, $now)";
             command.Parameters.AddWithValue("$alert", alert.Id);
             command.Parameters.AddWithValue("$webhook", webhook);
-            command.Parameters.AddWithValue("$key", $"hopcapture-alert-{alert.Id.ToString(CultureInfo.InvariantCulture)}-{StateName(transition.To)}-{webhook}");
+            command.Parameters.AddWithValue("$key", $"hopcapture-alert-{alert.Id.ToString(CultureInfo.InvariantCulture)}-{AlertStates.Name(transition.To)}-{webhook}");
             command.Parameters.AddWithValue("$body", text);
             command.Parameters.AddWithValue("$now", nowNs);
             command.ExecuteNonQuery();
@@ -335,14 +328,6 @@ public sealed class AlertStore(ProbeStore store)
         transaction.Commit();
     }
 
-    public static string StateName(AlertState state) => state switch
-    {
-        AlertState.Pending => "pending",
-        AlertState.Firing => "firing",
-        AlertState.Resolved => "resolved",
-        _ => "inactive",
-    };
-
     private long Count(string where)
     {
         using var connection = store.Open();
@@ -358,7 +343,7 @@ public sealed class AlertStore(ProbeStore store)
         columns.Parameters.AddWithValue("$name", name);
         if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
         {
-            ProbeStore.Execute(connection, $"ALTER TABLE alert_outbox ADD COLUMN {definition};");
+            SqliteResultsStore.Execute(connection, $"ALTER TABLE alert_outbox ADD COLUMN {definition};");
         }
     }
 

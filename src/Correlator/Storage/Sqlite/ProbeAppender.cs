@@ -1,7 +1,7 @@
 using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 
-namespace HopCapture.Correlator.Storage;
+namespace HopCapture.Correlator.Storage.Sqlite;
 
 /// <summary>
 /// Appends probes on the store writer's one connection: each into the day partition of its

@@ -1,9 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace HopCapture.Correlator.Storage;
-
-/// <summary>What one retention pass did and left.</summary>
-public sealed record RetentionPass(int DroppedByAge, int DroppedBySize, int Partitions, long UsedBytes);
+namespace HopCapture.Correlator.Storage.Sqlite;
 
 /// <summary>
 /// Keeps raw probes within <see cref="RetentionOptions"/>: drops whole day partitions (DROP
@@ -31,14 +28,14 @@ public sealed partial class RawRetention(RetentionOptions options, ILogger logge
             }
         }
 
-        var used = ProbeStore.UsedBytes(connection);
+        var used = SqliteResultsStore.UsedBytes(connection);
         while (options.MaxBytes > 0 && used > options.MaxBytes && partitions.Count > 0 && partitions[0].EndNs <= current)
         {
             var oldest = partitions[0];
             ProbePartitions.Drop(connection, oldest.Name);
             partitions.RemoveAt(0);
             bySize++;
-            var after = ProbeStore.UsedBytes(connection);
+            var after = SqliteResultsStore.UsedBytes(connection);
             Log.DroppedBySize(logger, oldest.Name, used, options.MaxBytes);
             used = after;
         }
@@ -46,8 +43,8 @@ public sealed partial class RawRetention(RetentionOptions options, ILogger logge
         if (byAge + bySize > 0)
         {
             // Gives the freed pages back to the filesystem on files created with auto_vacuum (v4 on).
-            ProbeStore.Execute(connection, "PRAGMA incremental_vacuum;");
-            used = ProbeStore.UsedBytes(connection);
+            SqliteResultsStore.Execute(connection, "PRAGMA incremental_vacuum;");
+            used = SqliteResultsStore.UsedBytes(connection);
         }
 
         return new RetentionPass(byAge, bySize, partitions.Count, used);

@@ -6,26 +6,28 @@ using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
-namespace HopCapture.Correlator.Storage;
-
-/// <summary>A stored agent as the agents table remembers it across restarts.</summary>
-public sealed record StoredAgent(string Node, string Instance, long LastSeenNs, Hello Hello);
+namespace HopCapture.Correlator.Storage.Sqlite;
 
 /// <summary>
 /// The SQLite results store: one file, WAL so queries never wait for the writer. Probes live in
 /// day partitions of their arrival time (<see cref="ProbePartitions"/>); the columns are what
 /// queries filter and sort on, the full record is kept as protobuf bytes.
 /// </summary>
-public sealed class ProbeStore
+public sealed class SqliteResultsStore : IResultsStore
 {
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     private readonly string _connectionString;
+    private readonly RetentionOptions _retention;
 
-    public ProbeStore(IOptions<CorrelatorOptions> options)
+    private readonly ILogger _logger;
+
+    public SqliteResultsStore(IOptions<CorrelatorOptions> options, ILogger<SqliteResultsStore>? logger = null)
     {
+        _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         ArgumentNullException.ThrowIfNull(options);
         Path = System.IO.Path.GetFullPath(options.Value.Database);
+        _retention = options.Value.Retention;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -37,6 +39,12 @@ public sealed class ProbeStore
 
     /// <summary>Full path of the database file.</summary>
     public string Path { get; }
+
+    public string Location => Path;
+
+    public IStoreWriteSession OpenWriter() => new SqliteWriteSession(this, _retention, _logger);
+
+    public IStoreReadSession OpenRead(CancellationToken cancellationToken) => OpenQuery(cancellationToken);
 
     public SqliteConnection Open()
     {
@@ -54,10 +62,10 @@ public sealed class ProbeStore
     /// caller who gave up (deadline, Ctrl-C) does not leave the correlator scanning for nobody.
     /// </summary>
     /// <exception cref="OperationCanceledException">The token had fired already.</exception>
-    public QuerySession OpenQuery(CancellationToken cancellationToken)
+    public SqliteReadSession OpenQuery(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return new QuerySession(Open(), cancellationToken);
+        return new SqliteReadSession(Open(), cancellationToken);
     }
 
     /// <summary>Opens the file, switches it to WAL and creates or migrates the schema.</summary>
@@ -159,6 +167,15 @@ public sealed class ProbeStore
                 transaction.Commit();
             }
 
+            if (version < 5)
+            {
+                // v5: rollups per path x verdict x minute and hour (issue 12).
+                using var transaction = connection.BeginTransaction();
+                SqliteRollups.Create(connection, transaction);
+                Execute(connection, "PRAGMA user_version = 5;", transaction);
+                transaction.Commit();
+            }
+
             // This file's identity, which its ingest journal carries: a journal left by another
             // database (this one deleted and created anew) is never replayed into it.
             // (An early v3 file has journal_state without the column: it is added, empty, then set.)
@@ -252,7 +269,7 @@ public sealed class ProbeStore
     }
 
     /// <summary>Persists a checkpoint and the seqs that changed with it, in one transaction on <paramref name="connection"/>.</summary>
-    public static void SaveJournalCheckpoint(SqliteConnection connection, JournalCheckpoint checkpoint)
+    internal static void SaveJournalCheckpoint(SqliteConnection connection, JournalCheckpoint checkpoint)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -302,7 +319,7 @@ public sealed class ProbeStore
         command.ExecuteNonQuery();
     }
 
-    private static object? Scalar(SqliteConnection connection, string sql)
+    internal static object? Scalar(SqliteConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -310,44 +327,3 @@ public sealed class ProbeStore
     }
 }
 
-/// <summary>
-/// A query's connection, the registration that interrupts it, and one read transaction: the
-/// partition list and the rows come from one snapshot, so retention dropping a partition
-/// meanwhile cannot fail the query; see <see cref="ProbeStore.OpenQuery"/>.
-/// </summary>
-public sealed class QuerySession : IDisposable
-{
-    private readonly CancellationTokenRegistration _interrupt;
-    private readonly SqliteTransaction _snapshot;
-
-    internal QuerySession(SqliteConnection connection, CancellationToken cancellationToken)
-    {
-        Connection = connection;
-        _snapshot = connection.BeginTransaction(deferred: true);
-        _interrupt = cancellationToken.Register(static c => SQLitePCL.raw.sqlite3_interrupt(((SqliteConnection)c!).Handle), connection);
-    }
-
-    public SqliteConnection Connection { get; }
-
-    /// <summary>A command in the session's read transaction.</summary>
-    public SqliteCommand CreateCommand()
-    {
-        var command = Connection.CreateCommand();
-        command.Transaction = _snapshot;
-        return command;
-    }
-
-    /// <summary>The partitions a window touches, as of the session's snapshot (0 = open end).</summary>
-    public List<string> Partitions(long sinceNs, long untilNs) => ProbePartitions.For(Connection, sinceNs, untilNs, _snapshot);
-
-    /// <summary>Whether <paramref name="exception"/> is a statement stopped by the interrupt.</summary>
-    public static bool IsInterrupt(SqliteException exception) => exception?.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT;
-
-    public void Dispose()
-    {
-        // Unregistered first (waiting for a running callback), so no interrupt reaches a pooled connection.
-        _interrupt.Dispose();
-        _snapshot.Dispose();
-        Connection.Dispose();
-    }
-}

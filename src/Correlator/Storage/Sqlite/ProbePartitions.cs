@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
-namespace HopCapture.Correlator.Storage;
+namespace HopCapture.Correlator.Storage.Sqlite;
 
 /// <summary>One partition of the probes: a table holding the probes that arrived in [StartNs, EndNs).</summary>
 public sealed record ProbePartition(string Name, long StartNs, long EndNs)
@@ -81,7 +81,7 @@ public static class ProbePartitions
     {
         ArgumentNullException.ThrowIfNull(connection);
         var name = NameOf(dayStartNs);
-        ProbeStore.Execute(connection, $"""
+        SqliteResultsStore.Execute(connection, $"""
             CREATE TABLE IF NOT EXISTS {name}(
                 id INTEGER PRIMARY KEY,
                 src TEXT NOT NULL,
@@ -115,7 +115,7 @@ public static class ProbePartitions
     {
         ArgumentNullException.ThrowIfNull(connection);
         using var transaction = connection.BeginTransaction();
-        ProbeStore.Execute(connection, $"""
+        SqliteResultsStore.Execute(connection, $"""
             UPDATE probe_ids SET floor = max(floor, coalesce((SELECT max(id) FROM {name}), 0));
             DROP TABLE {name};
             DELETE FROM probe_partitions WHERE name = '{name}';
@@ -141,7 +141,7 @@ public static class ProbePartitions
     /// </summary>
     internal static void Migrate(SqliteConnection connection, SqliteTransaction transaction)
     {
-        ProbeStore.Execute(connection, """
+        SqliteResultsStore.Execute(connection, """
             CREATE TABLE probe_partitions(
                 name TEXT PRIMARY KEY,
                 start_ns INTEGER NOT NULL,
@@ -156,11 +156,11 @@ public static class ProbePartitions
         count.CommandText = "SELECT count(*) FROM probes";
         if (Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
         {
-            ProbeStore.Execute(connection, "DROP TABLE probes;", transaction);
+            SqliteResultsStore.Execute(connection, "DROP TABLE probes;", transaction);
             return;
         }
 
-        ProbeStore.Execute(connection, """
+        SqliteResultsStore.Execute(connection, """
             ALTER TABLE probes ADD COLUMN arrival_ns INTEGER NOT NULL DEFAULT 0;
             UPDATE probes SET arrival_ns = first_ts_ns;
             DROP INDEX IF EXISTS ix_probes_time;

@@ -4,7 +4,7 @@ using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace HopCapture.Correlator.Storage;
+namespace HopCapture.Correlator.Storage.Sqlite;
 
 /// <summary>
 /// The insert into one partition as a prepared SQLite statement driven through SQLitePCL directly:

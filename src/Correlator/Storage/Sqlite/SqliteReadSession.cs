@@ -1,0 +1,286 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using HopCapture.Protos;
+
+namespace HopCapture.Correlator.Storage.Sqlite;
+
+/// <summary>
+/// A query's connection, the registration that interrupts it, and one read transaction: the
+/// partition list and the rows come from one snapshot, so retention dropping a partition
+/// meanwhile cannot fail the query. When the caller's token fires the running statement is
+/// interrupted (sqlite3_interrupt) and fails with SQLITE_INTERRUPT, so a caller who gave up
+/// (deadline, Ctrl-C) does not leave the correlator scanning for nobody.
+/// </summary>
+public sealed class SqliteReadSession : IStoreReadSession
+{
+    private readonly CancellationTokenRegistration _interrupt;
+    private readonly SqliteTransaction _snapshot;
+    private List<ProbePartition>? _partitions;
+
+    internal SqliteReadSession(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        Connection = connection;
+        _snapshot = connection.BeginTransaction(deferred: true);
+        _interrupt = cancellationToken.Register(static c => SQLitePCL.raw.sqlite3_interrupt(((SqliteConnection)c!).Handle), connection);
+    }
+
+    public SqliteConnection Connection { get; }
+
+    public long RawSinceNs => AllPartitions().Count == 0 ? 0 : AllPartitions().Min(static p => p.StartNs);
+
+    /// <summary>A command in the session's read transaction.</summary>
+    public SqliteCommand CreateCommand()
+    {
+        var command = Connection.CreateCommand();
+        command.Transaction = _snapshot;
+        return command;
+    }
+
+    /// <summary>The partitions a window touches, as of the session's snapshot (0 = open end).</summary>
+    public List<string> Partitions(long sinceNs, long untilNs) =>
+        AllPartitions().Where(p => p.Overlaps(sinceNs, untilNs)).Select(static p => p.Name).ToList();
+
+    /// <summary>Whether <paramref name="exception"/> is a statement stopped by the interrupt.</summary>
+    public static bool IsInterrupt(SqliteException exception) => exception?.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT;
+
+    public long CountProbes(ProbeFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var partitions = Partitions(filter.SinceNs, filter.UntilNs);
+        if (partitions.Count == 0)
+        {
+            return 0;
+        }
+
+        using var count = CreateCommand();
+        var where = ProbeWhere(count, filter);
+        count.CommandText = "SELECT " + string.Join(" + ", partitions.Select(p => $"(SELECT COUNT(*) FROM {p} WHERE {where})"));
+        return Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    public IEnumerable<ProbeRecord> ReadProbes(ProbeFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var partitions = Partitions(filter.SinceNs, filter.UntilNs);
+        if (partitions.Count == 0)
+        {
+            yield break;
+        }
+
+        using var select = CreateCommand();
+        var where = ProbeWhere(select, filter);
+        var limit = filter.Limit > 0 ? " LIMIT $limit" : "";
+        select.Parameters.AddWithValue("$limit", filter.Limit);
+        // Newest by arrival (the time base), then by capture time within one arrival batch.
+        var order = filter.OrderByRtt ? " ORDER BY rtt_ns DESC, id DESC" : " ORDER BY arrival_ns DESC, first_ts_ns DESC, id DESC";
+        // Each partition answers its own top rows (by its indexes); the union is sorted once more.
+        var tops = partitions.Select(p => $"SELECT * FROM (SELECT {ProbeRows.Columns}, rtt_ns AS o_rtt, arrival_ns AS o_arrival, first_ts_ns AS o_first FROM {p} WHERE {where}{order}{limit})");
+        select.CommandText = $"SELECT {ProbeRows.Columns} FROM (" + string.Join(" UNION ALL ", tops) + ")" +
+                             (filter.OrderByRtt ? " ORDER BY o_rtt DESC, id DESC" : " ORDER BY o_arrival DESC, o_first DESC, id DESC") + limit;
+        using var reader = select.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return ProbeRows.Read(reader);
+        }
+    }
+
+    public ProbeRecord? GetById(long id)
+    {
+        var partitions = Partitions(0, 0);
+        if (partitions.Count == 0)
+        {
+            return null;
+        }
+
+        using var command = CreateCommand();
+        command.CommandText = ProbePartitions.Union(partitions, ProbeRows.Columns, "id = $id") + " LIMIT 1";
+        command.Parameters.AddWithValue("$id", id);
+        return ReadOne(command);
+    }
+
+    public ProbeRecord? Lookup(ProbeLookupKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var partitions = Partitions(0, 0);
+        if (partitions.Count == 0)
+        {
+            return null;
+        }
+
+        using var command = CreateCommand();
+        var where = new StringBuilder("src = $src AND dst = $dst AND icmp_seq = $seq");
+        command.Parameters.AddWithValue("$src", key.Src);
+        command.Parameters.AddWithValue("$dst", key.Dst);
+        command.Parameters.AddWithValue("$seq", key.IcmpSeq);
+        if (key.IcmpId >= 0)
+        {
+            where.Append(" AND icmp_id = $id");
+            command.Parameters.AddWithValue("$id", key.IcmpId);
+        }
+
+        // "Near" is a capture time the caller read off a probe or a ping, so it is matched on first_ts_ns.
+        string order;
+        if (key.NearNs != 0)
+        {
+            order = " ORDER BY ABS(o_first - $near), id DESC LIMIT 1";
+            command.Parameters.AddWithValue("$near", key.NearNs);
+        }
+        else
+        {
+            order = " ORDER BY o_first DESC, id DESC LIMIT 1";
+        }
+
+        command.CommandText = $"SELECT {ProbeRows.Columns} FROM (" +
+                              ProbePartitions.Union(partitions, ProbeRows.Columns + ", first_ts_ns AS o_first", where.ToString()) + ")" + order;
+        return ReadOne(command);
+    }
+
+    public IEnumerable<PathProbeRow> PathRows(long sinceNs, long untilNs)
+    {
+        var partitions = Partitions(sinceNs, untilNs);
+        if (partitions.Count == 0)
+        {
+            yield break;
+        }
+
+        using var command = CreateCommand();
+        var where = Where(command, null, null, sinceNs, untilNs);
+        command.CommandText = "SELECT * FROM (" +
+                              ProbePartitions.Union(partitions, "src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, verdict_leg", where.ToString()) +
+                              ") ORDER BY src, dst";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return new PathProbeRow(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
+                reader.GetInt64(5) != 0, reader.GetString(6), reader.GetInt64(7), reader.GetString(8));
+        }
+    }
+
+    public IEnumerable<LossProbeRow> LossRows(string? src, string? dst, long sinceNs, long untilNs, bool orderByRun)
+    {
+        var partitions = Partitions(sinceNs, untilNs);
+        if (partitions.Count == 0)
+        {
+            yield break;
+        }
+
+        using var command = CreateCommand();
+        var where = Where(command, src, dst, sinceNs, untilNs).ToString();
+        command.CommandText = "SELECT * FROM (" +
+                              ProbePartitions.Union(partitions, "src, dst, icmp_id, icmp_seq, first_ts_ns, answered, lost_in, " + ProbeRows.LostPlaceColumns, where) +
+                              ")" +
+                              // Loss sums in any order (the builder orders its output); freezes flush run by run.
+                              (orderByRun ? " ORDER BY src, dst, icmp_id, first_ts_ns, icmp_seq" : "");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var (leg, after) = ProbeRows.ReadLostPlace(reader, 7);
+            yield return new LossProbeRow(reader.GetString(0), reader.GetString(1), (uint)reader.GetInt64(2), (ushort)reader.GetInt64(3),
+                reader.GetInt64(4), reader.GetInt64(5) != 0, reader.GetString(6), leg, after);
+        }
+    }
+
+    public IEnumerable<RollupRow> Rollups(RollupWidth width, string? src, string? dst, long sinceNs, long untilNs)
+    {
+        using var command = CreateCommand();
+        var where = new StringBuilder("1 = 1");
+        if (!string.IsNullOrEmpty(src))
+        {
+            where.Append(" AND src = $src");
+            command.Parameters.AddWithValue("$src", src);
+        }
+
+        if (!string.IsNullOrEmpty(dst))
+        {
+            where.Append(" AND dst = $dst");
+            command.Parameters.AddWithValue("$dst", dst);
+        }
+
+        if (sinceNs != 0)
+        {
+            where.Append(" AND bucket_ns >= $since");
+            command.Parameters.AddWithValue("$since", sinceNs);
+        }
+
+        if (untilNs != 0)
+        {
+            where.Append(" AND bucket_ns <= $until");
+            command.Parameters.AddWithValue("$until", untilNs);
+        }
+
+        command.CommandText = $"SELECT {SqliteRollups.Columns} FROM {SqliteRollups.Table(width)} WHERE {where} ORDER BY src, dst, bucket_ns";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return SqliteRollups.Read(reader);
+        }
+    }
+
+    /// <summary>
+    /// The filter as SQL; the window is on arrival_ns, the correlator's own clock, so a capturing
+    /// node whose clock is off still falls in the window it was seen in.
+    /// </summary>
+    internal static StringBuilder Where(SqliteCommand command, string? src, string? dst, long sinceNs, long untilNs)
+    {
+        var where = new StringBuilder("1 = 1");
+        if (!string.IsNullOrEmpty(src))
+        {
+            where.Append(" AND src = $src");
+            command.Parameters.AddWithValue("$src", src);
+        }
+
+        if (!string.IsNullOrEmpty(dst))
+        {
+            where.Append(" AND dst = $dst");
+            command.Parameters.AddWithValue("$dst", dst);
+        }
+
+        if (sinceNs != 0)
+        {
+            where.Append(" AND arrival_ns >= $since");
+            command.Parameters.AddWithValue("$since", sinceNs);
+        }
+
+        if (untilNs != 0)
+        {
+            where.Append(" AND arrival_ns <= $until");
+            command.Parameters.AddWithValue("$until", untilNs);
+        }
+
+        return where;
+    }
+
+    public void Dispose()
+    {
+        // Unregistered first (waiting for a running callback), so no interrupt reaches a pooled connection.
+        _interrupt.Dispose();
+        _snapshot.Dispose();
+        Connection.Dispose();
+    }
+
+    private List<ProbePartition> AllPartitions() => _partitions ??= ProbePartitions.List(Connection, _snapshot);
+
+    private static StringBuilder ProbeWhere(SqliteCommand command, ProbeFilter filter)
+    {
+        var where = Where(command, filter.Src, filter.Dst, filter.SinceNs, filter.UntilNs);
+        if (filter.MinRttNs > 0)
+        {
+            where.Append(" AND rtt_ns >= $min_rtt");
+            command.Parameters.AddWithValue("$min_rtt", filter.MinRttNs);
+        }
+
+        if (filter.LostOnly)
+        {
+            where.Append(" AND answered = 0");
+        }
+
+        return where;
+    }
+
+    private static ProbeRecord? ReadOne(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ProbeRows.Read(reader) : null;
+    }
+}

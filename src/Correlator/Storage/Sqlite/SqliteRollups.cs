@@ -1,0 +1,118 @@
+using Microsoft.Data.Sqlite;
+
+namespace HopCapture.Correlator.Storage.Sqlite;
+
+/// <summary>
+/// The rollup tables, one per width (rollup_1m, rollup_1h), keyed by path, bucket and verdict
+/// (WITHOUT ROWID: the key is the row's order, so a window of one path is one range) with an
+/// index on the bucket for all-path windows and for retention's range delete.
+/// </summary>
+internal static class SqliteRollups
+{
+    public const string Columns =
+        "src, dst, bucket_ns, kind, leg, lost_in, lost_leg, lost_after, probes, lost, slow, cost_ns, slow_cost_ns, first_ts_ns, last_ts_ns, worst_id, worst_rtt_ns, histogram";
+
+    private const string KeyWhere =
+        "src = $src AND dst = $dst AND bucket_ns = $bucket AND kind = $kind AND leg = $leg AND lost_in = $lost_in AND lost_leg = $lost_leg AND lost_after = $lost_after";
+
+    public static string Table(RollupWidth width) => width == RollupWidth.Minute ? "rollup_1m" : "rollup_1h";
+
+    public static void Create(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        foreach (var width in new[] { RollupWidth.Minute, RollupWidth.Hour })
+        {
+            var table = Table(width);
+            SqliteResultsStore.Execute(connection, $"""
+                CREATE TABLE IF NOT EXISTS {table}(
+                    src TEXT NOT NULL, dst TEXT NOT NULL, bucket_ns INTEGER NOT NULL,
+                    kind TEXT NOT NULL, leg TEXT NOT NULL, lost_in TEXT NOT NULL, lost_leg TEXT NOT NULL, lost_after TEXT NOT NULL,
+                    probes INTEGER NOT NULL, lost INTEGER NOT NULL, slow INTEGER NOT NULL, cost_ns INTEGER NOT NULL, slow_cost_ns INTEGER NOT NULL,
+                    first_ts_ns INTEGER NOT NULL, last_ts_ns INTEGER NOT NULL, worst_id INTEGER NOT NULL, worst_rtt_ns INTEGER NOT NULL,
+                    histogram BLOB NOT NULL,
+                    PRIMARY KEY(src, dst, bucket_ns, kind, leg, lost_in, lost_leg, lost_after)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS ix_{table}_bucket ON {table}(bucket_ns);
+                """, transaction);
+        }
+    }
+
+    public static RollupRow Read(SqliteDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7))
+        {
+            Probes = reader.GetInt64(8),
+            Lost = reader.GetInt64(9),
+            Slow = reader.GetInt64(10),
+            CostNs = reader.GetInt64(11),
+            SlowCostNs = reader.GetInt64(12),
+            FirstTsNs = reader.GetInt64(13),
+            LastTsNs = reader.GetInt64(14),
+            WorstId = reader.GetInt64(15),
+            WorstRttNs = reader.GetInt64(16),
+            Rtt = RttHistogram.FromBytes((byte[])reader[17]),
+        };
+
+    /// <summary>The stored row with <paramref name="key"/>'s identity, or null.</summary>
+    public static RollupRow? Load(SqliteConnection connection, SqliteTransaction? transaction, RollupWidth width, RollupRow key)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {Columns} FROM {Table(width)} WHERE {KeyWhere}";
+        BindKey(command, key);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? Read(reader) : null;
+    }
+
+    /// <summary>Writes the rows whole (insert or replace), in the caller's transaction.</summary>
+    public static void Save(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(RollupWidth Width, RollupRow Row)> rows)
+    {
+        foreach (var group in rows.GroupBy(static r => r.Width))
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = $"INSERT OR REPLACE INTO {Table(group.Key)}({Columns}) VALUES " +
+                                  "($src, $dst, $bucket, $kind, $leg, $lost_in, $lost_leg, $lost_after, $probes, $lost, $slow, $cost, $slow_cost, $first, $last, $worst_id, $worst_rtt, $histogram)";
+            foreach (var (_, row) in group)
+            {
+                command.Parameters.Clear();
+                BindKey(command, row);
+                command.Parameters.AddWithValue("$probes", row.Probes);
+                command.Parameters.AddWithValue("$lost", row.Lost);
+                command.Parameters.AddWithValue("$slow", row.Slow);
+                command.Parameters.AddWithValue("$cost", row.CostNs);
+                command.Parameters.AddWithValue("$slow_cost", row.SlowCostNs);
+                command.Parameters.AddWithValue("$first", row.FirstTsNs);
+                command.Parameters.AddWithValue("$last", row.LastTsNs);
+                command.Parameters.AddWithValue("$worst_id", row.WorstId);
+                command.Parameters.AddWithValue("$worst_rtt", row.WorstRttNs);
+                command.Parameters.AddWithValue("$histogram", row.Rtt.ToBytes());
+                command.ExecuteNonQuery();
+            }
+        }
+    }
+
+    /// <summary>Deletes the rows of buckets before <paramref name="cutoffNs"/>, every width, as ranges; returns how many went.</summary>
+    public static int DeleteBefore(SqliteConnection connection, long cutoffNs)
+    {
+        var deleted = 0;
+        foreach (var width in new[] { RollupWidth.Minute, RollupWidth.Hour })
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"DELETE FROM {Table(width)} WHERE bucket_ns < $cutoff";
+            command.Parameters.AddWithValue("$cutoff", cutoffNs);
+            deleted += command.ExecuteNonQuery();
+        }
+
+        return deleted;
+    }
+
+    private static void BindKey(SqliteCommand command, RollupRow key)
+    {
+        command.Parameters.AddWithValue("$src", key.Src);
+        command.Parameters.AddWithValue("$dst", key.Dst);
+        command.Parameters.AddWithValue("$bucket", key.BucketNs);
+        command.Parameters.AddWithValue("$kind", key.Kind);
+        command.Parameters.AddWithValue("$leg", key.Leg);
+        command.Parameters.AddWithValue("$lost_in", key.LostIn);
+        command.Parameters.AddWithValue("$lost_leg", key.LostLeg);
+        command.Parameters.AddWithValue("$lost_after", key.LostAfter);
+    }
+}

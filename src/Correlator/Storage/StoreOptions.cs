@@ -1,0 +1,18 @@
+namespace HopCapture.Correlator.Storage;
+
+/// <summary>
+/// Configuration section "Correlator:Store": which backend holds the results. "sqlite" (the
+/// default) is the file named by Correlator:Database, zero setup; "postgres" is a PostgreSQL
+/// server at <see cref="ConnectionString"/>, for sites that run one or share one history.
+/// </summary>
+public sealed class StoreOptions
+{
+    public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
+
+    /// <summary>"sqlite" or "postgres".</summary>
+    public string Provider { get; set; } = Sqlite;
+
+    /// <summary>The PostgreSQL connection string (Npgsql form, "Host=...;Database=...;Username=..."); unused for sqlite.</summary>
+    public string ConnectionString { get; set; } = "";
+}
