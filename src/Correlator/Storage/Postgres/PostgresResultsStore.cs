@@ -45,6 +45,8 @@ public sealed partial class PostgresResultsStore : IResultsStore, IDisposable
 
         Location = $"postgres {builder.Host}:{builder.Port.ToString(CultureInfo.InvariantCulture)}/{builder.Database} (instance {Instance})";
         DataSource = NpgsqlDataSource.Create(builder);
+        // The writer's own connection, never pooled: the instance lock it holds ends with it.
+        WriterSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false });
         _retry = new PostgresRetry(Location, timeProvider ?? TimeProvider.System, _logger);
     }
 
@@ -54,6 +56,8 @@ public sealed partial class PostgresResultsStore : IResultsStore, IDisposable
     public string Instance { get; }
 
     internal NpgsqlDataSource DataSource { get; }
+
+    internal NpgsqlDataSource WriterSource { get; }
 
     internal PostgresRetry Retry => _retry;
 
@@ -80,18 +84,24 @@ public sealed partial class PostgresResultsStore : IResultsStore, IDisposable
                 Execute(connection, PostgresSchema.Create);
                 Execute(connection, PostgresSchema.CreateRollup(PostgresRollups.Table(RollupWidth.Minute)));
                 Execute(connection, PostgresSchema.CreateRollup(PostgresRollups.Table(RollupWidth.Hour)));
-                using (var meta = new NpgsqlCommand(
-                    "INSERT INTO store_meta(key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING;" +
-                    "INSERT INTO journal_state(correlator, checkpoint, database_id) VALUES ($2, 0, $3) ON CONFLICT (correlator) DO NOTHING", connection, transaction))
+                using (var meta = new NpgsqlCommand("INSERT INTO store_meta(key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING", connection, transaction))
                 {
                     meta.Parameters.Add(new NpgsqlParameter<string> { TypedValue = PostgresSchema.Version.ToString(CultureInfo.InvariantCulture) });
-                    meta.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Instance });
-                    meta.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Guid.NewGuid().ToString("N") });
                     meta.ExecuteNonQuery();
                 }
 
+                // This correlator's checkpoint row and identity, which its ingest journal carries.
+                using (var state = new NpgsqlCommand(
+                    "INSERT INTO journal_state(correlator, checkpoint, database_id) VALUES ($1, 0, $2) ON CONFLICT (correlator) DO NOTHING", connection, transaction))
+                {
+                    state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Instance });
+                    state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Guid.NewGuid().ToString("N") });
+                    state.ExecuteNonQuery();
+                }
+
                 transaction.Commit();
-                if (!PostgresInstanceLock.IsFree(connection, Instance))
+                using var probe = WriterSource.OpenConnection();
+                if (!PostgresInstanceLock.IsFree(probe, Instance))
                 {
                     throw new CorrelatorStartupException(InstanceKey,
                         $"another running correlator uses instance name '{Instance}' in this database; give each correlator its own {InstanceKey}");
@@ -180,7 +190,11 @@ public sealed partial class PostgresResultsStore : IResultsStore, IDisposable
         return new JournalCheckpoint(index, seqs) { DatabaseId = databaseId };
     }
 
-    public void Dispose() => DataSource.Dispose();
+    public void Dispose()
+    {
+        DataSource.Dispose();
+        WriterSource.Dispose();
+    }
 
     internal static void Execute(NpgsqlConnection connection, string sql)
     {

@@ -241,7 +241,7 @@ internal sealed class PostgresWriteSession : IStoreWriteSession
 
     private void Connect()
     {
-        var connection = _store.DataSource.OpenConnection();
+        var connection = _store.WriterSource.OpenConnection();
         if (!PostgresInstanceLock.TryTake(connection, _store.Instance))
         {
             connection.Dispose();
