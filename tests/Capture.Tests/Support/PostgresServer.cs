@@ -17,6 +17,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
     private readonly string _directory;
+    private readonly List<string> _settings = [];
     private int _databases;
 
     private PostgresServer(string directory, int port)
@@ -62,20 +63,19 @@ public sealed class PostgresServer : IAsyncDisposable
         try
         {
             await server.RunAsync("initdb", ["-D", server.DataDirectory, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"], cancellationToken);
-            var settings = new List<string>
-            {
+            server._settings.AddRange(
+            [
                 "listen_addresses=127.0.0.1",
                 "port=" + server.Port.ToString(CultureInfo.InvariantCulture),
                 "unix_socket_directories=" + directory,
                 "max_connections=300",
-            };
+            ]);
             if (!durable)
             {
-                settings.AddRange(["fsync=off", "full_page_writes=off", "synchronous_commit=off"]);
+                server._settings.AddRange(["fsync=off", "full_page_writes=off", "synchronous_commit=off"]);
             }
 
-            await server.RunAsync("pg_ctl", ["-D", server.DataDirectory, "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60",
-                "-o", string.Join(' ', settings.Select(static s => "-c " + s)), "start"], cancellationToken);
+            await server.RestartAsync(cancellationToken);
             return server;
         }
         catch
@@ -84,6 +84,15 @@ public sealed class PostgresServer : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Stops the server (fast: sessions are ended, as when an operator restarts it), keeping its data and port.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) =>
+        RunAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "stop"], cancellationToken);
+
+    /// <summary>Starts the server (again) on the same port and data, waiting until it accepts connections.</summary>
+    public Task RestartAsync(CancellationToken cancellationToken) =>
+        RunAsync("pg_ctl", ["-D", DataDirectory, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
+            "-o", string.Join(' ', _settings.Select(static s => "-c " + s)), "start"], cancellationToken);
 
     /// <summary>A connection string to <paramref name="database"/> as the superuser.</summary>
     public string ConnectionString(string database) =>
