@@ -1,5 +1,4 @@
 using HopCapture.Correlator.Storage;
-using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Tests.Shared;
 using System.Diagnostics;
 using System.Net;
@@ -8,7 +7,6 @@ using HopCapture.Engine.Correlation;
 using HopCapture.Engine.Model;
 using HopCapture.Packets.Files;
 using HopCapture.Tests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace HopCapture.Bench;
 
@@ -35,6 +33,9 @@ public sealed record BenchResults
     public double LatencyP99Ms { get; init; }
     public double LatencyMaxMs { get; init; }
     public double CorrelatorCpuCores { get; init; }
+    /// <summary>The ingest run's store (sqlite, postgres) and, for a server, the cores it used.</summary>
+    public string IngestStore { get; init; } = "sqlite";
+    public double StoreCpuCores { get; init; }
     public long CorrelatorPeakMemoryBytes { get; init; }
     public double AnalyzeInProcessSeconds { get; init; }
     public double AnalyzeProcessSeconds { get; init; }
@@ -85,7 +86,8 @@ public static class BenchHarness
         {
             log.WriteLine($"bench: ingest, {settings.Agents} agents, {settings.IngestSeconds} s at {settings.IngestRate:N0} obs/s offered");
             results = await MeasureIngestAsync(settings, results, log);
-            log.WriteLine($"bench: ingest {results.IngestObsPerSecond:N0} obs/s, latency p50 {results.LatencyP50Ms:0} ms p99 {results.LatencyP99Ms:0} ms");
+            log.WriteLine($"bench: ingest ({results.IngestStore}) {results.IngestObsPerSecond:N0} obs/s, latency p50 {results.LatencyP50Ms:0} ms p99 {results.LatencyP99Ms:0} ms, " +
+                          $"correlator {results.CorrelatorCpuCores:0.00} cores, peak {results.CorrelatorPeakMemoryBytes / 1e6:N0} MB, store server {results.StoreCpuCores:0.00} cores");
         }
 
         return results;
@@ -340,13 +342,8 @@ public static class BenchHarness
     private static async Task<BenchResults> MeasureIngestAsync(BenchSettings settings, BenchResults results, TextWriter log)
     {
         var time = TimeProvider.System;
-        var database = Path.Combine(settings.WorkDirectory, "ingest.db");
-        foreach (var stale in Directory.GetFiles(settings.WorkDirectory, "ingest.db*"))
-        {
-            File.Delete(stale);
-        }
-
-        using var correlator = CorrelatorProcess.Start(database, log);
+        await using var store = await IngestStore.CreateAsync(settings.Store, settings.WorkDirectory);
+        using var correlator = CorrelatorProcess.Start(store.CorrelatorArguments, log);
         var address = await correlator.ListeningAsync(TimeSpan.FromSeconds(60));
         var points = SyntheticPath.Report003Points;
         var obsPerProbe = points.Count * 2;
@@ -357,15 +354,16 @@ public static class BenchHarness
         var warmProbes = (long)(settings.IngestWarmupSeconds * 1e9 / probeIntervalNs);
         var warmStartNs = Now(time) + 200_000_000;
         await RunAgentsAsync(address, settings.Agents, points, warmProbes, warmStartNs, probeIntervalNs, time, icmpId: 8);
-        var startId = await StoredAsync(database, warmProbes, TimeSpan.FromSeconds(60));
+        var startId = await StoredAsync(store, warmProbes, TimeSpan.FromSeconds(60));
 
         var totalProbes = (long)(settings.IngestSeconds * 1e9 / probeIntervalNs);
         var startNs = Now(time) + 200_000_000;
         using var stop = new CancellationTokenSource();
         var latencies = new List<double>();
-        var poller = Task.Run(() => Poll(database, time, latencies, startId, totalProbes, stop.Token));
+        var poller = Task.Run(() => Poll(store, time, latencies, startId, totalProbes, stop.Token));
 
         var cpuBefore = correlator.CpuSeconds();
+        var storeCpuBefore = store.CpuSeconds();
         var clock = Stopwatch.StartNew();
         var loads = await RunAgentsAsync(address, settings.Agents, points, totalProbes, startNs, probeIntervalNs, time, icmpId: 7);
         // From the first probe's capture time (the schedule starts 200 ms after the agents) to the last ack.
@@ -375,6 +373,7 @@ public static class BenchHarness
         await poller.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var busySeconds = clock.Elapsed.TotalSeconds;
         var cpu = correlator.CpuSeconds() - cpuBefore;
+        var storeCpu = store.CpuSeconds() - storeCpuBefore;
         await stop.CancelAsync();
         await poller.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var peakMemory = correlator.PeakResidentBytes();
@@ -391,6 +390,8 @@ public static class BenchHarness
             LatencyP99Ms = Percentile(latencies, 0.99),
             LatencyMaxMs = latencies.Count > 0 ? latencies[^1] : 0,
             CorrelatorCpuCores = busySeconds > 0 ? cpu / busySeconds : 0,
+            IngestStore = settings.Store,
+            StoreCpuCores = busySeconds > 0 ? storeCpu / busySeconds : 0,
             CorrelatorPeakMemoryBytes = peakMemory,
         };
     }
@@ -452,57 +453,33 @@ public static class BenchHarness
     }
 
     /// <summary>Waits until <paramref name="expected"/> probes are stored; returns the largest id.</summary>
-    private static async Task<long> StoredAsync(string database, long expected, TimeSpan timeout)
+    private static async Task<long> StoredAsync(IngestStore store, long expected, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            using (var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False"))
+            var (count, maxId) = store.Stored();
+            if (count >= expected || deadline.Elapsed > timeout)
             {
-                connection.Open();
-                using var command = connection.CreateCommand();
-                command.CommandText = "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM " + ProbePartitions.AllRows(connection);
-                using var reader = command.ExecuteReader();
-                reader.Read();
-                if (reader.GetInt64(0) >= expected || deadline.Elapsed > timeout)
-                {
-                    return reader.GetInt64(1);
-                }
+                return maxId;
             }
 
             await Task.Delay(100);
         }
     }
 
-    private static void Poll(string database, TimeProvider time, List<double> latencies, long afterId, long expected, CancellationToken cancellationToken)
+    private static void Poll(IngestStore store, TimeProvider time, List<double> latencies, long afterId, long expected, CancellationToken cancellationToken)
     {
         var lastId = afterId;
         while (!cancellationToken.IsCancellationRequested && latencies.Count < expected)
         {
             Thread.Sleep(20);
-            if (!File.Exists(database))
+            var rows = store.After(lastId);
+            var now = Now(time);
+            foreach (var (id, firstTsNs) in rows)
             {
-                continue;
-            }
-
-            try
-            {
-                using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
-                connection.Open();
-                using var command = connection.CreateCommand();
-                command.CommandText = "SELECT id, first_ts_ns FROM " + ProbePartitions.AllRows(connection) + " WHERE id > $last ORDER BY id";
-                command.Parameters.AddWithValue("$last", lastId);
-                using var reader = command.ExecuteReader();
-                var now = Now(time);
-                while (reader.Read())
-                {
-                    lastId = reader.GetInt64(0);
-                    latencies.Add((now - reader.GetInt64(1)) / 1e6);
-                }
-            }
-            catch (SqliteException)
-            {
-                // The table may not exist yet, or the writer holds a lock for a moment: poll again.
+                lastId = id;
+                latencies.Add((now - firstTsNs) / 1e6);
             }
         }
     }

@@ -36,6 +36,9 @@ public sealed record BenchSettings
 
     public static readonly IReadOnlySet<string> Measures = new HashSet<string>(["engine", "offline", "ingest"], StringComparer.Ordinal);
 
+    /// <summary>What the ingest run's correlator stores into: "sqlite" (its file) or "postgres" (a local PostgreSQL 15 started for the run).</summary>
+    public string Store { get; init; } = IngestStore.Sqlite;
+
     public string OutputDirectory { get; init; } = "bench";
 
     /// <summary>The capture CLI to time (build/bench.sh passes the published one); default: the build output, run with dotnet.</summary>
@@ -90,6 +93,9 @@ public sealed record BenchSettings
                     break;
                 case "--only" when value.Split(',').All(Measures.Contains):
                     settings = settings with { Only = value.Split(',').ToHashSet(StringComparer.Ordinal) };
+                    break;
+                case "--store" when value is IngestStore.Sqlite or IngestStore.Postgres:
+                    settings = settings with { Store = value };
                     break;
                 case "--cli":
                     settings = settings with { Cli = value };

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HopCapture.Tests.Shared;
 using System.Globalization;
 
 namespace HopCapture.Tests.Support;
