@@ -168,8 +168,9 @@ public class RetentionTests
     }
 
     [Test]
-    public void MigrateV3_SingleProbesTable_KeptAsLegacyPartitionAndQueried()
+    public void MigrateV3_SingleProbesTable_RewrittenCompactIntoDayPartitionsWithRollups()
     {
+        ProbeRecord legacy;
         using (var connection = new SqliteConnection($"Data Source={_database};Pooling=False"))
         {
             connection.Open();
@@ -188,6 +189,12 @@ public class RetentionTests
             command.ExecuteNonQuery();
             var record = Records.Answered("10.0.0.1", "10.0.0.2");
             record.FirstTsNs = NowNs() - (long)TimeSpan.FromDays(3).TotalNanoseconds;
+            record.Id = 0;
+            record.Key.IcmpId = 1;
+            record.Key.IcmpSeq = 2;
+            legacy = record.Clone();
+            legacy.Id = 41;
+            legacy.ArrivalNs = record.FirstTsNs;
             command.CommandText = "INSERT INTO probes(id, src, dst, icmp_id, icmp_seq, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, lost_in, imported, record, verdict_leg) " +
                                   "VALUES (41, $src, $dst, 1, 2, $ts, 5, 1, 'fabric', 5, '', 0, $record, 'reply')";
             command.Parameters.AddWithValue("$src", record.Src);
@@ -205,7 +212,10 @@ public class RetentionTests
         using var read = store.Open();
         Assert.Multiple(() =>
         {
-            Assert.That(ProbePartitions.List(read).Select(static p => p.Name).First(), Is.EqualTo(ProbePartitions.LegacyName));
+            // v4 kept the table as a legacy partition; v5 rewrites it compact into the day of its rows' time.
+            Assert.That(ProbePartitions.List(read).Select(static p => p.Name).First(), Is.EqualTo(ProbePartitions.NameOf(ProbePartitions.DayStart(legacy.FirstTsNs))));
+            Assert.That(queries.GetById(41), Is.EqualTo(legacy), "the whole record survives the rewrite");
+            Assert.That(MinuteRollups(store).Sum(static r => r.Probes), Is.EqualTo(1), "the legacy probe is counted into the rollups (the others were appended past the write session)");
             Assert.That(matched, Is.EqualTo(_written.Count + 1));
             Assert.That(queries.GetById(41)?.Src, Is.EqualTo("10.0.0.1"));
             Assert.That(_written.Select(static r => r.Id), Has.All.GreaterThan(41), "new ids continue above the legacy rows'");
@@ -242,6 +252,12 @@ public class RetentionTests
     }
 
     private long NowNs() => _clock.NowNs();
+
+    private static List<RollupRow> MinuteRollups(SqliteResultsStore store)
+    {
+        using var session = store.OpenRead(CancellationToken.None);
+        return session.Rollups(RollupWidth.Minute, null, null, 0, 0).ToList();
+    }
 
     /// <summary>Advances the clock hour by hour, appending probes on 3 paths (one in 4 lost) and running retention after each hour.</summary>
     private void RunHours(SqliteResultsStore store, int hours, RawRetention? retention, List<RetentionPass>? dropped, int perHour = PerHour)

@@ -6,25 +6,28 @@ namespace HopCapture.Correlator.Storage.Sqlite;
 /// <summary>
 /// Appends probes on the store writer's one connection: each into the day partition of its
 /// arrival time (created on first use), with ids from one sequence across partitions so an id
-/// names one probe for the life of the file. It also answers the journal replay's "stored
-/// already?" on the capture identity (path, ICMP key, first_ts_ns) across every partition, since
-/// a replayed probe arrives again with a new arrival time.
+/// names one probe for the life of the file, and each in the compact form of <see cref="ProbeCodec"/>
+/// (new shapes stored on first use). It also answers the journal replay's "stored already?" on the
+/// capture identity (shape, ICMP key, first_ts_ns) across every partition, since a replayed probe
+/// arrives again with a new arrival time.
 /// Callers run it inside their transaction; after a failed one they dispose it and start afresh.
 /// </summary>
 public sealed class ProbeAppender : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Dictionary<string, ProbeInserter> _inserters = new(StringComparer.Ordinal);
+    private readonly Dictionary<Google.Protobuf.ByteString, long> _shapes;
     private List<ProbePartition> _partitions;
     private SqliteCommand? _exists;
     private long _lastId;
 
-    public ProbeAppender(SqliteConnection connection)
+    public ProbeAppender(SqliteConnection connection, SqliteTransaction? transaction = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
-        _partitions = ProbePartitions.List(connection);
-        _lastId = ProbePartitions.MaxId(connection);
+        _partitions = ProbePartitions.List(connection, transaction);
+        _lastId = ProbePartitions.MaxId(connection, transaction);
+        _shapes = ProbeShapes.LoadIds(connection, transaction);
     }
 
     /// <summary>
@@ -32,7 +35,10 @@ public sealed class ProbeAppender : IDisposable
     /// without an arrival time (0: written by something other than the engine) is filed by its
     /// capture time.
     /// </summary>
-    public long Append(ProbeRecord record, SqliteTransaction? transaction = null)
+    public long Append(ProbeRecord record, SqliteTransaction? transaction = null) => Append(record, ++_lastId, transaction);
+
+    /// <summary>Stores <paramref name="record"/> with a given id (the v5 migration keeps the ids it converts).</summary>
+    internal long Append(ProbeRecord record, long id, SqliteTransaction? transaction)
     {
         ArgumentNullException.ThrowIfNull(record);
         var arrivalNs = record.ArrivalNs != 0 ? record.ArrivalNs : record.FirstTsNs;
@@ -50,8 +56,8 @@ public sealed class ProbeAppender : IDisposable
             _inserters[name] = inserter;
         }
 
-        var id = ++_lastId;
-        inserter.Insert(record, id, arrivalNs);
+        _lastId = Math.Max(_lastId, id);
+        inserter.Insert(record, id, ShapeOf(record, transaction, create: true), arrivalNs);
         return id;
     }
 
@@ -64,10 +70,16 @@ public sealed class ProbeAppender : IDisposable
             return false;
         }
 
+        // The same capture re-formed from the journal has the same shape: unknown shape, not stored.
+        var shape = ShapeOf(record, transaction, create: false);
+        if (shape == 0)
+        {
+            return false;
+        }
+
         _exists ??= PrepareExists();
         _exists.Transaction = transaction;
-        _exists.Parameters["$src"].Value = record.Src;
-        _exists.Parameters["$dst"].Value = record.Dst;
+        _exists.Parameters["$shape"].Value = shape;
         _exists.Parameters["$ts"].Value = record.FirstTsNs;
         _exists.Parameters["$id"].Value = (long)(record.Key?.IcmpId ?? 0);
         _exists.Parameters["$seq"].Value = (long)(record.Key?.IcmpSeq ?? 0);
@@ -104,13 +116,26 @@ public sealed class ProbeAppender : IDisposable
         // Newest partitions first: a replayed probe was stored moments before the crash.
         var newestFirst = _partitions.Select(p => p.Name).Reverse().ToList();
         command.CommandText = ProbePartitions.Union(newestFirst, "1",
-            "src = $src AND dst = $dst AND first_ts_ns = $ts AND icmp_id = $id AND icmp_seq = $seq") + " LIMIT 1";
-        command.Parameters.Add("$src", SqliteType.Text);
-        command.Parameters.Add("$dst", SqliteType.Text);
+            "shape = $shape AND first_ts_ns = $ts AND icmp_id = $id AND icmp_seq = $seq") + " LIMIT 1";
+        command.Parameters.Add("$shape", SqliteType.Integer);
         command.Parameters.Add("$ts", SqliteType.Integer);
         command.Parameters.Add("$id", SqliteType.Integer);
         command.Parameters.Add("$seq", SqliteType.Integer);
         return command;
+    }
+
+    /// <summary>The id of the record's shape, stored on first use when <paramref name="create"/> (0 when unknown and not created).</summary>
+    private long ShapeOf(ProbeRecord record, SqliteTransaction? transaction, bool create)
+    {
+        var shape = ProbeCodec.Shape(record);
+        if (_shapes.TryGetValue(shape, out var id) || !create)
+        {
+            return id;
+        }
+
+        id = ProbeShapes.Insert(_connection, transaction, record, shape);
+        _shapes[shape] = id;
+        return id;
     }
 
     private void Invalidate()

@@ -14,17 +14,16 @@ public sealed record ProbePartition(string Name, long StartNs, long EndNs)
 /// The probes are time-partitioned: one table per UTC day of arrival time ("probes_20260131"),
 /// listed in <c>probe_partitions</c>, so retention drops whole days (DROP TABLE) instead of
 /// deleting rows one by one, and a query reads only the days its window touches. A v3 file's
-/// single <c>probes</c> table stays as the legacy partition spanning its rows' times.
+/// single <c>probes</c> table becomes a partition spanning its rows' times (v4), which the v5
+/// rewrite (<see cref="CompactMigration"/>) files into day partitions.
 /// </summary>
 public static class ProbePartitions
 {
-    public const string LegacyName = "probes";
-
     private const long DayNs = TimeSpan.TicksPerDay * 100;
 
     /// <summary>The columns every partition has, in the order the inserter binds them.</summary>
     public const string Columns =
-        "id, src, dst, icmp_id, icmp_seq, first_ts_ns, arrival_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, lost_in, imported, record, verdict_leg";
+        "id, shape, icmp_id, icmp_seq, first_ts_ns, arrival_ns, rtt_ns, answered, verdict_cost_ns, numbers";
 
     /// <summary>Start (Unix ns) of the UTC day <paramref name="unixNs"/> falls in.</summary>
     public static long DayStart(long unixNs) => unixNs - (((unixNs % DayNs) + DayNs) % DayNs);
@@ -81,26 +80,23 @@ public static class ProbePartitions
     {
         ArgumentNullException.ThrowIfNull(connection);
         var name = NameOf(dayStartNs);
+        // The compact layout (schema v5, see ProbeCodec): path, verdict and loss place live in the
+        // shape; only what queries filter or sort on is a column. No rtt index: "slowest first"
+        // sorts the window's rows (an index cost ~14 bytes a probe).
         SqliteResultsStore.Execute(connection, $"""
             CREATE TABLE IF NOT EXISTS {name}(
                 id INTEGER PRIMARY KEY,
-                src TEXT NOT NULL,
-                dst TEXT NOT NULL,
+                shape INTEGER NOT NULL,
                 icmp_id INTEGER NOT NULL,
                 icmp_seq INTEGER NOT NULL,
                 first_ts_ns INTEGER NOT NULL,
                 arrival_ns INTEGER NOT NULL,
                 rtt_ns INTEGER NOT NULL,
                 answered INTEGER NOT NULL,
-                verdict_kind TEXT NOT NULL,
                 verdict_cost_ns INTEGER NOT NULL,
-                lost_in TEXT NOT NULL,
-                imported INTEGER NOT NULL,
-                record BLOB NOT NULL,
-                verdict_leg TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS ix_{name}_path_time ON {name}(src, dst, first_ts_ns);
+                numbers BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_{name}_shape_time ON {name}(shape, first_ts_ns);
             CREATE INDEX IF NOT EXISTS ix_{name}_arrival ON {name}(arrival_ns);
-            CREATE INDEX IF NOT EXISTS ix_{name}_rtt ON {name}(rtt_ns);
             INSERT INTO probe_partitions(name, start_ns, end_ns) VALUES ('{name}', {dayStartNs}, {dayStartNs + DayNs})
                 ON CONFLICT(name) DO NOTHING;
             """, transaction);
@@ -124,11 +120,12 @@ public static class ProbePartitions
     }
 
     /// <summary>The largest id ever given to a probe (0 on a new file).</summary>
-    public static long MaxId(SqliteConnection connection)
+    public static long MaxId(SqliteConnection connection, SqliteTransaction? transaction = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var sql = "SELECT floor AS m FROM probe_ids" + string.Concat(List(connection).Select(p => $" UNION ALL SELECT max(id) FROM {p.Name}"));
+        var sql = "SELECT floor AS m FROM probe_ids" + string.Concat(List(connection, transaction).Select(p => $" UNION ALL SELECT max(id) FROM {p.Name}"));
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = $"SELECT coalesce(max(m), 0) FROM ({sql})";
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }

@@ -16,11 +16,13 @@ public sealed class SqliteReadSession : IStoreReadSession
 {
     private readonly CancellationTokenRegistration _interrupt;
     private readonly SqliteTransaction _snapshot;
+    private readonly ProbeShapes _shapes;
     private List<ProbePartition>? _partitions;
 
-    internal SqliteReadSession(SqliteConnection connection, CancellationToken cancellationToken)
+    internal SqliteReadSession(SqliteConnection connection, ProbeShapes shapes, CancellationToken cancellationToken)
     {
         Connection = connection;
+        _shapes = shapes;
         _snapshot = connection.BeginTransaction(deferred: true);
         _interrupt = cancellationToken.Register(static c => SQLitePCL.raw.sqlite3_interrupt(((SqliteConnection)c!).Handle), connection);
     }
@@ -81,7 +83,7 @@ public sealed class SqliteReadSession : IStoreReadSession
         using var reader = select.ExecuteReader();
         while (reader.Read())
         {
-            yield return ProbeRows.Read(reader);
+            yield return ProbeRows.Read(reader, Shape);
         }
     }
 
@@ -109,9 +111,7 @@ public sealed class SqliteReadSession : IStoreReadSession
         }
 
         using var command = CreateCommand();
-        var where = new StringBuilder("src = $src AND dst = $dst AND icmp_seq = $seq");
-        command.Parameters.AddWithValue("$src", key.Src);
-        command.Parameters.AddWithValue("$dst", key.Dst);
+        var where = Where(command, key.Src, key.Dst, 0, 0).Append(" AND icmp_seq = $seq");
         command.Parameters.AddWithValue("$seq", key.IcmpSeq);
         if (key.IcmpId >= 0)
         {
@@ -146,14 +146,15 @@ public sealed class SqliteReadSession : IStoreReadSession
 
         using var command = CreateCommand();
         var where = Where(command, null, null, sinceNs, untilNs);
-        command.CommandText = "SELECT * FROM (" +
-                              ProbePartitions.Union(partitions, "src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, verdict_leg", where.ToString()) +
-                              ") ORDER BY src, dst";
+        command.CommandText = "SELECT p.shape, p.id, p.first_ts_ns, p.rtt_ns, p.answered, p.verdict_cost_ns FROM (" +
+                              ProbePartitions.Union(partitions, "shape, id, first_ts_ns, rtt_ns, answered, verdict_cost_ns", where.ToString()) +
+                              ") p JOIN probe_shapes s ON s.id = p.shape ORDER BY s.src, s.dst";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            yield return new PathProbeRow(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
-                reader.GetInt64(5) != 0, reader.GetString(6), reader.GetInt64(7), reader.GetString(8));
+            var shape = Shape(reader.GetInt64(0));
+            yield return new PathProbeRow(shape.Src, shape.Dst, reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+                reader.GetInt64(4) != 0, shape.VerdictKind, reader.GetInt64(5), shape.VerdictLeg);
         }
     }
 
@@ -167,17 +168,18 @@ public sealed class SqliteReadSession : IStoreReadSession
 
         using var command = CreateCommand();
         var where = Where(command, src, dst, sinceNs, untilNs).ToString();
-        command.CommandText = "SELECT * FROM (" +
-                              ProbePartitions.Union(partitions, "src, dst, icmp_id, icmp_seq, first_ts_ns, answered, lost_in, " + ProbeRows.LostPlaceColumns, where) +
-                              ")" +
+        command.CommandText = "SELECT p.shape, p.icmp_id, p.icmp_seq, p.first_ts_ns, p.answered FROM (" +
+                              ProbePartitions.Union(partitions, "shape, icmp_id, icmp_seq, first_ts_ns, answered", where) +
+                              ") p" +
                               // Loss sums in any order (the builder orders its output); freezes flush run by run.
-                              (orderByRun ? " ORDER BY src, dst, icmp_id, first_ts_ns, icmp_seq" : "");
+                              (orderByRun ? " JOIN probe_shapes s ON s.id = p.shape ORDER BY s.src, s.dst, p.icmp_id, p.first_ts_ns, p.icmp_seq" : "");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var (leg, after) = ProbeRows.ReadLostPlace(reader, 7);
-            yield return new LossProbeRow(reader.GetString(0), reader.GetString(1), (uint)reader.GetInt64(2), (ushort)reader.GetInt64(3),
-                reader.GetInt64(4), reader.GetInt64(5) != 0, reader.GetString(6), leg, after);
+            var shape = Shape(reader.GetInt64(0)).Record;
+            var answered = reader.GetInt64(4) != 0;
+            yield return new LossProbeRow(shape.Src, shape.Dst, (uint)reader.GetInt64(1), (ushort)reader.GetInt64(2),
+                reader.GetInt64(3), answered, shape.LostIn, answered ? "" : shape.LostLeg, answered ? "" : shape.LostAfter);
         }
     }
 
@@ -224,16 +226,23 @@ public sealed class SqliteReadSession : IStoreReadSession
     internal static StringBuilder Where(SqliteCommand command, string? src, string? dst, long sinceNs, long untilNs)
     {
         var where = new StringBuilder("1 = 1");
-        if (!string.IsNullOrEmpty(src))
+        if (!string.IsNullOrEmpty(src) || !string.IsNullOrEmpty(dst))
         {
-            where.Append(" AND src = $src");
-            command.Parameters.AddWithValue("$src", src);
-        }
+            // The path is in the shape: the probes of the path's shapes (by the shape index).
+            where.Append(" AND shape IN (SELECT id FROM probe_shapes WHERE 1 = 1");
+            if (!string.IsNullOrEmpty(src))
+            {
+                where.Append(" AND src = $src");
+                command.Parameters.AddWithValue("$src", src);
+            }
 
-        if (!string.IsNullOrEmpty(dst))
-        {
-            where.Append(" AND dst = $dst");
-            command.Parameters.AddWithValue("$dst", dst);
+            if (!string.IsNullOrEmpty(dst))
+            {
+                where.Append(" AND dst = $dst");
+                command.Parameters.AddWithValue("$dst", dst);
+            }
+
+            where.Append(')');
         }
 
         if (sinceNs != 0)
@@ -278,9 +287,11 @@ public sealed class SqliteReadSession : IStoreReadSession
         return where;
     }
 
-    private static ProbeRecord? ReadOne(SqliteCommand command)
+    private ProbeShape Shape(long id) => _shapes.Get(Connection, _snapshot, id);
+
+    private ProbeRecord? ReadOne(SqliteCommand command)
     {
         using var reader = command.ExecuteReader();
-        return reader.Read() ? ProbeRows.Read(reader) : null;
+        return reader.Read() ? ProbeRows.Read(reader, Shape) : null;
     }
 }

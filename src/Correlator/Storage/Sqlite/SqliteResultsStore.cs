@@ -10,8 +10,9 @@ namespace HopCapture.Correlator.Storage.Sqlite;
 
 /// <summary>
 /// The SQLite results store: one file, WAL so queries never wait for the writer. Probes live in
-/// day partitions of their arrival time (<see cref="ProbePartitions"/>); the columns are what
-/// queries filter and sort on, the full record is kept as protobuf bytes.
+/// day partitions of their arrival time (<see cref="ProbePartitions"/>) in a compact layout
+/// (<see cref="ProbeCodec"/>): the columns are what queries filter and sort on, the rest is a
+/// shared shape and a few bytes of numbers. Rollups per path and minute/hour sit beside them.
 /// </summary>
 public sealed class SqliteResultsStore : IResultsStore
 {
@@ -19,6 +20,7 @@ public sealed class SqliteResultsStore : IResultsStore
 
     private readonly string _connectionString;
     private readonly RetentionOptions _retention;
+    private readonly ProbeShapes _shapes = new();
 
     private readonly ILogger _logger;
 
@@ -65,7 +67,7 @@ public sealed class SqliteResultsStore : IResultsStore
     public SqliteReadSession OpenQuery(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return new SqliteReadSession(Open(), cancellationToken);
+        return new SqliteReadSession(Open(), _shapes, cancellationToken);
     }
 
     /// <summary>Opens the file, switches it to WAL and creates or migrates the schema.</summary>
@@ -169,11 +171,18 @@ public sealed class SqliteResultsStore : IResultsStore
 
             if (version < 5)
             {
-                // v5: rollups per path x verdict x minute and hour (issue 12).
-                using var transaction = connection.BeginTransaction();
-                SqliteRollups.Create(connection, transaction);
-                Execute(connection, "PRAGMA user_version = 5;", transaction);
-                transaction.Commit();
+                // v5 (issue 12): rollups per path x verdict x minute and hour, and the compact
+                // probe layout; the partitions of whole records are rewritten (ids kept) and
+                // counted into the rollups, one partition per transaction.
+                using (var transaction = connection.BeginTransaction())
+                {
+                    SqliteRollups.Create(connection, transaction);
+                    ProbeShapes.Create(connection, transaction);
+                    transaction.Commit();
+                }
+
+                CompactMigration.Run(connection);
+                Execute(connection, "PRAGMA user_version = 5;");
             }
 
             // This file's identity, which its ingest journal carries: a journal left by another
@@ -303,8 +312,8 @@ public sealed class SqliteResultsStore : IResultsStore
         transaction.Commit();
     }
 
-    /// <summary>Parses a stored record and fills in its id (the blob is stored without it).</summary>
-    public static ProbeRecord ReadRecord(long id, byte[] blob)
+    /// <summary>Parses a whole record as schema v4 stored it and fills in its id (the blob is stored without it).</summary>
+    internal static ProbeRecord ReadRecord(long id, byte[] blob)
     {
         var record = ProbeRecord.Parser.ParseFrom(blob);
         record.Id = id;

@@ -1,0 +1,239 @@
+using Google.Protobuf;
+using HopCapture.Analysis.Legs;
+using HopCapture.Engine.Direction;
+using HopCapture.Engine.Model;
+using HopCapture.Protos;
+
+namespace HopCapture.Correlator.Storage.Sqlite;
+
+/// <summary>
+/// The compact stored form of a probe (schema v6, issue 12: ≤ 200 bytes a six-point probe). A
+/// record splits into its shape — everything but the numbers: points' names, roles, directions,
+/// which packets they saw, segment kinds and legs, the verdict's kind, loss place — stored once
+/// per distinct shape in probe_shapes, and its numbers, stored per probe as zigzag varints, each
+/// the difference from what the numbers before it predict (a point's request time from the
+/// previous point's, a segment's cost from its points' round trips, …), so a typical number is
+/// one to three bytes. The id, ICMP key, times, rtt and verdict are columns. Decoding gives back
+/// a record equal to the one encoded (the verdict text is rebuilt when it is the engine's own
+/// wording of the stored numbers, else kept literally).
+/// </summary>
+internal static class ProbeCodec
+{
+    private const byte TextEmpty = 0;
+    private const byte TextSplit = 1;
+    private const byte TextNoise = 2;
+    private const byte TextLiteral = 3;
+
+    /// <summary>The shape of <paramref name="record"/>: a copy with every number <see cref="Numbers"/> carries zeroed, and the columns' fields cleared.</summary>
+    public static ByteString Shape(ProbeRecord record)
+    {
+        var shape = record.Clone();
+        shape.Id = 0;
+        shape.FirstTsNs = 0;
+        shape.ArrivalNs = 0;
+        shape.RttNs = 0;
+        shape.Answered = false;
+        shape.Duplicates = 0;
+        if (shape.Key is { } key)
+        {
+            key.IcmpId = 0;
+            key.IcmpSeq = 0;
+            key.PayloadHash = 0;
+        }
+
+        foreach (var point in shape.Points)
+        {
+            point.RequestTsNs = 0;
+            point.ReplyTsNs = 0;
+            point.RoundTripNs = 0;
+        }
+
+        foreach (var segment in shape.Segments)
+        {
+            segment.CostNs = 0;
+            segment.RequestNs = 0;
+            segment.ReplyNs = 0;
+            segment.LegUncertaintyNs = 0;
+            segment.OffsetNs = 0;
+        }
+
+        if (shape.Verdict is { } verdict)
+        {
+            verdict.CostNs = 0;
+            verdict.Text = "";
+        }
+
+        return shape.ToByteString();
+    }
+
+    /// <summary>The numbers of <paramref name="record"/> that its shape and columns lack, written into <paramref name="buffer"/>; returns the length.</summary>
+    public static int Numbers(ProbeRecord record, ref byte[] buffer)
+    {
+        var need = 32 + (record.Points.Count * 30) + (record.Segments.Count * 50) + ((record.Verdict?.Text.Length ?? 0) * 4);
+        if (buffer.Length < need)
+        {
+            buffer = new byte[need];
+        }
+
+        var w = new Writer(buffer);
+        w.Put(record.Key?.PayloadHash ?? 0, 0);
+        w.Put(record.Duplicates, 0);
+        var previousRequest = record.FirstTsNs;
+        var previousRoundTrip = record.RttNs;
+        foreach (var p in record.Points)
+        {
+            w.Put(p.RequestTsNs, p.HasRequest ? previousRequest : 0);
+            w.Put(p.ReplyTsNs, p.HasReply ? p.RequestTsNs + previousRoundTrip : 0);
+            w.Put(p.RoundTripNs, PredictRoundTrip(p));
+            previousRequest = p.HasRequest ? p.RequestTsNs : previousRequest;
+            previousRoundTrip = p.RoundTripNs != 0 ? p.RoundTripNs : previousRoundTrip;
+        }
+
+        foreach (var s in record.Segments)
+        {
+            w.Put(s.CostNs, PredictCost(record, s));
+            w.Put(s.RequestNs, 0);
+            w.Put(s.ReplyNs, s.CostNs - s.RequestNs);
+            w.Put(s.LegUncertaintyNs, 0);
+            w.Put(s.OffsetNs, 0);
+        }
+
+        if (record.Verdict is { } verdict)
+        {
+            w.Put(verdict.CostNs, PredictVerdictCost(record));
+            var mode = verdict.Text.Length == 0 ? TextEmpty
+                : verdict.Text == SplitText(record) ? TextSplit
+                : verdict.Text == NoiseText(record) ? TextNoise
+                : TextLiteral;
+            w.Byte(mode);
+            if (mode == TextLiteral)
+            {
+                w.Text(verdict.Text);
+            }
+        }
+
+        return w.At;
+    }
+
+    /// <summary>Rebuilds a record from its shape, columns and numbers.</summary>
+    /// <exception cref="FormatException">The numbers do not fit the shape.</exception>
+    public static ProbeRecord Decode(ProbeRecord shape, long id, long icmpId, long icmpSeq, long firstTsNs, long arrivalNs, long rttNs, bool answered, ReadOnlySpan<byte> numbers)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        var record = shape.Clone();
+        record.Id = id;
+        record.FirstTsNs = firstTsNs;
+        record.ArrivalNs = arrivalNs;
+        record.RttNs = rttNs;
+        record.Answered = answered;
+        var r = new Reader(numbers);
+        var payloadHash = (uint)r.Get(0);
+        record.Duplicates = (uint)r.Get(0);
+        if (record.Key is { } key)
+        {
+            key.IcmpId = (uint)icmpId;
+            key.IcmpSeq = (uint)icmpSeq;
+            key.PayloadHash = payloadHash;
+        }
+
+        var previousRequest = firstTsNs;
+        var previousRoundTrip = rttNs;
+        foreach (var p in record.Points)
+        {
+            p.RequestTsNs = r.Get(p.HasRequest ? previousRequest : 0);
+            p.ReplyTsNs = r.Get(p.HasReply ? p.RequestTsNs + previousRoundTrip : 0);
+            p.RoundTripNs = r.Get(PredictRoundTrip(p));
+            previousRequest = p.HasRequest ? p.RequestTsNs : previousRequest;
+            previousRoundTrip = p.RoundTripNs != 0 ? p.RoundTripNs : previousRoundTrip;
+        }
+
+        foreach (var s in record.Segments)
+        {
+            s.CostNs = r.Get(PredictCost(record, s));
+            s.RequestNs = r.Get(0);
+            s.ReplyNs = r.Get(s.CostNs - s.RequestNs);
+            s.LegUncertaintyNs = r.Get(0);
+            s.OffsetNs = r.Get(0);
+        }
+
+        if (record.Verdict is { } verdict)
+        {
+            verdict.CostNs = r.Get(PredictVerdictCost(record));
+            verdict.Text = r.Byte() switch
+            {
+                TextEmpty => "",
+                TextSplit => SplitText(record),
+                TextNoise => NoiseText(record),
+                TextLiteral => r.Text(),
+                var mode => throw new FormatException($"unknown verdict text mode {mode}"),
+            };
+        }
+
+        return record;
+    }
+
+    private static long PredictRoundTrip(ProbePoint p) => p.HasRequest && p.HasReply ? p.ReplyTsNs - p.RequestTsNs : 0;
+
+    private static long PredictCost(ProbeRecord record, Segment s)
+    {
+        long RoundTrip(int i) => i >= 0 && i < record.Points.Count ? record.Points[i].RoundTripNs : 0;
+        return s.ToPoint < 0 ? RoundTrip(s.FromPoint) : RoundTrip(s.FromPoint) - RoundTrip(s.ToPoint);
+    }
+
+    private static long PredictVerdictCost(ProbeRecord record) => VerdictSegment(record)?.CostNs ?? 0;
+
+    private static Segment? VerdictSegment(ProbeRecord record) =>
+        record.Verdict is { Segment: >= 0 } v && v.Segment < record.Segments.Count ? record.Segments[v.Segment] : null;
+
+    private static string SplitText(ProbeRecord record)
+    {
+        var s = VerdictSegment(record);
+        var split = s is null ? default : new LegSplit(SegmentLegs.ParseSplit(s.Leg), s.RequestNs, s.ReplyNs, s.LegUncertaintyNs, s.OffsetNs, s.LegClamped);
+        return Durations.VerdictText(record.Verdict.Kind, record.Verdict.CostNs, split);
+    }
+
+    private static string NoiseText(ProbeRecord record) =>
+        Durations.VerdictText(record.Verdict.Kind, record.Verdict.CostNs, VerdictSegment(record)?.WithinNoise ?? false);
+
+    private ref struct Writer(Span<byte> buffer)
+    {
+        private readonly Span<byte> _buffer = buffer;
+
+        public int At { get; private set; }
+
+        public void Put(long value, long predicted) => At = Varint.Write(_buffer, At, Varint.ZigZag(value - predicted));
+
+        public void Byte(byte value) => _buffer[At++] = value;
+
+        public void Text(string text)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            At = Varint.Write(_buffer, At, (ulong)bytes.Length);
+            bytes.CopyTo(_buffer[At..]);
+            At += bytes.Length;
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> bytes)
+    {
+        private readonly ReadOnlySpan<byte> _bytes = bytes;
+        private int _at;
+
+        public long Get(long predicted) => predicted + Varint.UnZigZag(Varint.Read(_bytes, ref _at));
+
+        public byte Byte() => _at < _bytes.Length ? _bytes[_at++] : throw new FormatException("stored probe numbers are cut short");
+
+        public string Text()
+        {
+            var length = (int)Varint.Read(_bytes, ref _at);
+            if (_at + length > _bytes.Length)
+            {
+                throw new FormatException("stored probe numbers are cut short");
+            }
+
+            var text = System.Text.Encoding.UTF8.GetString(_bytes.Slice(_at, length));
+            _at += length;
+            return text;
+        }
+    }
+}
