@@ -22,7 +22,7 @@ public abstract class IngestStore : IAsyncDisposable
 
     public static async Task<IngestStore> CreateAsync(string kind, string workDirectory) => kind switch
     {
-        Postgres => await PostgresIngestStore.StartAsync(),
+        Postgres => await PostgresIngestStore.StartAsync(workDirectory),
         _ => new SqliteIngestStore(workDirectory),
     };
 
@@ -109,21 +109,30 @@ public sealed class PostgresIngestStore : IngestStore
 {
     private readonly PostgresServer _server;
     private readonly string _connectionString;
+    private readonly string _journalBase;
 
-    private PostgresIngestStore(PostgresServer server, string connectionString)
+    private PostgresIngestStore(PostgresServer server, string connectionString, string journalBase)
     {
         _server = server;
         _connectionString = connectionString;
+        _journalBase = journalBase;
     }
 
+    /// <summary>The store's keys, and --db in the work directory: the ingest journal lives beside it.</summary>
     public override IReadOnlyList<string> CorrelatorArguments =>
-        ["--Correlator:Store:Provider=postgres", "--Correlator:Store:ConnectionString=" + _connectionString, "--Correlator:Store:Instance=bench"];
+        ["--Correlator:Store:Provider=postgres", "--Correlator:Store:ConnectionString=" + _connectionString, "--Correlator:Store:Instance=bench", "--db", _journalBase];
 
-    public static async Task<PostgresIngestStore> StartAsync()
+    public static async Task<PostgresIngestStore> StartAsync(string workDirectory)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var journalBase = Path.Combine(workDirectory, "ingest-pg.db");
+        if (Directory.Exists(journalBase + ".journal"))
+        {
+            Directory.Delete(journalBase + ".journal", recursive: true);
+        }
+
         var server = await PostgresServer.StartAsync(durable: true, timeout.Token);
-        return new PostgresIngestStore(server, await server.CreateDatabaseAsync("bench", timeout.Token));
+        return new PostgresIngestStore(server, await server.CreateDatabaseAsync("bench", timeout.Token), journalBase);
     }
 
     public override (long Count, long MaxId) Stored()

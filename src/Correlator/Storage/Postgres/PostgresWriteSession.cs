@@ -14,6 +14,7 @@ namespace HopCapture.Correlator.Storage.Postgres;
 /// transaction, so the DDL lock on the parent table is not held while rows stream. When the
 /// server goes away the batch is retried, with every record checked against what is stored (a
 /// commit whose answer was lost may have landed): exactly once, nothing the journal acked lost.
+/// Batches commit asynchronously (synchronous_commit off), the journal checkpoint synchronously.
 /// </summary>
 internal sealed class PostgresWriteSession : IStoreWriteSession
 {
@@ -58,6 +59,9 @@ internal sealed class PostgresWriteSession : IStoreWriteSession
             var connection = attempt++ > 0 || _connection is null ? Reconnect() : _connection;
             using var transaction = connection.BeginTransaction();
             using var batch = new NpgsqlBatch(connection, transaction);
+            // Flushed before it returns, with every batch committed before it: the journal is
+            // released only behind what is on the server's disk.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = on"));
             var state = new NpgsqlBatchCommand("UPDATE journal_state SET checkpoint = $1 WHERE correlator = $2");
             state.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)checkpoint.Index });
             state.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _store.Instance });
@@ -249,6 +253,10 @@ internal sealed class PostgresWriteSession : IStoreWriteSession
                 $"another correlator writes as instance '{_store.Instance}' in this database; give each its own {PostgresResultsStore.InstanceKey}");
         }
 
+        // Batches commit without waiting for the server's WAL flush (a flush per batch would bound
+        // ingest by the disk's fsync rate); the checkpoint's commit waits, and PostgreSQL's WAL is
+        // flushed in order, so what the checkpoint covers is durable before the journal lets it go.
+        PostgresResultsStore.Execute(connection, "SET synchronous_commit = off");
         _connection = connection;
         _rollups = NewBook();
     }

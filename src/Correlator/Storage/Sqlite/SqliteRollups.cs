@@ -9,8 +9,7 @@ namespace HopCapture.Correlator.Storage.Sqlite;
 /// </summary>
 internal static class SqliteRollups
 {
-    public const string Columns =
-        "src, dst, bucket_ns, kind, leg, lost_in, lost_leg, lost_after, probes, lost, slow, cost_ns, slow_cost_ns, first_ts_ns, last_ts_ns, worst_id, worst_rtt_ns, histogram";
+    public const string Columns = RollupColumns.All;
 
     private const string KeyWhere =
         "src = $src AND dst = $dst AND bucket_ns = $bucket AND kind = $kind AND leg = $leg AND lost_in = $lost_in AND lost_leg = $lost_leg AND lost_after = $lost_after";
@@ -35,20 +34,7 @@ internal static class SqliteRollups
         }
     }
 
-    public static RollupRow Read(SqliteDataReader reader) =>
-        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7))
-        {
-            Probes = reader.GetInt64(8),
-            Lost = reader.GetInt64(9),
-            Slow = reader.GetInt64(10),
-            CostNs = reader.GetInt64(11),
-            SlowCostNs = reader.GetInt64(12),
-            FirstTsNs = reader.GetInt64(13),
-            LastTsNs = reader.GetInt64(14),
-            WorstId = reader.GetInt64(15),
-            WorstRttNs = reader.GetInt64(16),
-            Rtt = RttHistogram.FromBytes((byte[])reader[17]),
-        };
+    public static RollupRow Read(SqliteDataReader reader) => RollupColumns.Read(reader);
 
     /// <summary>The stored row with <paramref name="key"/>'s identity, or null.</summary>
     public static RollupRow? Load(SqliteConnection connection, SqliteTransaction? transaction, RollupWidth width, RollupRow key)
