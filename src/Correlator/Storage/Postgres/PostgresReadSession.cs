@@ -39,6 +39,16 @@ internal sealed class PostgresReadSession : IStoreReadSession
 
     public long RawSinceNs => Scalar<long?>("SELECT min(start_ns) FROM probe_partitions", []) ?? 0;
 
+    public long RollupsSinceNs => Scalar<long?>($"SELECT min(bucket_ns) FROM {PostgresRollups.Table(RollupWidth.Minute)}", []) ?? 0;
+
+    public long RolledUpProbes(RollupWidth width, long sinceNs, long untilNs)
+    {
+        var parameters = new List<NpgsqlParameter>();
+        var where = $"bucket_ns >= {Add(parameters, sinceNs)}" + (untilNs != 0 ? $" AND bucket_ns <= {Add(parameters, untilNs)}" : "");
+        // sum(bigint) is numeric in PostgreSQL: cast back.
+        return Scalar<long?>($"SELECT sum(probes)::bigint FROM {PostgresRollups.Table(width)} WHERE {where}", parameters) ?? 0;
+    }
+
     public long CountProbes(ProbeFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
