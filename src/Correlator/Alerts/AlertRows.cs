@@ -50,6 +50,33 @@ internal static class AlertRows
         return record;
     }
 
+    /// <summary>Outbox rows selected as id, webhook, idempotency_key, body, attempts.</summary>
+    public static List<OutboxItem> OutboxItems(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var items = new List<OutboxItem>();
+        while (reader.Read())
+        {
+            items.Add(new OutboxItem(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4)));
+        }
+
+        return items;
+    }
+
+    /// <summary>Alert rows selected as id, rule, src, dst, labels, value, started_ns, firing_ns.</summary>
+    public static List<FiringAlert> FiringAlerts(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var list = new List<FiringAlert>();
+        while (reader.Read())
+        {
+            var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4)) ?? [];
+            list.Add(new FiringAlert(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), labels, reader.GetDouble(5), reader.GetInt64(6), reader.GetInt64(7)));
+        }
+
+        return list;
+    }
+
     /// <summary>
     /// Columns: alert_id, webhook, re-sends delivered, last re-send delivered, last delivered,
     /// pending, dead, newest is dead, newest error.

@@ -65,13 +65,7 @@ internal sealed class PostgresAlertStore(PostgresResultsStore store) : IAlertSto
             $"SELECT id, webhook, idempotency_key, body, attempts FROM alert_outbox WHERE {Mine} AND delivered_ns IS NULL AND dead_ns IS NULL AND next_ns <= $2 ORDER BY id LIMIT $3",
             store.Instance, nowNs, (long)limit);
         using var reader = command.ExecuteReader();
-        var items = new List<OutboxItem>();
-        while (reader.Read())
-        {
-            items.Add(new OutboxItem(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4)));
-        }
-
-        return items;
+        return AlertRows.OutboxItems(reader);
     }
 
     public void MarkDelivered(long id, long nowNs) =>
@@ -117,14 +111,7 @@ internal sealed class PostgresAlertStore(PostgresResultsStore store) : IAlertSto
         using var command = Command(connection, null,
             "SELECT id, rule, src, dst, labels, value, started_ns, firing_ns FROM alerts WHERE state = 'firing' AND correlator = $1 ORDER BY id", store.Instance);
         using var reader = command.ExecuteReader();
-        var list = new List<FiringAlert>();
-        while (reader.Read())
-        {
-            var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4)) ?? [];
-            list.Add(new FiringAlert(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), labels, reader.GetDouble(5), reader.GetInt64(6), reader.GetInt64(7)));
-        }
-
-        return list;
+        return AlertRows.FiringAlerts(reader);
     }
 
     public IReadOnlyList<(long AlertId, string Webhook, int Resend)> DueResends(IReadOnlyCollection<long> firing, IReadOnlyList<string> webhooks, long dueNs)

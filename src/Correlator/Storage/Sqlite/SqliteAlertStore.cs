@@ -116,13 +116,7 @@ public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
         command.Parameters.AddWithValue("$now", nowNs);
         command.Parameters.AddWithValue("$limit", limit);
         using var reader = command.ExecuteReader();
-        var items = new List<OutboxItem>();
-        while (reader.Read())
-        {
-            items.Add(new OutboxItem(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4)));
-        }
-
-        return items;
+        return AlertRows.OutboxItems(reader);
     }
 
     public void MarkDelivered(long id, long nowNs) =>
@@ -207,14 +201,7 @@ public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, rule, src, dst, labels, value, started_ns, firing_ns FROM alerts WHERE state = 'firing' ORDER BY id";
         using var reader = command.ExecuteReader();
-        var list = new List<FiringAlert>();
-        while (reader.Read())
-        {
-            var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4)) ?? [];
-            list.Add(new FiringAlert(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), labels, reader.GetDouble(5), reader.GetInt64(6), reader.GetInt64(7)));
-        }
-
-        return list;
+        return AlertRows.FiringAlerts(reader);
     }
 
     /// <summary>
