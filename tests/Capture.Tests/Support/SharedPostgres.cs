@@ -5,7 +5,7 @@ namespace HopCapture.Tests.Support;
 /// <summary>
 /// One PostgreSQL server for the whole test run, started by the first fixture that asks for a
 /// database (about a second), a fresh database per caller, stopped by
-/// <see cref="HopCapture.Tests.SharedPostgresTeardown"/> when the run ends.
+/// <see cref="HopCapture.Tests.TestRunTeardown"/> when the run ends.
 /// </summary>
 public static class SharedPostgres
 {
