@@ -63,9 +63,13 @@ public static class BenchHarness
         Directory.CreateDirectory(settings.WorkDirectory);
         var results = new BenchResults { Machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}" };
 
-        log.WriteLine($"bench: generating {settings.Packets:N0} packets in {settings.WorkDirectory}");
-        var (path, files) = Generate(settings);
-        var inputs = path.Points.Select((p, i) => new AnalyzeInput(files[i], p.Node, p.Iface, Role(p.Role), null)).ToList();
+        if (settings.Only.Overlaps(["engine", "offline", "ingest"]))
+        {
+            log.WriteLine($"bench: generating {settings.Packets:N0} packets in {settings.WorkDirectory}");
+        }
+
+        var (path, files) = settings.Only.Overlaps(["engine", "offline", "ingest"]) ? Generate(settings) : (null!, []);
+        var inputs = files.Count == 0 ? [] : path.Points.Select((p, i) => new AnalyzeInput(files[i], p.Node, p.Iface, Role(p.Role), null)).ToList();
         results = results with { Files = files.Count, Bytes = files.Sum(f => new FileInfo(f).Length) };
 
         if (settings.Only.Contains("engine"))
@@ -80,6 +84,15 @@ public static class BenchHarness
             log.WriteLine("bench: analyze vs tshark vs tcpdump");
             results = MeasureOffline(settings, inputs, results, log);
             log.WriteLine($"bench: analyze {results.AnalyzeProcessSeconds:0.00} s, tshark {results.TsharkSeconds:0.00} s, tcpdump {results.TcpdumpSeconds:0.00} s");
+        }
+
+        if (settings.Only.Contains("history"))
+        {
+            log.WriteLine($"bench: history, {settings.HistoryDays} days at {settings.HistoryRate:N0} probes/s on {settings.HistoryPaths} paths");
+            var history = HistoryBench.Run(settings, log);
+            results.Notes.Add($"History (`--only history`): {history.RawProbes:N0} six-point probes stored at {history.RawWriteProbesPerSecond:N0}/s, {history.RawBytesPerProbe:0.0} B/probe on disk; " +
+                              $"{settings.HistoryDays} d of rollups at {settings.HistoryRate:N0} probes/s on {settings.HistoryPaths} paths ({history.RollupMinuteRows:N0} minute + {history.RollupHourRows:N0} hour rows) + 1 h raw: {history.DatabaseBytes / 1e6:0} MB");
+            results.Notes.AddRange(history.Queries.Select(static q => $"History query `{q.Query}`: {q.MedianMs:0.0} ms median of 5 ({q.Resolution})"));
         }
 
         if (settings.Only.Contains("ingest"))

@@ -7,7 +7,7 @@ namespace HopCapture.Correlator.Storage.Sqlite;
 /// (WITHOUT ROWID: the key is the row's order, so a window of one path is one range) with an
 /// index on the bucket for all-path windows and for retention's range delete.
 /// </summary>
-internal static class SqliteRollups
+public static class SqliteRollups
 {
     public const string Columns = RollupColumns.All;
 
@@ -50,26 +50,24 @@ internal static class SqliteRollups
     /// <summary>Writes the rows whole (insert or replace), in the caller's transaction.</summary>
     public static void Save(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(RollupWidth Width, RollupRow Row)> rows)
     {
+        ArgumentNullException.ThrowIfNull(rows);
         foreach (var group in rows.GroupBy(static r => r.Width))
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = $"INSERT OR REPLACE INTO {Table(group.Key)}({Columns}) VALUES " +
-                                  "($src, $dst, $bucket, $kind, $leg, $lost_in, $lost_leg, $lost_after, $probes, $lost, $slow, $cost, $slow_cost, $first, $last, $worst_id, $worst_rtt, $histogram)";
+            var names = Columns.Split(", ").Select(static c => "$" + c).ToArray();
+            command.CommandText = $"INSERT OR REPLACE INTO {Table(group.Key)}({Columns}) VALUES ({string.Join(", ", names)})";
+            var parameters = names.Select(name => command.Parameters.Add(name, name == "$histogram" ? SqliteType.Blob : SqliteType.Integer)).ToArray();
+            command.Prepare();
             foreach (var (_, row) in group)
             {
-                command.Parameters.Clear();
-                BindKey(command, row);
-                command.Parameters.AddWithValue("$probes", row.Probes);
-                command.Parameters.AddWithValue("$lost", row.Lost);
-                command.Parameters.AddWithValue("$slow", row.Slow);
-                command.Parameters.AddWithValue("$cost", row.CostNs);
-                command.Parameters.AddWithValue("$slow_cost", row.SlowCostNs);
-                command.Parameters.AddWithValue("$first", row.FirstTsNs);
-                command.Parameters.AddWithValue("$last", row.LastTsNs);
-                command.Parameters.AddWithValue("$worst_id", row.WorstId);
-                command.Parameters.AddWithValue("$worst_rtt", row.WorstRttNs);
-                command.Parameters.AddWithValue("$histogram", row.Rtt.ToBytes());
+                object[] values = [row.Src, row.Dst, row.BucketNs, row.Kind, row.Leg, row.LostIn, row.LostLeg, row.LostAfter, row.Probes, row.Lost, row.Slow,
+                    row.CostNs, row.SlowCostNs, row.FirstTsNs, row.LastTsNs, row.WorstId, row.WorstRttNs, row.Rtt.ToBytes()];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    parameters[i].Value = values[i];
+                }
+
                 command.ExecuteNonQuery();
             }
         }
