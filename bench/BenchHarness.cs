@@ -1,5 +1,4 @@
 using HopCapture.Correlator.Storage;
-using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Tests.Shared;
 using System.Diagnostics;
 using System.Net;
@@ -8,7 +7,6 @@ using HopCapture.Engine.Correlation;
 using HopCapture.Engine.Model;
 using HopCapture.Packets.Files;
 using HopCapture.Tests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace HopCapture.Bench;
 
@@ -38,6 +36,9 @@ public sealed record BenchResults
     public double LatencyP99Ms { get; init; }
     public double LatencyMaxMs { get; init; }
     public double CorrelatorCpuCores { get; init; }
+    /// <summary>The ingest run's store (sqlite, postgres) and, for a server, the cores it used.</summary>
+    public string IngestStore { get; init; } = "sqlite";
+    public double StoreCpuCores { get; init; }
     public long CorrelatorPeakMemoryBytes { get; init; }
 
     /// <summary>Every ingest run; the single figures above are their medians (peak memory: the largest).</summary>
@@ -64,6 +65,7 @@ public sealed record IngestRun(
     double P99Ms,
     double MaxMs,
     double Cores,
+    double StoreCores,
     long PeakMemoryBytes);
 
 /// <summary>
@@ -93,9 +95,13 @@ public static class BenchHarness
         Directory.CreateDirectory(settings.WorkDirectory);
         var results = new BenchResults { Machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}" };
 
-        log.WriteLine($"bench: generating {settings.Packets:N0} packets in {settings.WorkDirectory}");
-        var (path, files) = Generate(settings);
-        var inputs = path.Points.Select((p, i) => new AnalyzeInput(files[i], p.Node, p.Iface, Role(p.Role), null)).ToList();
+        if (settings.Only.Overlaps(["engine", "offline", "ingest"]))
+        {
+            log.WriteLine($"bench: generating {settings.Packets:N0} packets in {settings.WorkDirectory}");
+        }
+
+        var (path, files) = settings.Only.Overlaps(["engine", "offline", "ingest"]) ? Generate(settings) : (null!, []);
+        var inputs = files.Count == 0 ? [] : path.Points.Select((p, i) => new AnalyzeInput(files[i], p.Node, p.Iface, Role(p.Role), null)).ToList();
         results = results with { Files = files.Count, Bytes = files.Sum(f => new FileInfo(f).Length) };
 
         if (settings.Only.Contains("engine"))
@@ -112,9 +118,18 @@ public static class BenchHarness
             log.WriteLine($"bench: analyze {results.AnalyzeProcessSeconds:0.00} s, tshark {results.TsharkSeconds:0.00} s, tcpdump {results.TcpdumpSeconds:0.00} s");
         }
 
+        if (settings.Only.Contains("history"))
+        {
+            log.WriteLine($"bench: history, {settings.HistoryDays} days at {settings.HistoryRate:N0} probes/s on {settings.HistoryPaths} paths");
+            var history = HistoryBench.Run(settings, log);
+            results.Notes.Add($"History (`--only history`): {history.RawProbes:N0} six-point probes stored at {history.RawWriteProbesPerSecond:N0}/s, {history.RawBytesPerProbe:0.0} B/probe on disk; " +
+                              $"{settings.HistoryDays} d of rollups at {settings.HistoryRate:N0} probes/s on {settings.HistoryPaths} paths ({history.RollupMinuteRows:N0} minute + {history.RollupHourRows:N0} hour rows) + 1 h raw: {history.DatabaseBytes / 1e6:0} MB");
+            results.Notes.AddRange(history.Queries.Select(static q => $"History query `{q.Query}`: {q.MedianMs:0.0} ms median of 5 ({q.Resolution})"));
+        }
+
         if (settings.Only.Contains("ingest"))
         {
-            log.WriteLine($"bench: ingest, {settings.IngestRuns} runs, {settings.Agents} agents, {settings.IngestSeconds} s each at {settings.IngestRate:N0} obs/s offered");
+            log.WriteLine($"bench: ingest ({settings.Store}), {settings.IngestRuns} runs, {settings.Agents} agents, {settings.IngestSeconds} s each at {settings.IngestRate:N0} obs/s offered");
             var runs = new List<IngestRun>();
             for (var run = 1; run <= settings.IngestRuns; run++)
             {
@@ -125,7 +140,7 @@ public static class BenchHarness
 
             results = Summarise(results, settings, runs);
             log.WriteLine($"bench: ingest median {results.IngestObsPerSecond:N0} obs/s, p50 {results.LatencyP50Ms:0} ms, p99 {results.LatencyP99Ms:0} ms " +
-                          $"(worst run {runs.Max(r => r.P99Ms):0} ms), peak memory {results.CorrelatorPeakMemoryBytes / 1e6:0} MB (largest run)");
+                          $"(worst run {runs.Max(r => r.P99Ms):0} ms), peak memory {results.CorrelatorPeakMemoryBytes / 1e6:0} MB (largest run), store server {results.StoreCpuCores:0.00} cores");
         }
 
         return results;
@@ -151,6 +166,8 @@ public static class BenchHarness
         LatencyP99Ms = Median(runs, static r => r.P99Ms),
         LatencyMaxMs = Median(runs, static r => r.MaxMs),
         CorrelatorCpuCores = Median(runs, static r => r.Cores),
+        IngestStore = settings.Store,
+        StoreCpuCores = Median(runs, static r => r.StoreCores),
         CorrelatorPeakMemoryBytes = runs.Max(static r => r.PeakMemoryBytes),
     };
 
@@ -408,19 +425,8 @@ public static class BenchHarness
     private static async Task<IngestRun> MeasureIngestAsync(BenchSettings settings, TextWriter log)
     {
         var time = TimeProvider.System;
-        var database = Path.Combine(settings.WorkDirectory, "ingest.db");
-        // Every run starts from nothing: the database, its WAL and its journal directory.
-        foreach (var stale in Directory.GetFiles(settings.WorkDirectory, "ingest.db*"))
-        {
-            File.Delete(stale);
-        }
-
-        foreach (var stale in Directory.GetDirectories(settings.WorkDirectory, "ingest.db*"))
-        {
-            Directory.Delete(stale, recursive: true);
-        }
-
-        using var correlator = CorrelatorProcess.Start(database, log);
+        await using var store = await IngestStore.CreateAsync(settings.Store, settings.WorkDirectory);
+        using var correlator = CorrelatorProcess.Start(store.CorrelatorArguments, log);
         var address = await correlator.ListeningAsync(TimeSpan.FromSeconds(60));
         var points = SyntheticPath.Report003Points;
         var obsPerProbe = points.Count * 2;
@@ -431,15 +437,16 @@ public static class BenchHarness
         var warmProbes = (long)(settings.IngestWarmupSeconds * 1e9 / probeIntervalNs);
         var warmStartNs = Now(time) + 200_000_000;
         await RunAgentsAsync(address, settings.Agents, points, warmProbes, warmStartNs, probeIntervalNs, time, icmpId: 8);
-        var startId = await StoredAsync(database, warmProbes, TimeSpan.FromSeconds(60));
+        var startId = await StoredAsync(store, warmProbes, TimeSpan.FromSeconds(60));
 
         var totalProbes = (long)(settings.IngestSeconds * 1e9 / probeIntervalNs);
         var startNs = Now(time) + 200_000_000;
         using var stop = new CancellationTokenSource();
         var latencies = new List<double>();
-        var poller = Task.Run(() => Poll(database, time, latencies, startId, totalProbes, stop.Token));
+        var poller = Task.Run(() => Poll(store, time, latencies, startId, totalProbes, stop.Token));
 
         var cpuBefore = correlator.CpuSeconds();
+        var storeCpuBefore = store.CpuSeconds();
         var clock = Stopwatch.StartNew();
         var loads = await RunAgentsAsync(address, settings.Agents, points, totalProbes, startNs, probeIntervalNs, time, icmpId: 7);
         // From the first probe's capture time (the schedule starts 200 ms after the agents) to the last ack.
@@ -449,6 +456,7 @@ public static class BenchHarness
         await poller.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var busySeconds = clock.Elapsed.TotalSeconds;
         var cpu = correlator.CpuSeconds() - cpuBefore;
+        var storeCpu = store.CpuSeconds() - storeCpuBefore;
         await stop.CancelAsync();
         await poller.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var peakMemory = correlator.PeakResidentBytes();
@@ -462,6 +470,7 @@ public static class BenchHarness
             Percentile(latencies, 0.99),
             latencies.Count > 0 ? latencies[^1] : 0,
             busySeconds > 0 ? cpu / busySeconds : 0,
+            busySeconds > 0 ? storeCpu / busySeconds : 0,
             peakMemory);
     }
 
@@ -522,57 +531,33 @@ public static class BenchHarness
     }
 
     /// <summary>Waits until <paramref name="expected"/> probes are stored; returns the largest id.</summary>
-    private static async Task<long> StoredAsync(string database, long expected, TimeSpan timeout)
+    private static async Task<long> StoredAsync(IngestStore store, long expected, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            using (var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False"))
+            var (count, maxId) = store.Stored();
+            if (count >= expected || deadline.Elapsed > timeout)
             {
-                connection.Open();
-                using var command = connection.CreateCommand();
-                command.CommandText = "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM " + ProbePartitions.AllRows(connection);
-                using var reader = command.ExecuteReader();
-                reader.Read();
-                if (reader.GetInt64(0) >= expected || deadline.Elapsed > timeout)
-                {
-                    return reader.GetInt64(1);
-                }
+                return maxId;
             }
 
             await Task.Delay(100);
         }
     }
 
-    private static void Poll(string database, TimeProvider time, List<double> latencies, long afterId, long expected, CancellationToken cancellationToken)
+    private static void Poll(IngestStore store, TimeProvider time, List<double> latencies, long afterId, long expected, CancellationToken cancellationToken)
     {
         var lastId = afterId;
         while (!cancellationToken.IsCancellationRequested && latencies.Count < expected)
         {
             Thread.Sleep(20);
-            if (!File.Exists(database))
+            var rows = store.After(lastId);
+            var now = Now(time);
+            foreach (var (id, firstTsNs) in rows)
             {
-                continue;
-            }
-
-            try
-            {
-                using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
-                connection.Open();
-                using var command = connection.CreateCommand();
-                command.CommandText = "SELECT id, first_ts_ns FROM " + ProbePartitions.AllRows(connection) + " WHERE id > $last ORDER BY id";
-                command.Parameters.AddWithValue("$last", lastId);
-                using var reader = command.ExecuteReader();
-                var now = Now(time);
-                while (reader.Read())
-                {
-                    lastId = reader.GetInt64(0);
-                    latencies.Add((now - reader.GetInt64(1)) / 1e6);
-                }
-            }
-            catch (SqliteException)
-            {
-                // The table may not exist yet, or the writer holds a lock for a moment: poll again.
+                lastId = id;
+                latencies.Add((now - firstTsNs) / 1e6);
             }
         }
     }

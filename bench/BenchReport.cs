@@ -37,11 +37,16 @@ public static class BenchReport
         Row(md, "engine allocation (bytes/obs)", $"{r.EngineAllocatedBytesPerObs:0.0}", "—", null);
         Row(md, $"memory per in-flight probe ({r.InFlightProbes:N0} six-point probes held)", $"{r.BytesPerInFlightProbe:N0} B", "≤ 1024 B", r.BytesPerInFlightProbe <= 1024);
         var runs = r.IngestRuns.Count;
-        Row(md, $"gRPC ingest → SQLite, {r.IngestAgents} agents (obs/s), median of {runs} runs", $"{r.IngestObsPerSecond:N0} (offered {r.IngestOfferedObsPerSecond:N0}; runs {Spread(r.IngestRuns.Select(x => x.ObsPerSecond), "N0")})",
+        Row(md, $"gRPC ingest → {(r.IngestStore == "postgres" ? "PostgreSQL" : "SQLite")}, {r.IngestAgents} agents (obs/s), median of {runs} runs", $"{r.IngestObsPerSecond:N0} (offered {r.IngestOfferedObsPerSecond:N0}; runs {Spread(r.IngestRuns.Select(x => x.ObsPerSecond), "N0")})",
             "≥ 1,000,000", runs > 0 && r.IngestRuns.All(x => x.ObsPerSecond >= 1e6));
         Row(md, "capture ts → queryable, p50 / p99 / max (medians)", $"{r.LatencyP50Ms:0} / {r.LatencyP99Ms:0} / {r.LatencyMaxMs:0} ms ({r.IngestProbesStored:N0} probes); p99 of the runs {Spread(r.IngestRuns.Select(x => x.P99Ms), "0")} ms",
             "p99 < 1000 ms in every run", runs > 0 && r.IngestRuns.All(x => x.P99Ms < 1000 && x.ProbesStored > 0));
         Row(md, "correlator process during ingest: CPU (median)", $"{r.CorrelatorCpuCores:0.00} cores (runs {Spread(r.IngestRuns.Select(x => x.Cores), "0.00")})", "—", null);
+        if (r.IngestStore == "postgres")
+        {
+            Row(md, "PostgreSQL server processes during ingest: CPU (median)", $"{r.StoreCpuCores:0.00} cores", "—", null);
+        }
+
         Row(md, "correlator peak resident memory, start-up included (largest run)", $"{r.CorrelatorPeakMemoryBytes / 1e6:0} MB (runs {Spread(r.IngestRuns.Select(x => x.PeakMemoryBytes / 1e6), "0")})",
             "≤ 400 MB", runs > 0 && r.CorrelatorPeakMemoryBytes <= 400_000_000);
         Row(md, "`capture analyze` (process, all files)", $"{r.AnalyzeProcessSeconds:0.00} s ({r.Packets / Math.Max(1e-9, r.AnalyzeProcessSeconds):N0} pkt/s); warm, in process: {r.AnalyzeInProcessSeconds:0.00} s", "—", null);

@@ -34,10 +34,22 @@ public sealed record BenchSettings
     /// <summary>Compare with tshark and tcpdump when they are installed.</summary>
     public bool External { get; init; } = true;
 
-    /// <summary>The measures to run (engine, offline, ingest); all by default.</summary>
-    public IReadOnlySet<string> Only { get; init; } = Measures;
+    /// <summary>The measures to run (engine, offline, ingest, history); all but history by default.</summary>
+    public IReadOnlySet<string> Only { get; init; } = new HashSet<string>(["engine", "offline", "ingest"], StringComparer.Ordinal);
 
-    public static readonly IReadOnlySet<string> Measures = new HashSet<string>(["engine", "offline", "ingest"], StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> Measures = new HashSet<string>(["engine", "offline", "ingest", "history"], StringComparer.Ordinal);
+
+    /// <summary>History measure: days of rollups, the site's probes a second, its paths, and raw probes written.</summary>
+    public int HistoryDays { get; init; } = 7;
+
+    public int HistoryRate { get; init; } = 10_000;
+
+    public int HistoryPaths { get; init; } = 200;
+
+    public int HistoryRawProbes { get; init; } = 100_000;
+
+    /// <summary>What the ingest run's correlator stores into: "sqlite" (its file) or "postgres" (a local PostgreSQL 15 started for the run).</summary>
+    public string Store { get; init; } = IngestStore.Sqlite;
 
     public string OutputDirectory { get; init; } = "bench";
 
@@ -94,8 +106,23 @@ public sealed record BenchSettings
                 case "--engine-runs" when number > 0:
                     settings = settings with { EngineRuns = number };
                     break;
+                case "--history-days" when number > 0:
+                    settings = settings with { HistoryDays = number };
+                    break;
+                case "--history-rate" when number > 0:
+                    settings = settings with { HistoryRate = number };
+                    break;
+                case "--history-paths" when number > 0:
+                    settings = settings with { HistoryPaths = number };
+                    break;
+                case "--history-raw" when number > 0:
+                    settings = settings with { HistoryRawProbes = number };
+                    break;
                 case "--only" when value.Split(',').All(Measures.Contains):
                     settings = settings with { Only = value.Split(',').ToHashSet(StringComparer.Ordinal) };
+                    break;
+                case "--store" when value is IngestStore.Sqlite or IngestStore.Postgres:
+                    settings = settings with { Store = value };
                     break;
                 case "--cli":
                     settings = settings with { Cli = value };

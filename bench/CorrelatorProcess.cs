@@ -14,7 +14,7 @@ public sealed class CorrelatorProcess : IDisposable
 
     private CorrelatorProcess(Process process) => _process = process;
 
-    public static CorrelatorProcess Start(string database, TextWriter log)
+    public static CorrelatorProcess Start(IReadOnlyList<string> storeArguments, TextWriter log)
     {
         ArgumentNullException.ThrowIfNull(log);
         var dll = RepoPaths.Executable("Correlator", "hopcapture-correlator");
@@ -30,7 +30,7 @@ public sealed class CorrelatorProcess : IDisposable
             UseShellExecute = false,
         };
         // The shipped engine settings: nothing tuned for the benchmark.
-        foreach (var arg in (string[])[dll, "--listen", "127.0.0.1:0", "--Correlator:Plaintext=true", "--db", database, "--Logging:LogLevel:Default=Warning"])
+        foreach (var arg in (string[])[dll, "--listen", "127.0.0.1:0", "--Correlator:Plaintext=true", .. storeArguments, "--Logging:LogLevel:Default=Warning"])
         {
             start.ArgumentList.Add(arg);
         }

@@ -12,7 +12,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # util-linux: setpriv (the unprivileged capture test); git: build/package.sh's version.
 # prometheus (prometheus, promtool) and prometheus-alertmanager (prometheus-alertmanager, amtool):
 # the alert and metrics tests run the real ones (issue 13); their services are not started.
-packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc adduser init-system-helpers systemd util-linux git prometheus prometheus-alertmanager)
+# postgresql-15: the PostgreSQL store's tests and `hopcapture-bench --store postgres` start their
+# own server in a temp directory (initdb/pg_ctl); the package's default cluster is not used.
+packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc adduser init-system-helpers systemd util-linux git prometheus prometheus-alertmanager postgresql-15)
 
 # --bench: also what build/bench.sh compares `capture analyze` against (tshark; tcpdump is above).
 # Not for the tests: tshark and its libraries are large and no test runs it.

@@ -58,6 +58,31 @@ public sealed class LossReportBuilder
         }
     }
 
+    /// <summary>
+    /// Probes counted elsewhere (a rollup row): <paramref name="probes"/> of which
+    /// <paramref name="lost"/> vanished at one place, capture times within [first, last].
+    /// </summary>
+    public void Add(string src, string dst, long firstTsNs, long lastTsNs, ulong probes, ulong lost, string lostIn, string lostLeg, string lostAfter)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        ArgumentNullException.ThrowIfNull(dst);
+        if (!_paths.TryGetValue((src, dst), out var path))
+        {
+            path = new PathAccumulator(firstTsNs);
+            _paths.Add((src, dst), path);
+        }
+
+        path.Probes += probes;
+        path.FirstTsNs = Math.Min(path.FirstTsNs, firstTsNs);
+        path.LastTsNs = Math.Max(path.LastTsNs, lastTsNs);
+        if (lost > 0)
+        {
+            path.Lost += lost;
+            var key = (lostIn ?? "", lostLeg ?? "", lostAfter ?? "");
+            path.Places[key] = path.Places.GetValueOrDefault(key) + lost;
+        }
+    }
+
     /// <summary>Paths ordered by src then dst (ordinal, as SQLite orders TEXT); places by lost, most first.</summary>
     public LossReport Build()
     {

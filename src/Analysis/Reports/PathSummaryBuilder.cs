@@ -25,6 +25,8 @@ public sealed record PathStats(
     long WorstProbeId,
     IReadOnlyList<VerdictShare> Verdicts)
 {
+    public long RttP90Ns { get; init; }
+
     /// <summary>SQLite's ORDER BY src, dst on TEXT: a byte-wise (ordinal) comparison.</summary>
     public static int Order(PathStats a, PathStats b)
     {
@@ -125,14 +127,17 @@ public sealed class PathSummaryBuilder(string src, string dst)
             FirstTsNs: _probes > 0 ? _firstTs : 0,
             LastTsNs: _probes > 0 ? _lastTs : 0,
             WorstProbeId: _worstId,
-            Verdicts: verdicts);
+            Verdicts: verdicts)
+        {
+            RttP90Ns = Percentiles.Nearest(_answeredRtts, 0.90),
+        };
     }
 
     /// <summary>
     /// The leg most probes with the dominant verdict held their delay on: the majority of those
     /// whose leg is known, "unknown" when none is, "" without a dominant segment.
     /// </summary>
-    private static string DominantLeg(Dictionary<(string Kind, string Leg), int> legs, string dominant)
+    public static string DominantLeg(IReadOnlyDictionary<(string Kind, string Leg), int> legs, string dominant)
     {
         if (dominant.Length == 0)
         {
@@ -154,7 +159,8 @@ public sealed class PathSummaryBuilder(string src, string dst)
         return best;
     }
 
-    private static string Dominant(Dictionary<string, long> costs) =>
+    /// <summary>The kind with the largest cost (ties: ordinal first); "" when none.</summary>
+    public static string Dominant(IReadOnlyDictionary<string, long> costs) =>
         costs.Count == 0
             ? ""
             : costs.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key;

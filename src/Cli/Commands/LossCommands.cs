@@ -23,7 +23,7 @@ internal static class LossCommands
                 UntilNs = untilNs,
             };
             var response = await invocation.Connection.Client.ListLossAsync(request, invocation.Connection.Unary(cancellationToken));
-            return invocation.Show(response, () => LossView.Build(response));
+            return invocation.Show(response, () => Tables.WithResolution(LossView.Build(response), response.Resolution));
         }));
         return command;
     }
@@ -46,7 +46,7 @@ internal static class LossCommands
                 MinLost = (uint)(invocation.Parse.GetValue(minLost) ?? 0),
             };
             var response = await invocation.Connection.Client.ListFreezesAsync(request, invocation.Connection.Unary(cancellationToken));
-            return invocation.Show(response, () => FreezesView.Build(response, invocation.Today));
+            return invocation.Show(response, () => Tables.WithResolution(FreezesView.Build(response, invocation.Today), response.Resolution));
         }));
         return command;
     }

@@ -22,7 +22,7 @@ internal static class PathsCommand
             var response = await invocation.Connection.Client.ListPathsAsync(
                 new ListPathsRequest { SinceNs = sinceNs, UntilNs = untilNs },
                 invocation.Connection.Unary(cancellationToken));
-            return invocation.Show(response, () => PathsView.Build(response));
+            return invocation.Show(response, () => Tables.WithResolution(PathsView.Build(response), response.Resolution));
         }));
         return command;
     }

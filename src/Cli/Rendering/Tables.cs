@@ -29,4 +29,11 @@ internal static class Tables
     public static IRenderable Bold(string text) => new Text(text, new Style(decoration: Decoration.Bold));
 
     public static IRenderable Blank() => new Text("");
+
+    /// <summary>
+    /// <paramref name="body"/>, and under it which rollups answered when the correlator did not
+    /// read raw probes (issue 12): "resolution: 1h+1m rollups (percentiles within 1%)".
+    /// </summary>
+    public static IRenderable WithResolution(IRenderable body, string resolution) =>
+        resolution is "" or "raw" ? body : new Rows(body, Line($"resolution: {resolution} rollups (per path and minute/hour; percentiles within 1%)"));
 }

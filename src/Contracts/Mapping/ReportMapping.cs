@@ -20,6 +20,7 @@ public static class ReportMapping
             Answered = stats.Answered,
             Lost = stats.Lost,
             RttP50Ns = stats.RttP50Ns,
+            RttP90Ns = stats.RttP90Ns,
             RttP99Ns = stats.RttP99Ns,
             RttMaxNs = stats.RttMaxNs,
             DominantSegment = stats.DominantSegment,

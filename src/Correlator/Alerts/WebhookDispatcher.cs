@@ -83,6 +83,11 @@ public sealed partial class WebhookDispatcher : BackgroundService
             {
                 return;
             }
+            catch (System.Data.Common.DbException ex)
+            {
+                // The store is away (a PostgreSQL restart, say): one line a round, the outbox waits.
+                Log.StoreUnavailable(_logger, ex.Message);
+            }
             catch (Exception ex)
             {
                 Log.RoundFailed(_logger, ex);
@@ -230,5 +235,8 @@ public sealed partial class WebhookDispatcher : BackgroundService
 
         [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "Webhook delivery round failed")]
         public static partial void RoundFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5105, Level = LogLevel.Warning, Message = "Webhook delivery round skipped: the store cannot be read ({Problem}); the outbox waits")]
+        public static partial void StoreUnavailable(ILogger logger, string problem);
     }
 }

@@ -62,8 +62,8 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<InterfaceCatalog>();
         services.TryAddSingleton<CorrelatorChannels>();
         services.TryAddSingleton<IResultsStore>(StoreBackends.ResultsStore);
-        services.TryAddSingleton<ProbeQueries>();
-        services.TryAddSingleton<Loss.LossQueries>();
+        services.TryAddSingleton(sp => new ProbeQueries(sp.GetRequiredService<IResultsStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new Loss.LossQueries(sp.GetRequiredService<IResultsStore>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<Inventory.VmInventory>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<StoredProbeBus>();

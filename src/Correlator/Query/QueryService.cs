@@ -58,8 +58,9 @@ public sealed partial class QueryService(
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckWindow(request.SinceNs, request.UntilNs);
-        var response = new ListPathsResponse();
-        response.Paths.AddRange(Store(() => queries.ListPaths(request.SinceNs, request.UntilNs, context.CancellationToken), context.CancellationToken).Select(inventory.Decorate));
+        var (paths, resolution) = Store(() => queries.ListPaths(request.SinceNs, request.UntilNs, context.CancellationToken), context.CancellationToken);
+        var response = new ListPathsResponse { Resolution = resolution };
+        response.Paths.AddRange(paths.Select(inventory.Decorate));
 
         return Task.FromResult(response);
     }

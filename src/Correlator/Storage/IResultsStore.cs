@@ -77,6 +77,12 @@ public interface IStoreReadSession : IDisposable
     /// <summary>Arrival time of the oldest raw probe kept (0 when none is stored): before it only rollups answer.</summary>
     long RawSinceNs { get; }
 
+    /// <summary>Start of the oldest rollup minute kept (0 when none).</summary>
+    long RollupsSinceNs { get; }
+
+    /// <summary>Sum of probes over the rollup rows of <paramref name="width"/> with bucket in [sinceNs, untilNs] (0 = open): the cost of a raw answer, cheaply.</summary>
+    long RolledUpProbes(RollupWidth width, long sinceNs, long untilNs);
+
     /// <summary>Probes matching <paramref name="filter"/>, ignoring its Limit.</summary>
     long CountProbes(ProbeFilter filter);
 

@@ -1,3 +1,4 @@
+using HopCapture.Correlator.Hosting;
 using HopCapture.Analysis.Reports;
 using HopCapture.Contracts.Mapping;
 using HopCapture.Protos;
@@ -19,8 +20,10 @@ public sealed record ProbeFilter(
 public sealed record ProbeLookupKey(string Src, string Dst, int IcmpSeq, int IcmpId, long NearNs);
 
 /// <summary>The read side of the store: what the query API asks, on any backend.</summary>
-public sealed class ProbeQueries(IResultsStore store)
+public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider = null)
 {
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
     /// <summary>Probes whose rtt is above this count as slow for the dominant segment.</summary>
     public const long SlowProbeNs = PathSummaryBuilder.SlowProbeNs;
 
@@ -44,9 +47,16 @@ public sealed class ProbeQueries(IResultsStore store)
         return session.Lookup(key);
     }
 
-    public IReadOnlyList<PathSummary> ListPaths(long sinceNs, long untilNs, CancellationToken cancellationToken = default)
+    /// <summary>One summary per path, from raw probes or rollups (<see cref="WindowPlan"/>), and the resolution used.</summary>
+    public (IReadOnlyList<PathSummary> Paths, string Resolution) ListPaths(long sinceNs, long untilNs, CancellationToken cancellationToken = default)
     {
         using var session = store.OpenRead(cancellationToken);
+        var plan = WindowPlan.For(session, sinceNs, untilNs, _time.NowNs());
+        return plan.Raw ? (RawPaths(session, sinceNs, untilNs), plan.Resolution) : (RollupSummaries.Paths(plan.Rows(session, null, null)), plan.Resolution);
+    }
+
+    private static List<PathSummary> RawPaths(IStoreReadSession session, long sinceNs, long untilNs)
+    {
         var paths = new List<PathSummary>();
         PathSummaryBuilder? current = null;
         foreach (var row in session.PathRows(sinceNs, untilNs))

@@ -134,13 +134,16 @@ public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load)
         var answered = record.Answered;
         foreach (var width in Widths)
         {
-            var probe = new RollupRow(record.Src, record.Dst, BucketOf(width, arrival), record.Verdict?.Kind ?? "",
-                answered ? record.VerdictLeg() : "", answered ? "" : record.LostIn, answered ? "" : record.LostLeg, answered ? "" : record.LostAfter);
+            var bucket = BucketOf(width, arrival);
+            var kind = record.Verdict?.Kind ?? "";
+            var leg = answered ? record.VerdictLeg() : "";
+            var key = (record.Src, record.Dst, bucket, kind, leg, answered ? "" : record.LostIn, answered ? "" : record.LostLeg, answered ? "" : record.LostAfter);
             var rows = _rows[width];
-            if (!rows.TryGetValue(probe.Key, out var row))
+            if (!rows.TryGetValue(key, out var row))
             {
-                row = load(width, probe) ?? probe;
-                rows[probe.Key] = row;
+                var fresh = new RollupRow(key.Src, key.Dst, bucket, kind, leg, key.Item6, key.Item7, key.Item8);
+                row = load(width, fresh) ?? fresh;
+                rows[key] = row;
             }
 
             row.Add(record);

@@ -18,6 +18,9 @@ public sealed class RttHistogram
 
     public void Add(long valueNs) => Add(Index(valueNs), 1);
 
+    /// <summary>Adds <paramref name="count"/> values of <paramref name="valueNs"/>.</summary>
+    public void Add(long valueNs, long count) => Add(Index(valueNs), count);
+
     /// <summary>Adds every count of <paramref name="other"/>.</summary>
     public void Merge(RttHistogram other)
     {

@@ -1,5 +1,6 @@
 using HopCapture.Correlator.Alerts;
 using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Storage.Postgres;
 using HopCapture.Correlator.Storage.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -15,12 +16,11 @@ public static class StoreBackends
     private const string ProviderKey = CorrelatorOptions.SectionName + ":Store:Provider";
 
     /// <summary>The providers this build has (the options validator refuses others with <see cref="Problem"/>).</summary>
-    public static IReadOnlySet<string> Available { get; } = new HashSet<string>(StringComparer.Ordinal) { StoreOptions.Sqlite };
+    public static IReadOnlySet<string> Available { get; } = new HashSet<string>(StringComparer.Ordinal) { StoreOptions.Sqlite, StoreOptions.Postgres };
 
     /// <summary>Why <paramref name="provider"/> (trimmed, lower case) cannot be used, or null when it can.</summary>
     public static string? Problem(string provider) =>
         Available.Contains(provider) ? null
-        : provider == StoreOptions.Postgres ? "\"postgres\" is not available in this build of the correlator; use \"sqlite\""
         : $"unknown store provider \"{provider}\" (expected \"sqlite\" or \"postgres\")";
 
     /// <summary>The configured provider, trimmed and in lower case.</summary>
@@ -32,6 +32,7 @@ public static class StoreBackends
         return Provider(options) switch
         {
             StoreOptions.Sqlite => new SqliteResultsStore(options, services.GetService<ILogger<SqliteResultsStore>>()),
+            StoreOptions.Postgres => new PostgresResultsStore(options, services.GetService<TimeProvider>(), services.GetService<ILogger<PostgresResultsStore>>()),
             var other => throw Unavailable(other),
         };
     }
@@ -42,6 +43,7 @@ public static class StoreBackends
         return Provider(options) switch
         {
             StoreOptions.Sqlite => new SqliteAlertStore((SqliteResultsStore)services.GetRequiredService<IResultsStore>()),
+            StoreOptions.Postgres => new PostgresAlertStore((PostgresResultsStore)services.GetRequiredService<IResultsStore>()),
             var other => throw Unavailable(other),
         };
     }

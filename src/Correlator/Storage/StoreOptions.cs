@@ -15,4 +15,11 @@ public sealed class StoreOptions
 
     /// <summary>The PostgreSQL connection string (Npgsql form, "Host=...;Database=...;Username=..."); unused for sqlite.</summary>
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// This correlator's name in a PostgreSQL database several correlators share: its journal
+    /// checkpoint is kept under it, and two running correlators may not use the same one. Empty =
+    /// the host name. Unused for sqlite.
+    /// </summary>
+    public string Instance { get; set; } = "";
 }

@@ -1,4 +1,6 @@
-using HopCapture.Bench;
+extern alias bench;
+
+using bench::HopCapture.Bench;
 
 namespace HopCapture.Tests.Bench;
 

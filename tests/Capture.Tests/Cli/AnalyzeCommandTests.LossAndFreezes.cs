@@ -138,8 +138,12 @@ public partial class AnalyzeCommandTests
         var freezes = await correlator.Query.ListFreezesAsync(new ListFreezesRequest()).ResponseAsync.WaitAsync(TimeSpan.FromSeconds(10));
 
         // Assert: the same probes through the same builders, one fed by SQLite rows, one by records.
+        // (The correlator also names the resolution it answered from; offline analysis has only raw probes.)
+        var resolutions = (loss.Resolution, freezes.Resolution);
+        loss.Resolution = freezes.Resolution = "";
         Assert.Multiple(() =>
         {
+            Assert.That(resolutions, Is.EqualTo(("raw", "raw")));
             Assert.That(offline.Load.Rejected, Is.Zero);
             Assert.That(offline.Freezes.Freezes, Has.Count.EqualTo(3), "a test that compares nothing proves nothing");
             Assert.That(freezes, Is.EqualTo(offline.Freezes));

@@ -61,7 +61,7 @@ public class QueryCancellationTests
     [Test]
     public void ListPaths_NotCancelled_AnswersEveryPath()
     {
-        var paths = new ProbeQueries(_store).ListPaths(0, 0, CancellationToken.None);
+        var paths = new ProbeQueries(_store).ListPaths(0, 0, CancellationToken.None).Paths;
 
         Assert.That(paths, Has.Count.EqualTo(200));
         Assert.That(paths.Sum(p => (long)p.Probes), Is.EqualTo(Rows));

@@ -87,7 +87,7 @@ public class RetentionTests
 
         var (newest, matched) = queries.ListProbes(new ProbeFilter(SinceNs: sinceNs, UntilNs: untilNs, Limit: 10));
         var (lost, lostMatched) = queries.ListProbes(new ProbeFilter(SinceNs: sinceNs, UntilNs: untilNs, LostOnly: true, Limit: 100_000));
-        var paths = queries.ListPaths(sinceNs, untilNs);
+        var paths = queries.ListPaths(sinceNs, untilNs).Paths;
         var loss = new LossQueries(store).ListLoss(null, null, sinceNs, untilNs);
         var oldest = _written[0];
         var byId = queries.GetById(oldest.Id);
@@ -138,7 +138,7 @@ public class RetentionTests
         var retention = new RawRetention(new RetentionOptions { Raw = TimeSpan.FromDays(2) }, NullLogger.Instance);
         RunHours(store, 5 * 24, retention, dropped: null);
         var queries = new ProbeQueries(store);
-        var before = queries.ListPaths(0, 0);
+        var before = queries.ListPaths(0, 0).Paths;
         var (probesBefore, countBefore) = queries.ListProbes(new ProbeFilter(Limit: 100_000));
         var highest = _written.Max(static r => r.Id);
 
@@ -162,7 +162,7 @@ public class RetentionTests
         {
             Assert.That(_written[^1].Id, Is.GreaterThan(highest));
             Assert.That(probesAfter.Select(static r => r.Id), Is.SubsetOf(probesBefore.Select(static r => r.Id)));
-            Assert.That(after.ListPaths(0, 0).Select(static p => (p.Src, p.Dst)), Is.EqualTo(before.Select(static p => (p.Src, p.Dst))));
+            Assert.That(after.ListPaths(0, 0).Paths.Select(static p => (p.Src, p.Dst)), Is.EqualTo(before.Select(static p => (p.Src, p.Dst))));
             Assert.That(after.GetById(_written[^1].Id)?.Src, Is.EqualTo(_written[^1].Src));
         });
     }

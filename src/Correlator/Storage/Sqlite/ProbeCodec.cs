@@ -27,43 +27,82 @@ internal static class ProbeCodec
     /// <summary>The shape of <paramref name="record"/>: a copy with every number <see cref="Numbers"/> carries zeroed, and the columns' fields cleared.</summary>
     public static ByteString Shape(ProbeRecord record)
     {
-        var shape = record.Clone();
-        shape.Id = 0;
-        shape.FirstTsNs = 0;
-        shape.ArrivalNs = 0;
-        shape.RttNs = 0;
-        shape.Answered = false;
-        shape.Duplicates = 0;
-        if (shape.Key is { } key)
+        // Zeroed in place and put back (no copy of the record): this runs for every probe stored.
+        var saved = SaveNumbers(record);
+        var text = record.Verdict?.Text ?? "";
+        try
         {
-            key.IcmpId = 0;
-            key.IcmpSeq = 0;
-            key.PayloadHash = 0;
+            Restore(record, new long[saved.Length], "");
+            return record.ToByteString();
+        }
+        finally
+        {
+            Restore(record, saved, text);
+        }
+    }
+
+    private static long[] SaveNumbers(ProbeRecord r)
+    {
+        var values = new List<long>(16 + (r.Points.Count * 3) + (r.Segments.Count * 5))
+        {
+            r.Id, r.FirstTsNs, r.ArrivalNs, r.RttNs, r.Answered ? 1 : 0, r.Duplicates, r.Key?.IcmpId ?? 0, r.Key?.IcmpSeq ?? 0, r.Key?.PayloadHash ?? 0, r.Verdict?.CostNs ?? 0,
+        };
+        foreach (var p in r.Points)
+        {
+            values.Add(p.RequestTsNs);
+            values.Add(p.ReplyTsNs);
+            values.Add(p.RoundTripNs);
         }
 
-        foreach (var point in shape.Points)
+        foreach (var s in r.Segments)
         {
-            point.RequestTsNs = 0;
-            point.ReplyTsNs = 0;
-            point.RoundTripNs = 0;
+            values.Add(s.CostNs);
+            values.Add(s.RequestNs);
+            values.Add(s.ReplyNs);
+            values.Add(s.LegUncertaintyNs);
+            values.Add(s.OffsetNs);
         }
 
-        foreach (var segment in shape.Segments)
+        return [.. values];
+    }
+
+    private static void Restore(ProbeRecord r, long[] v, string text)
+    {
+        r.Id = v[0];
+        r.FirstTsNs = v[1];
+        r.ArrivalNs = v[2];
+        r.RttNs = v[3];
+        r.Answered = v[4] != 0;
+        r.Duplicates = (uint)v[5];
+        if (r.Key is { } key)
         {
-            segment.CostNs = 0;
-            segment.RequestNs = 0;
-            segment.ReplyNs = 0;
-            segment.LegUncertaintyNs = 0;
-            segment.OffsetNs = 0;
+            key.IcmpId = (uint)v[6];
+            key.IcmpSeq = (uint)v[7];
+            key.PayloadHash = (uint)v[8];
         }
 
-        if (shape.Verdict is { } verdict)
+        if (r.Verdict is { } verdict)
         {
-            verdict.CostNs = 0;
-            verdict.Text = "";
+            verdict.CostNs = v[9];
+            verdict.Text = text;
         }
 
-        return shape.ToByteString();
+        var i = 10;
+        foreach (var p in r.Points)
+        {
+            p.RequestTsNs = v[i++];
+            p.ReplyTsNs = v[i++];
+            p.RoundTripNs = v[i++];
+        }
+
+        foreach (var s in r.Segments)
+        {
+            s.CostNs = v[i++];
+            s.RequestNs = v[i++];
+            s.ReplyNs = v[i++];
+            s.LegUncertaintyNs = v[i++];
+            s.OffsetNs = v[i++];
+        }
     }
 
     /// <summary>The numbers of <paramref name="record"/> that its shape and columns lack, written into <paramref name="buffer"/>; returns the length.</summary>

@@ -116,13 +116,7 @@ public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
         command.Parameters.AddWithValue("$now", nowNs);
         command.Parameters.AddWithValue("$limit", limit);
         using var reader = command.ExecuteReader();
-        var items = new List<OutboxItem>();
-        while (reader.Read())
-        {
-            items.Add(new OutboxItem(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4)));
-        }
-
-        return items;
+        return AlertRows.OutboxItems(reader);
     }
 
     public void MarkDelivered(long id, long nowNs) =>
@@ -160,35 +154,7 @@ public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
         var list = new List<AlertRecord>();
         while (reader.Read())
         {
-            var record = new AlertRecord
-            {
-                Id = reader.GetInt64(0),
-                Rule = reader.GetString(1),
-                State = reader.GetString(2),
-                Summary = reader.GetString(4),
-                Value = reader.GetDouble(5),
-                Unit = reader.GetString(6),
-                StartedNs = reader.GetInt64(8),
-                FiringNs = reader.GetInt64(9),
-                ResolvedNs = reader.GetInt64(10),
-                // An agent-down alert is about a node (stored as src, dst empty), not a path.
-                Path = reader.GetString(12).Length == 0 ? reader.GetString(11) : $"{reader.GetString(11)} → {reader.GetString(12)}",
-                NotificationsPending = (uint)reader.GetInt64(13),
-                NotificationsDead = (uint)reader.GetInt64(14),
-                DeadLetter = reader.IsDBNull(15) ? "" : reader.GetString(15),
-            };
-            var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [];
-            record.Labels.Add(labels);
-            record.Segment = labels.GetValueOrDefault("segment", "");
-            // Alerts recorded before combined kinds had a rule matched exactly.
-            record.SegmentMatch = labels.GetValueOrDefault("segment_match", "exact");
-            record.Leg = labels.GetValueOrDefault("leg", "");
-            foreach (var id in reader.GetString(7).Split(',', StringSplitOptions.RemoveEmptyEntries))
-            {
-                record.WorstProbes.Add(long.Parse(id, CultureInfo.InvariantCulture));
-            }
-
-            list.Add(record);
+            list.Add(AlertRows.Record(reader));
         }
 
         AddDeliveries(connection, list);
@@ -221,18 +187,7 @@ public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var pending = (uint)reader.GetInt64(5);
-            byId[reader.GetInt64(0)].Deliveries.Add(new AlertDelivery
-            {
-                Webhook = reader.GetString(1),
-                Resends = (uint)reader.GetInt64(2),
-                LastResentNs = reader.GetInt64(3),
-                LastDeliveredNs = reader.GetInt64(4),
-                Pending = pending,
-                Dead = (uint)reader.GetInt64(6),
-                State = pending > 0 ? "pending" : reader.GetBoolean(7) ? "dead-lettered" : "sent",
-                LastError = reader.GetString(8),
-            });
+            byId[reader.GetInt64(0)].Deliveries.Add(AlertRows.Delivery(reader));
         }
     }
 
@@ -246,14 +201,7 @@ public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, rule, src, dst, labels, value, started_ns, firing_ns FROM alerts WHERE state = 'firing' ORDER BY id";
         using var reader = command.ExecuteReader();
-        var list = new List<FiringAlert>();
-        while (reader.Read())
-        {
-            var labels = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4)) ?? [];
-            list.Add(new FiringAlert(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), labels, reader.GetDouble(5), reader.GetInt64(6), reader.GetInt64(7)));
-        }
-
-        return list;
+        return AlertRows.FiringAlerts(reader);
     }
 
     /// <summary>
@@ -266,10 +214,9 @@ public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
     {
         ArgumentNullException.ThrowIfNull(firing);
         ArgumentNullException.ThrowIfNull(webhooks);
-        var due = new List<(long, string, int)>();
         if (firing.Count == 0 || webhooks.Count == 0)
         {
-            return due;
+            return [];
         }
 
         var seen = new Dictionary<(long, string), (int Resends, long Pending, long Settled)>();
@@ -286,22 +233,7 @@ public sealed class SqliteAlertStore(SqliteResultsStore store) : IAlertStore
             }
         }
 
-        foreach (var id in firing)
-        {
-            foreach (var webhook in webhooks)
-            {
-                if (!seen.TryGetValue((id, webhook), out var s))
-                {
-                    due.Add((id, webhook, 1));
-                }
-                else if (s.Pending == 0 && s.Settled <= dueNs)
-                {
-                    due.Add((id, webhook, s.Resends + 1));
-                }
-            }
-        }
-
-        return due;
+        return AlertRows.DueResends(firing, webhooks, dueNs, seen);
     }
 
     /// <summary>Queues re-sends of firing alerts (at the outbox's tail, so per webhook they keep their place before a later resolution).</summary>

@@ -31,6 +31,17 @@ public sealed class SqliteReadSession : IStoreReadSession
 
     public long RawSinceNs => AllPartitions().Count == 0 ? 0 : AllPartitions().Min(static p => p.StartNs);
 
+    public long RollupsSinceNs => Convert.ToInt64(Scalar($"SELECT coalesce(min(bucket_ns), 0) FROM {SqliteRollups.Table(RollupWidth.Minute)}"), CultureInfo.InvariantCulture);
+
+    public long RolledUpProbes(RollupWidth width, long sinceNs, long untilNs)
+    {
+        using var command = CreateCommand();
+        command.CommandText = $"SELECT coalesce(sum(probes), 0) FROM {SqliteRollups.Table(width)} WHERE bucket_ns >= $since AND ($until = 0 OR bucket_ns <= $until)";
+        command.Parameters.AddWithValue("$since", sinceNs);
+        command.Parameters.AddWithValue("$until", untilNs);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
     /// <summary>A command in the session's read transaction.</summary>
     public SqliteCommand CreateCommand()
     {
@@ -285,6 +296,13 @@ public sealed class SqliteReadSession : IStoreReadSession
         }
 
         return where;
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var command = CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
     }
 
     private ProbeShape Shape(long id) => _shapes.Get(Connection, _snapshot, id);

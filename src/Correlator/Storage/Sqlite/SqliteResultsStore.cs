@@ -320,7 +320,7 @@ public sealed class SqliteResultsStore : IResultsStore
         return record;
     }
 
-    internal static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    public static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;

@@ -7,10 +7,9 @@ namespace HopCapture.Correlator.Storage.Sqlite;
 /// (WITHOUT ROWID: the key is the row's order, so a window of one path is one range) with an
 /// index on the bucket for all-path windows and for retention's range delete.
 /// </summary>
-internal static class SqliteRollups
+public static class SqliteRollups
 {
-    public const string Columns =
-        "src, dst, bucket_ns, kind, leg, lost_in, lost_leg, lost_after, probes, lost, slow, cost_ns, slow_cost_ns, first_ts_ns, last_ts_ns, worst_id, worst_rtt_ns, histogram";
+    public const string Columns = RollupColumns.All;
 
     private const string KeyWhere =
         "src = $src AND dst = $dst AND bucket_ns = $bucket AND kind = $kind AND leg = $leg AND lost_in = $lost_in AND lost_leg = $lost_leg AND lost_after = $lost_after";
@@ -35,20 +34,7 @@ internal static class SqliteRollups
         }
     }
 
-    public static RollupRow Read(SqliteDataReader reader) =>
-        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7))
-        {
-            Probes = reader.GetInt64(8),
-            Lost = reader.GetInt64(9),
-            Slow = reader.GetInt64(10),
-            CostNs = reader.GetInt64(11),
-            SlowCostNs = reader.GetInt64(12),
-            FirstTsNs = reader.GetInt64(13),
-            LastTsNs = reader.GetInt64(14),
-            WorstId = reader.GetInt64(15),
-            WorstRttNs = reader.GetInt64(16),
-            Rtt = RttHistogram.FromBytes((byte[])reader[17]),
-        };
+    public static RollupRow Read(SqliteDataReader reader) => RollupColumns.Read(reader);
 
     /// <summary>The stored row with <paramref name="key"/>'s identity, or null.</summary>
     public static RollupRow? Load(SqliteConnection connection, SqliteTransaction? transaction, RollupWidth width, RollupRow key)
@@ -64,26 +50,24 @@ internal static class SqliteRollups
     /// <summary>Writes the rows whole (insert or replace), in the caller's transaction.</summary>
     public static void Save(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(RollupWidth Width, RollupRow Row)> rows)
     {
+        ArgumentNullException.ThrowIfNull(rows);
         foreach (var group in rows.GroupBy(static r => r.Width))
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = $"INSERT OR REPLACE INTO {Table(group.Key)}({Columns}) VALUES " +
-                                  "($src, $dst, $bucket, $kind, $leg, $lost_in, $lost_leg, $lost_after, $probes, $lost, $slow, $cost, $slow_cost, $first, $last, $worst_id, $worst_rtt, $histogram)";
+            var names = Columns.Split(", ").Select(static c => "$" + c).ToArray();
+            command.CommandText = $"INSERT OR REPLACE INTO {Table(group.Key)}({Columns}) VALUES ({string.Join(", ", names)})";
+            var parameters = names.Select(name => command.Parameters.Add(name, name == "$histogram" ? SqliteType.Blob : SqliteType.Integer)).ToArray();
+            command.Prepare();
             foreach (var (_, row) in group)
             {
-                command.Parameters.Clear();
-                BindKey(command, row);
-                command.Parameters.AddWithValue("$probes", row.Probes);
-                command.Parameters.AddWithValue("$lost", row.Lost);
-                command.Parameters.AddWithValue("$slow", row.Slow);
-                command.Parameters.AddWithValue("$cost", row.CostNs);
-                command.Parameters.AddWithValue("$slow_cost", row.SlowCostNs);
-                command.Parameters.AddWithValue("$first", row.FirstTsNs);
-                command.Parameters.AddWithValue("$last", row.LastTsNs);
-                command.Parameters.AddWithValue("$worst_id", row.WorstId);
-                command.Parameters.AddWithValue("$worst_rtt", row.WorstRttNs);
-                command.Parameters.AddWithValue("$histogram", row.Rtt.ToBytes());
+                object[] values = [row.Src, row.Dst, row.BucketNs, row.Kind, row.Leg, row.LostIn, row.LostLeg, row.LostAfter, row.Probes, row.Lost, row.Slow,
+                    row.CostNs, row.SlowCostNs, row.FirstTsNs, row.LastTsNs, row.WorstId, row.WorstRttNs, row.Rtt.ToBytes()];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    parameters[i].Value = values[i];
+                }
+
                 command.ExecuteNonQuery();
             }
         }

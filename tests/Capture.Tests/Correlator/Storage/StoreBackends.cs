@@ -31,6 +31,7 @@ public static class StoreBackendSource
     public static IEnumerable<TestFixtureData> All()
     {
         yield return new TestFixtureData(new Func<StoreBackendFactory>(static () => new SqliteBackendFactory())).SetArgDisplayNames("sqlite");
+        yield return new TestFixtureData(new Func<StoreBackendFactory>(static () => new PostgresBackendFactory())).SetArgDisplayNames("postgres");
     }
 }
 

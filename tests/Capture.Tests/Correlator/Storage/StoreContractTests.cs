@@ -78,7 +78,7 @@ public class StoreContractTests(Func<StoreBackendFactory> makeFactory)
         var store = _factory.Create(new RetentionOptions());
         var written = Write(store, History(40));
 
-        var paths = new ProbeQueries(store).ListPaths(0, 0);
+        var paths = new ProbeQueries(store).ListPaths(0, 0).Paths;
         var loss = new LossQueries(store).ListLoss(null, null, 0, 0);
         Assert.Multiple(() =>
         {

@@ -1,0 +1,151 @@
+using HopCapture.Analysis.Reports;
+using HopCapture.Contracts.Mapping;
+using HopCapture.Protos;
+
+namespace HopCapture.Correlator.Storage;
+
+/// <summary>
+/// Path summaries, loss and freezes from rollup rows: the same fields as from raw probes, summed
+/// over rows (percentiles from the merged histograms, within 1%). Freezes at minute resolution
+/// are runs of consecutive minutes with loss.
+/// </summary>
+public static class RollupSummaries
+{
+    private const long MinuteNs = 60_000_000_000;
+
+    /// <summary>One summary per path of <paramref name="rows"/> (ordered by path).</summary>
+    public static List<PathSummary> Paths(IEnumerable<RollupRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return rows.GroupBy(static r => (r.Src, r.Dst)).Select(static g => Path(g.Key.Src, g.Key.Dst, g.ToList()).ToProto()).ToList();
+    }
+
+    public static ListLossResponse Loss(IEnumerable<RollupRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var builder = new LossReportBuilder();
+        foreach (var r in rows)
+        {
+            builder.Add(r.Src, r.Dst, r.FirstTsNs, r.LastTsNs, (ulong)r.Probes, (ulong)r.Lost, r.LostIn, r.LostLeg, r.LostAfter);
+        }
+
+        return builder.Build().ToProto();
+    }
+
+    /// <summary>Runs of consecutive minutes with at least <paramref name="minLost"/> lost in all, per path (rows ordered by path and bucket).</summary>
+    public static ListFreezesResponse Freezes(IEnumerable<RollupRow> rows, int minLost)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var response = new ListFreezesResponse();
+        foreach (var path in rows.Where(static r => r.Lost > 0).GroupBy(static r => (r.Src, r.Dst)))
+        {
+            var minutes = path.GroupBy(static r => r.BucketNs - (((r.BucketNs % MinuteNs) + MinuteNs) % MinuteNs)).OrderBy(static m => m.Key).ToList();
+            var run = new List<IGrouping<long, RollupRow>>();
+            foreach (var minute in minutes)
+            {
+                if (run.Count > 0 && minute.Key - run[^1].Key > MinuteNs)
+                {
+                    Flush(response, path.Key.Src, path.Key.Dst, run, minLost);
+                    run.Clear();
+                }
+
+                run.Add(minute);
+            }
+
+            Flush(response, path.Key.Src, path.Key.Dst, run, minLost);
+        }
+
+        return response;
+    }
+
+    private static void Flush(ListFreezesResponse response, string src, string dst, List<IGrouping<long, RollupRow>> run, int minLost)
+    {
+        var lost = run.Sum(static m => m.Sum(static r => r.Lost));
+        if (run.Count == 0 || lost < minLost)
+        {
+            return;
+        }
+
+        var place = run.SelectMany(static m => m).GroupBy(static r => (r.LostIn, r.LostLeg, r.LostAfter))
+            .OrderByDescending(static g => g.Sum(static r => r.Lost)).ThenBy(static g => g.Key.LostIn, StringComparer.Ordinal).First().Key;
+        var start = run.Min(static m => m.Min(static r => r.FirstTsNs));
+        var end = run[^1].Key + MinuteNs;
+        response.Freezes.Add(new FreezeInfo
+        {
+            Src = src,
+            Dst = dst,
+            StartNs = start,
+            EndNs = end,
+            DurationNs = end - start,
+            Lost = (uint)Math.Min(lost, uint.MaxValue),
+            Segment = place.LostIn,
+            Leg = place.LostLeg,
+            After = place.LostAfter,
+        });
+    }
+
+    private static PathStats Path(string src, string dst, List<RollupRow> rows)
+    {
+        var rtt = new RttHistogram();
+        var verdicts = new Dictionary<string, long>(StringComparer.Ordinal);
+        var slowCost = new Dictionary<string, long>(StringComparer.Ordinal);
+        var answeredCost = new Dictionary<string, long>(StringComparer.Ordinal);
+        var slowLegs = new Dictionary<(string Kind, string Leg), int>();
+        var answeredLegs = new Dictionary<(string Kind, string Leg), int>();
+        long probes = 0, lost = 0, worstId = 0, worstRtt = long.MinValue, first = long.MaxValue, last = long.MinValue;
+        foreach (var r in rows)
+        {
+            rtt.Merge(r.Rtt);
+            probes += r.Probes;
+            lost += r.Lost;
+            first = Math.Min(first, r.FirstTsNs);
+            last = Math.Max(last, r.LastTsNs);
+            if (r.WorstRttNs > worstRtt)
+            {
+                worstRtt = r.WorstRttNs;
+                worstId = r.WorstId;
+            }
+
+            if (r.Kind.Length == 0)
+            {
+                continue;
+            }
+
+            verdicts[r.Kind] = verdicts.GetValueOrDefault(r.Kind) + r.Probes;
+            var answered = r.Probes - r.Lost;
+            if (answered > 0)
+            {
+                answeredCost[r.Kind] = answeredCost.GetValueOrDefault(r.Kind) + r.CostNs;
+                answeredLegs[(r.Kind, r.Leg)] = answeredLegs.GetValueOrDefault((r.Kind, r.Leg)) + (int)answered;
+            }
+
+            if (r.Slow > 0)
+            {
+                slowCost[r.Kind] = slowCost.GetValueOrDefault(r.Kind) + r.SlowCostNs;
+                slowLegs[(r.Kind, r.Leg)] = slowLegs.GetValueOrDefault((r.Kind, r.Leg)) + (int)r.Slow;
+            }
+        }
+
+        var slow = slowCost.Count > 0;
+        var dominant = PathSummaryBuilder.Dominant(slow ? slowCost : answeredCost);
+        return new PathStats(
+            src,
+            dst,
+            Probes: (ulong)probes,
+            Answered: (ulong)(probes - lost),
+            Lost: (ulong)lost,
+            RttP50Ns: Math.Min(rtt.Quantile(0.50), worstRtt),
+            RttP99Ns: Math.Min(rtt.Quantile(0.99), worstRtt),
+            RttMaxNs: rtt.Count > 0 ? worstRtt : 0,
+            DominantSegment: dominant,
+            DominantLeg: PathSummaryBuilder.DominantLeg(slow ? slowLegs : answeredLegs, dominant),
+            FirstTsNs: probes > 0 ? first : 0,
+            LastTsNs: probes > 0 ? last : 0,
+            WorstProbeId: worstId,
+            Verdicts: verdicts.OrderByDescending(static v => v.Value).ThenBy(static v => v.Key, StringComparer.Ordinal)
+                .Select(static v => new VerdictShare(v.Key, (uint)Math.Min(v.Value, uint.MaxValue))).ToArray())
+        {
+            RttP90Ns = Math.Min(rtt.Quantile(0.90), worstRtt),
+        };
+    }
+}
