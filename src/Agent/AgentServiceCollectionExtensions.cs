@@ -4,6 +4,7 @@ using HopCapture.Agent.Configuration;
 using HopCapture.Agent.Discovery;
 using HopCapture.Agent.Probing;
 using HopCapture.Agent.Spool;
+using HopCapture.Agent.Traffic;
 using HopCapture.Agent.Upload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -91,6 +92,9 @@ public static class AgentServiceCollectionExtensions
         {
             CanProbe = ProbingEnabled(sp),
         });
+        services.AddOptions<TrafficOptions>().Bind(configuration.GetSection(TrafficOptions.Section))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>());
         services.TryAddSingleton<INetworkLinks>(KernelLinks.Instance);
         services.TryAddSingleton<CaptureService>();
         services.TryAddSingleton<ProbingService>();
@@ -99,6 +103,9 @@ public static class AgentServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<IngestUploader>());
         services.AddHostedService<ProbingHost>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
+        services.TryAddSingleton<TrafficAccounting>();
+        services.AddHostedService(sp => sp.GetRequiredService<TrafficAccounting>());
+
         return services;
     }
 
