@@ -88,9 +88,10 @@ public sealed class TrafficAccounting : BackgroundService
     {
         ArgumentNullException.ThrowIfNull(request);
         var top = request.Top == 0 ? DefaultTop : (int)Math.Min(request.Top, 1000);
-        var names = request.Interfaces.Count > 0
-            ? request.Interfaces.ToList()
-            : _interfaces.All.Where(i => i.Role != PointRole.App && !i.Replay).Select(i => i.Name).ToList();
+        var live = _interfaces.All.Where(i => i.Role != PointRole.App && !i.Replay).ToList();
+        var names = request.Interfaces.Count + request.Points.Count > 0
+            ? [.. request.Interfaces.Union(live.Where(i => request.Points.Contains(i.Point)).Select(i => i.Name))]
+            : live.Select(i => i.Name).ToList();
         var report = new TrafficReport();
         foreach (var name in names)
         {
