@@ -67,6 +67,7 @@ public static class CliApp
             "  capture freezes --since 1h\n" +
             "  capture trace --from vm1 --to vm2 --count 300 --interval 200ms\n" +
             "  capture alerts\n" +
+            "  capture incidents; capture incident show 3; capture top --node hv1 --iface eno1 --at 2m\n" +
             "  capture analyze hv1:eno1:nic=hv1-eno1.pcap hv2:eno1:nic=hv2-eno1.pcap")
         {
             run.Correlator,
@@ -81,6 +82,9 @@ public static class CliApp
             LossCommands.Loss(run),
             LossCommands.Freezes(run),
             AlertsCommand.Create(run),
+            IncidentCommands.Incidents(run),
+            IncidentCommands.Incident(run),
+            IncidentCommands.Top(run),
             TraceCommand.Create(run),
             PkiCommands.Create(run),
         };
@@ -91,7 +95,7 @@ public static class CliApp
 
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, analyze, pki (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, incidents, incident, top, analyze, pki (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;
