@@ -7,7 +7,7 @@ namespace HopCapture.Correlator.Incidents;
 public readonly record struct SegmentKey(string Kind, string From, string To, string Leg);
 
 /// <summary>An incident being formed: its segment, why it opened, and the probes that belong to it.</summary>
-public sealed class IncidentCandidate(SegmentKey segment, string reason, long openedNs, long settledNs)
+public sealed class IncidentCandidate(SegmentKey segment, string reason, long openedNs)
 {
     public SegmentKey Segment { get; } = segment;
 
@@ -15,8 +15,8 @@ public sealed class IncidentCandidate(SegmentKey segment, string reason, long op
 
     public long OpenedNs { get; } = openedNs;
 
-    /// <summary>When the cluster is taken as complete and the traffic context is pulled.</summary>
-    public long SettledNs { get; } = settledNs;
+    /// <summary>When the last probe joined (correlator clock): the cluster is complete once it has been quiet a while.</summary>
+    public long LastJoinedNs { get; set; } = openedNs;
 
     public List<IncidentProbe> Probes { get; } = [];
 
@@ -60,6 +60,8 @@ public sealed class IncidentDetector(IncidentOptions options)
                 open.Probes.Add(entry);
             }
 
+            open.LastJoinedNs = nowNs;
+
             return null;
         }
 
@@ -99,11 +101,18 @@ public sealed class IncidentDetector(IncidentOptions options)
         return Open(best.Key, "alert:" + rule, nowNs);
     }
 
-    /// <summary>Incidents whose settle time passed: their context is to be collected now.</summary>
+    /// <summary>
+    /// Incidents whose cluster is over (no probe joined for <see cref="IncidentOptions.Settle"/>) or
+    /// that have been open <see cref="IncidentOptions.MaxOpen"/>: their context is collected now,
+    /// so the traffic window covers the whole spike rather than its first seconds.
+    /// </summary>
     public List<IncidentCandidate> TakeDue(long nowNs)
     {
-        var due = _pending.Where(p => p.SettledNs <= nowNs).ToList();
-        _pending.RemoveAll(p => p.SettledNs <= nowNs);
+        var settle = (long)options.Settle.TotalNanoseconds;
+        var maxOpen = (long)options.MaxOpen.TotalNanoseconds;
+        bool Due(IncidentCandidate p) => nowNs - p.LastJoinedNs >= settle || nowNs - p.OpenedNs >= maxOpen;
+        var due = _pending.Where(Due).ToList();
+        _pending.RemoveAll(Due);
         foreach (var key in _recent.Where(r => { Prune(r.Value, nowNs); return r.Value.Count == 0; }).Select(r => r.Key).ToList())
         {
             _recent.Remove(key);
@@ -114,7 +123,7 @@ public sealed class IncidentDetector(IncidentOptions options)
 
     private IncidentCandidate Open(SegmentKey key, string reason, long nowNs)
     {
-        var candidate = new IncidentCandidate(key, reason, nowNs, nowNs + (long)options.Settle.TotalNanoseconds);
+        var candidate = new IncidentCandidate(key, reason, nowNs);
         if (_recent.Remove(key, out var queue))
         {
             foreach (var (_, probe, src, dst) in queue)

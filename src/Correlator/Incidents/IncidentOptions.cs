@@ -18,8 +18,11 @@ public sealed class IncidentOptions
 
     public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>After opening, probes of the cluster keep joining for this long before the context is pulled.</summary>
+    /// <summary>The cluster is over when no slow or lost probe joined it for this long; then the context is pulled.</summary>
     public TimeSpan Settle { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A cluster that goes on longer is collected anyway after this long (the agents keep only minutes).</summary>
+    public TimeSpan MaxOpen { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Traffic accounting asked for from this long before the first slow probe…</summary>
     public TimeSpan Before { get; set; } = TimeSpan.FromSeconds(10);
@@ -55,7 +58,7 @@ public sealed class IncidentOptions
             yield return $"{S}:MinProbes: {MinProbes} is outside 1..10000";
         }
 
-        foreach (var (key, value) in new[] { ("Window", Window), ("Settle", Settle), ("Before", Before), ("After", After), ("Cooldown", Cooldown), ("AgentTimeout", AgentTimeout) })
+        foreach (var (key, value) in new[] { ("Window", Window), ("Settle", Settle), ("MaxOpen", MaxOpen), ("Before", Before), ("After", After), ("Cooldown", Cooldown), ("AgentTimeout", AgentTimeout) })
         {
             if (value < TimeSpan.Zero || value > TimeSpan.FromHours(1))
             {
