@@ -112,7 +112,7 @@ public sealed class TrafficIncidentTests
         Assert.That(bond.Slaves.Single(s => s.Iface == "eno2").Bytes, Is.GreaterThan(0), "the light flow on eno2 was accounted");
         Assert.That(bond.Imbalanced, Is.True, Describe(incident));
         Assert.That(bond.HeavySlave, Is.EqualTo("eno1"));
-        Assert.That(incident.Links.Where(l => l.Node == "hv1").Select(l => l.SpeedMbps), Has.All.EqualTo(-1), "veths report no speed: unknown, not claimed");
+        Assert.That(incident.Links.Where(l => l.Node == "hv1").Select(l => l.SpeedMbps), Has.All.EqualTo(-1), "a veth has no line rate (an up veth claims 10000): unknown, not claimed");
     }
 
     private (IncidentRecord Incident, BurstReport Burst) Scenario() =>
