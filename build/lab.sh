@@ -11,7 +11,7 @@
 # those namespaces; background processes are tracked by pid files in the state dir, so `down`
 # removes exactly what `up`/`start-pipeline`/`fault` made, and nothing else.
 #
-# Usage: build/lab.sh up|down|status|fault fabric|nic|vif|flap-vif|flap-fabric|clear|measure [N]|bond up|traffic burst [S]|start-pipeline|stop-pipeline|demo
+# Usage: build/lab.sh up|down|status|fault fabric|nic|vif|flap-vif|flap-fabric|clear|measure [N]|bond up|traffic burst|flood [S]|start-pipeline|stop-pipeline|demo
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -469,10 +469,32 @@ cmd_bond() {
     say "bond: hv1 eno1 + eno2 are slaves of bond0 (eno2 <-> hc-stor eth1, 10.78.0.0/24); hv1 agent restarted"
 }
 
+# `traffic flood [SECONDS]`: hc-stor sends hv1 as many 64-byte UDP datagrams as it can (no rate
+# limit, port 5203) for SECONDS (default 5), the iperf3 JSON report in $state/traffic-flood.json:
+# the load under which the agent's accounting cost and drops are measured.
+traffic_flood() {
+    local secs="$1"
+    spawn fault-flood-server hc-hv1 timeout $((secs + 30)) iperf3 -s -1 -B 10.77.0.1 -p 5203
+    poll 10 nsx hc-hv1 bash -c "ss -Hltn 'sport = :5203' | grep -q ." || die "traffic: iperf3 server in hc-hv1 did not start"
+    local rc=0
+    nsx hc-stor iperf3 -c 10.77.0.1 -p 5203 -u -b 0 -l 64 -t "$secs" --json >"$state/traffic-flood.json" || rc=$?
+    stop_matching fault-
+    ((rc == 0)) || die "traffic: iperf3 failed ($rc); see $state/traffic-flood.json"
+    say "traffic flood: $(jq -r '"sent \(.end.sum.packets) datagrams of 64 bytes in \(.end.sum.seconds | floor) s (\(.end.sum.packets / .end.sum.seconds | floor) per s), \(.end.sum.lost_packets) lost"' "$state/traffic-flood.json") (report $state/traffic-flood.json)"
+}
+
 cmd_traffic() {
     need_root
-    [[ "${1:-}" == burst ]] || die "usage: build/lab.sh traffic burst [SECONDS]"
     local secs="${2:-8}"
+    if [[ "${1:-}" == flood ]]; then
+        secs="${2:-5}"
+        [[ "$secs" =~ ^[0-9]+$ && "$secs" -ge 1 && "$secs" -le 60 ]] || die "traffic: SECONDS must be 1-60, got '$secs'"
+        ns_exists hc-fab || die "traffic: the lab is not up (build/lab.sh up)"
+        clear_faults
+        traffic_flood "$secs"
+        return 0
+    fi
+    [[ "${1:-}" == burst ]] || die "usage: build/lab.sh traffic burst|flood [SECONDS]"
     [[ "$secs" =~ ^[0-9]+$ && "$secs" -ge 1 && "$secs" -le 60 ]] || die "traffic: SECONDS must be 1-60, got '$secs'"
     ns_exists hc-fab || die "traffic: the lab is not up (build/lab.sh up)"
     clear_faults
@@ -693,6 +715,7 @@ usage: build/lab.sh COMMAND
   vm move 3 HV     live-migrate VM 3: delete tap300i0 on its hypervisor, re-create it on HV
   bond up          hv1's uplink as a two-slave bond0: eno1 + a second link eno2 to hc-stor (agent restarted)
   traffic burst [S] the fabric fault for S seconds (default 8) with the sender's iperf3 report in the state dir
+  traffic flood [S] hc-stor floods hv1 with 64-byte UDP for S seconds (default 5), no rate limit
   start-pipeline   start the correlator (root ns, $correlator_url) and the four agents
   stop-pipeline    stop them
   demo             deps, build, up, pipeline, a fabric fault, and the findings via the CLI

@@ -14,7 +14,7 @@ namespace HopCapture.Lab.Tests.Scenarios;
 /// rule), pull hv1's and hv2's traffic accounting over the control stream, and show the bulk
 /// flow as the top talker with the bytes the sender's own iperf3 report accounts for, the burst
 /// in the timeline where the probes slowed, and the bond's imbalance on the slave that carried it.
-/// One scenario run feeds every test of the fixture.
+/// One scenario run feeds the incident tests; the flood test runs after it on the same lab.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -113,6 +113,136 @@ public sealed class TrafficIncidentTests
         Assert.That(bond.Imbalanced, Is.True, Describe(incident));
         Assert.That(bond.HeavySlave, Is.EqualTo("eno1"));
         Assert.That(incident.Links.Where(l => l.Node == "hv1").Select(l => l.SpeedMbps), Has.All.EqualTo(-1), "a veth has no line rate (an up veth claims 10000): unknown, not claimed");
+    }
+
+    /// <summary>
+    /// Accounting at full rate: hc-stor floods hv1 with 64-byte UDP (as fast as the lab carries)
+    /// while vm1 pings vm2 100 times a second through the same NIC. States the packets/s, the
+    /// agent's CPU (the accounting threads' share apart, by thread name) and both captures'
+    /// kernel drops; every echo the ping got back must have been captured at hv1/eno1 both ways.
+    /// </summary>
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task Accounting_LinkFlooded_EchoCaptureLosesNothingAndTheCostIsStated(CancellationToken cancellationToken)
+    {
+        var lab = _lab ?? throw new InvalidOperationException("the lab fixture did not start");
+        var agentPid = int.Parse(File.ReadAllText(Path.Combine(lab.StateDirectory, "pids", "agent-hv1.pid")).Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        var echoDropsBefore = await EchoKernelDropsAsync(lab, "hv1", cancellationToken);
+        var cpuBefore = ThreadCpu(agentPid);
+        var startNs = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000L;
+        var clock = Stopwatch.StartNew();
+        var flood = lab.LabAsync(TimeSpan.FromMinutes(1), cancellationToken, "traffic", "flood", "5");
+        await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        var ping = await LabEnvironment.InNamespaceAsync("hc-vm1", TimeSpan.FromSeconds(30), cancellationToken, "ping", "-q", "-i", "0.01", "-c", "400", "-W", "1", "10.77.0.12");
+        await flood;
+        var cpuAfter = ThreadCpu(agentPid);
+        var elapsed = clock.Elapsed.TotalSeconds;
+        var sent = FloodReport.Read(Path.Combine(lab.StateDirectory, "traffic-flood.json"));
+
+        var top = await lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken, "top", "--node", "hv1", "--iface", "eno1", "--window", "15s", "--top", "3", "--json");
+        Assert.That(top.ExitCode, Is.Zero, top.ToString());
+        var eno1 = s_parser.Parse<GetTrafficResponse>(top.StdOut).Windows.Single();
+        var floodFlow = eno1.Flows.FirstOrDefault(f => f.DstPort == 5203);
+        var received = int.Parse(System.Text.RegularExpressions.Regex.Match(ping.StdOut, @"(\d+) received").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var seen = await PollEchoesSeenAsync(lab, startNs, received, cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(6), cancellationToken); // one heartbeat: the agent's drop counters
+        var echoDrops = await EchoKernelDropsAsync(lab, "hv1", cancellationToken) - echoDropsBefore;
+
+        var ticks = 100.0; // USER_HZ
+        var traffic = (cpuAfter.Traffic - cpuBefore.Traffic) / ticks / elapsed;
+        var capture = (cpuAfter.Capture - cpuBefore.Capture) / ticks / elapsed;
+        var total = (cpuAfter.Total - cpuBefore.Total) / ticks / elapsed;
+        var pps = sent.Packets / sent.Seconds;
+        TestContext.Progress.WriteLine(
+            $"accounting at full rate: hc-stor sent {sent.Packets} datagrams in {sent.Seconds:0.0} s = {pps:0} packets/s ({sent.Lost} lost at the receiver); " +
+            $"hv1/eno1 accounted {eno1.InPackets} in-packets, flood flow {floodFlow?.Packets ?? 0} (sampled 1 in {eno1.SampleEvery}), accounting kernel drops {eno1.KernelDropped}; " +
+            $"hv1 agent CPU over {elapsed:0.0} s: accounting threads {traffic:P0} of a core ({(traffic > 0 ? eno1.InPackets / elapsed / traffic : 0):0} packets/s per core), echo capture threads {capture:P0}, whole process {total:P0}; " +
+            $"echo capture: {seen}/{received} answered pings seen at hv1/eno1 both ways, {echoDrops} kernel drops");
+
+        Assert.That(received, Is.GreaterThanOrEqualTo(300), $"the lab itself is broken under the flood: {ping}");
+        Assert.That(seen, Is.EqualTo(received), "every echo that came back was captured at hv1/eno1, request and reply");
+        Assert.That(echoDrops, Is.Zero, "the echo capture's kernel rings dropped nothing");
+        Assert.That(floodFlow, Is.Not.Null, "the flood is hv1/eno1's top inbound flow");
+        Assert.That((double)eno1.InPackets + eno1.KernelDropped, Is.GreaterThanOrEqualTo(0.9 * (sent.Packets - sent.Lost)),
+            "what reached hv1 was accounted or counted as dropped by the accounting handles");
+    }
+
+    /// <summary>CPU ticks of the agent's threads: the accounting ones ("traffic …"), the echo capture ones ("capture …"), all.</summary>
+    private static (long Traffic, long Capture, long Total) ThreadCpu(int pid)
+    {
+        long traffic = 0, capture = 0, total = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(task, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended
+            }
+
+            var close = stat.LastIndexOf(')');
+            var comm = stat[(stat.IndexOf('(') + 1)..close];
+            var fields = stat[(close + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            total += ticks;
+            if (comm.StartsWith("traffic", StringComparison.Ordinal))
+            {
+                traffic += ticks;
+            }
+            else if (comm.StartsWith("capture", StringComparison.Ordinal))
+            {
+                capture += ticks;
+            }
+        }
+
+        return (traffic, capture, total);
+    }
+
+    private static async Task<long> EchoKernelDropsAsync(LabEnvironment lab, string node, CancellationToken cancellationToken)
+    {
+        var agents = await lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken, "agents", "--json");
+        Assert.That(agents.ExitCode, Is.Zero, agents.ToString());
+        return s_parser.Parse<ListAgentsResponse>(agents.StdOut).Agents.Single(a => a.Node == node).Stats.Sum(s => (long)s.KernelDropped);
+    }
+
+    /// <summary>Answered vm1 → vm2 probes since <paramref name="startNs"/> that hv1/eno1 saw both ways, once the count stops growing.</summary>
+    private static async Task<int> PollEchoesSeenAsync(LabEnvironment lab, long startNs, int expected, CancellationToken cancellationToken)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(40);
+        var seen = -1;
+        while (TimeProvider.System.GetUtcNow() < deadline)
+        {
+            var probes = await lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken, "probes", "--src", "10.77.0.11", "--dst", "10.77.0.12", "--since", "2m", "--limit", "5000", "--json");
+            if (probes.ExitCode == 0)
+            {
+                var now = s_parser.Parse<ListProbesResponse>(probes.StdOut).Probes
+                    .Count(p => p.FirstTsNs >= startNs && p.Answered && p.Points.Any(q => q.Node == "hv1" && q.RequestIface == "eno1" && q.HasRequest && q.HasReply));
+                if (now >= expected || (now == seen && now > 0))
+                {
+                    return now;
+                }
+
+                seen = now;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+
+        return seen;
+    }
+
+    /// <summary>What iperf3 --json says the flood sent.</summary>
+    private sealed record FloodReport(long Packets, long Lost, double Seconds)
+    {
+        public static FloodReport Read(string path)
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            var sum = document.RootElement.GetProperty("end").GetProperty("sum");
+            return new FloodReport(sum.GetProperty("packets").GetInt64(), sum.GetProperty("lost_packets").GetInt64(), sum.GetProperty("seconds").GetDouble());
+        }
     }
 
     private (IncidentRecord Incident, BurstReport Burst) Scenario() =>
