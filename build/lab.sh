@@ -440,7 +440,8 @@ cmd_fault() {
 # `bond up`: hv1's uplink becomes a two-slave "bond" (the bonding driver does not exist in these
 # namespaces): a second link eno2 (hv1, 10.78.0.1) <-> eth1 (hc-stor, 10.78.0.3), not bridged, and
 # the hv1 agent restarted with eno1 and eno2 as slaves of the logical point bond0 — what an
-# engineer declares for a layer3+4 bond. Probes still cross eno1; storage traffic can use either.
+# engineer declares for a layer3+4 bond — and a 32 MiB packet ring per interface (capture pcap).
+# Probes still cross eno1; storage traffic can use either.
 # `traffic burst [SECONDS]`: the fabric fault as a bounded burst with the sender's own report:
 # the switch port toward hv1 rate-limited (as `fault fabric`), storage replication from hc-stor
 # to hv1 (UDP 12 Mbit/s, 1200-byte datagrams, port 5201) for SECONDS (default 8) in the
@@ -463,7 +464,7 @@ cmd_bond() {
     fi
     stop agent-hv1
     spawn agent-hv1 hc-hv1 dotnet "$agent_dll" --node hv1 --state-dir "$state/agents/hv1" --correlator "$correlator_url" $(agent_tls hv1) \
-        --iface tap100i0=vif --iface eno1=nic:bond0 --iface eno2=nic:bond0 --iface tap300i0=vif
+        --iface tap100i0=vif --iface eno1=nic:bond0 --iface eno2=nic:bond0 --iface tap300i0=vif --Agent:Traffic:RingMb=32
     poll 60 agents_connected || die "bond: the hv1 agent did not reconnect within 60 s (see $logs/agent-hv1.log)"
     poll 10 nsx hc-stor ping -c 1 -W 1 -q 10.78.0.1 >/dev/null || die "bond: hc-stor cannot reach hv1 over eno2"
     say "bond: hv1 eno1 + eno2 are slaves of bond0 (eno2 <-> hc-stor eth1, 10.78.0.0/24); hv1 agent restarted"

@@ -68,6 +68,7 @@ public static class CliApp
             "  capture trace --from vm1 --to vm2 --count 300 --interval 200ms\n" +
             "  capture alerts\n" +
             "  capture incidents; capture incident show 3; capture top --node hv1 --iface eno1 --at 2m\n" +
+            "  capture pcap --node hv1 --iface eno1 --from 2m --to 1m -o spike.pcapng\n" +
             "  capture analyze hv1:eno1:nic=hv1-eno1.pcap hv2:eno1:nic=hv2-eno1.pcap")
         {
             run.Correlator,
@@ -85,6 +86,7 @@ public static class CliApp
             IncidentCommands.Incidents(run),
             IncidentCommands.Incident(run),
             IncidentCommands.Top(run),
+            IncidentCommands.Pcap(run),
             TraceCommand.Create(run),
             PkiCommands.Create(run),
         };
@@ -95,7 +97,7 @@ public static class CliApp
 
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, incidents, incident, top, analyze, pki (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, incidents, incident, top, pcap, analyze, pki (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

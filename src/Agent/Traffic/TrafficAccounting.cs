@@ -22,6 +22,9 @@ public sealed class TrafficAccounting : BackgroundService
     /// <summary>Flows per interface when the request does not say.</summary>
     public const int DefaultTop = 10;
 
+    /// <summary>A slice stays below the correlator's 4 MiB message limit (Correlator:MaxMessageBytes default).</summary>
+    public const int MaxSliceBytes = 3 * 1024 * 1024;
+
     private readonly TrafficOptions _options;
     private readonly AgentOptions _agent;
     private readonly AgentInterfaces _interfaces;
@@ -30,6 +33,7 @@ public sealed class TrafficAccounting : BackgroundService
     private readonly ILogger<TrafficAccounting> _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TrafficRecorder> _recorders = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PacketRing> _rings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Open> _open = new(StringComparer.Ordinal);
 
     public TrafficAccounting(
@@ -237,12 +241,19 @@ public sealed class TrafficAccounting : BackgroundService
     private void TryOpen(string name, int ifIndex)
     {
         TrafficRecorder recorder;
+        PacketRing? ring = null;
         lock (_gate)
         {
             if (!_recorders.TryGetValue(name, out recorder!))
             {
                 recorder = new TrafficRecorder(_options.Recorder);
                 _recorders[name] = recorder;
+            }
+
+            if (_options.RingMb > 0 && !_rings.TryGetValue(name, out ring))
+            {
+                ring = new PacketRing(_options.RingMb * 1024 * 1024, _options.RingSnaplen, _options.RingMaxAge);
+                _rings[name] = ring;
             }
         }
 
@@ -252,8 +263,8 @@ public sealed class TrafficAccounting : BackgroundService
             return; // vanished between the capture's poll and ours
         }
 
-        var inbound = new TrafficHandle(pcapInterface, name, PacketDirection.In, recorder, _logger);
-        var outbound = new TrafficHandle(pcapInterface, name, PacketDirection.Out, recorder, _logger);
+        var inbound = new TrafficHandle(pcapInterface, name, PacketDirection.In, recorder, ring, _logger);
+        var outbound = new TrafficHandle(pcapInterface, name, PacketDirection.Out, recorder, ring, _logger);
         try
         {
             inbound.Open(_options);
@@ -272,13 +283,41 @@ public sealed class TrafficAccounting : BackgroundService
             _open[name] = new Open(ifIndex, inbound, outbound);
         }
 
-        TrafficLog.Accounting(_logger, name, _options.Snaplen, _options.Bucket.TotalMilliseconds, _options.Retention.TotalSeconds, recorder.MemoryBytes / 1024);
+        TrafficLog.Accounting(_logger, name, _options.CaptureSnaplen, _options.Bucket.TotalMilliseconds, _options.Retention.TotalSeconds, recorder.MemoryBytes / 1024);
+    }
+
+    /// <summary>A time slice of <paramref name="request"/>'s interface's ring as pcapng, at most <see cref="MaxSliceBytes"/>.</summary>
+    public PcapSlice Slice(PcapSliceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var slice = new PcapSlice { Iface = request.Iface };
+        PacketRing? ring;
+        lock (_gate)
+        {
+            _rings.TryGetValue(request.Iface, out ring);
+        }
+
+        if (ring is null)
+        {
+            slice.Error = _options.RingMb == 0
+                ? $"no packet ring on this agent ({TrafficOptions.Section}:RingMb is 0)"
+                : $"'{request.Iface}' has no packet ring (not an accounted interface of this agent)";
+            return slice;
+        }
+
+        using var output = new MemoryStream();
+        var limit = request.MaxBytes == 0 ? MaxSliceBytes : Math.Min(request.MaxBytes, MaxSliceBytes);
+        var (packets, truncated) = ring.WriteSlice(output, request.Iface, request.FromNs, request.ToNs, limit);
+        slice.Pcapng = Google.Protobuf.ByteString.CopyFrom(output.GetBuffer(), 0, (int)output.Length);
+        slice.Packets = (uint)packets;
+        slice.Truncated = truncated;
+        return slice;
     }
 
     /// <summary>Applies a command (called on the uploader's receive loop: answered off it).</summary>
     private void OnControl(Control control)
     {
-        if (control.CommandCase != Control.CommandOneofCase.Traffic)
+        if (control.CommandCase is not (Control.CommandOneofCase.Traffic or Control.CommandOneofCase.PcapSlice))
         {
             return;
         }
@@ -287,7 +326,9 @@ public sealed class TrafficAccounting : BackgroundService
         {
             try
             {
-                _uploader.Report(new ControlResult { CommandId = control.CommandId, Ok = true, Traffic = Query(control.Traffic) });
+                _uploader.Report(control.CommandCase == Control.CommandOneofCase.Traffic
+                    ? new ControlResult { CommandId = control.CommandId, Ok = true, Traffic = Query(control.Traffic) }
+                    : new ControlResult { CommandId = control.CommandId, Ok = true, PcapSlice = Slice(control.PcapSlice) });
             }
             catch (Exception ex)
             {

@@ -10,8 +10,8 @@ namespace HopCapture.Agent.Traffic;
 
 /// <summary>
 /// One accounting handle: every frame of one direction on one interface (kernel BPF
-/// <c>inbound</c> / <c>outbound</c>), headers only, not immediate (frames arrive in batches,
-/// timestamps stay exact), counted into the interface's <see cref="TrafficRecorder"/>.
+/// <c>inbound</c> / <c>outbound</c>), headers only (or the ring's snap length), not immediate (frames arrive in batches,
+/// timestamps stay exact), counted into the interface's <see cref="TrafficRecorder"/> and kept in its <see cref="PacketRing"/> when it has one.
 /// </summary>
 internal sealed class TrafficHandle : IDisposable
 {
@@ -19,14 +19,16 @@ internal sealed class TrafficHandle : IDisposable
     private readonly string _iface;
     private readonly PacketDirection _direction;
     private readonly TrafficRecorder _recorder;
+    private readonly PacketRing? _ring;
     private readonly ILogger _logger;
     private Thread? _thread;
     private volatile bool _stopping;
     private int _linkType;
     private TimestampResolution _resolution;
 
-    public TrafficHandle(PcapInterface pcapInterface, string iface, PacketDirection direction, TrafficRecorder recorder, ILogger logger)
+    public TrafficHandle(PcapInterface pcapInterface, string iface, PacketDirection direction, TrafficRecorder recorder, PacketRing? ring, ILogger logger)
     {
+        _ring = ring;
         _device = new LibPcapLiveDevice(pcapInterface);
         _iface = iface;
         _direction = direction;
@@ -40,7 +42,7 @@ internal sealed class TrafficHandle : IDisposable
     {
         var configuration = new DeviceConfiguration
         {
-            Snaplen = options.Snaplen,
+            Snaplen = options.CaptureSnaplen,
             BufferSize = options.BufferSizeMb * 1024 * 1024,
             Immediate = false,
             ReadTimeout = 100,
@@ -60,6 +62,11 @@ internal sealed class TrafficHandle : IDisposable
 
         _linkType = (int)_device.LinkType;
         _resolution = _device.TimestampResolution;
+        if (_ring is not null)
+        {
+            _ring.LinkType = _linkType;
+        }
+
         _thread = new Thread(Run) { IsBackground = true, Name = $"traffic {_iface} {_direction}" };
         _thread.Start();
     }
@@ -110,7 +117,10 @@ internal sealed class TrafficHandle : IDisposable
                 if (rc == 1)
                 {
                     var frame = new ReadOnlySpan<byte>((void*)data, PcapPacketHeader.CaptureLength(header));
-                    _recorder.Record(PcapPacketHeader.TimestampNs(header, _resolution), _direction, PcapPacketHeader.WireLength(header), frame, _linkType);
+                    var tsNs = PcapPacketHeader.TimestampNs(header, _resolution);
+                    var wireLength = PcapPacketHeader.WireLength(header);
+                    _recorder.Record(tsNs, _direction, wireLength, frame, _linkType);
+                    _ring?.Add(tsNs, _direction, wireLength, frame);
                 }
                 else if (rc < 0)
                 {

@@ -30,6 +30,18 @@ public sealed class TrafficOptions
     /// <summary>Above this many packets per second on an interface, flows are sampled (totals stay exact); 0 = never.</summary>
     public long SampleAbove { get; set; } = 50_000;
 
+    /// <summary>Rolling packet capture per accounted interface, MiB (0 = off): a time window can be cut from it as pcapng (capture pcap).</summary>
+    public int RingMb { get; set; }
+
+    /// <summary>Bytes kept of each frame in the ring: headers, ICMP echo and some payload.</summary>
+    public int RingSnaplen { get; set; } = 128;
+
+    /// <summary>Frames older than this (behind the newest) are not served from the ring.</summary>
+    public TimeSpan RingMaxAge { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The accounting handles' snap length: the ring's when it keeps more.</summary>
+    internal int CaptureSnaplen => RingMb > 0 ? Math.Max(Snaplen, RingSnaplen) : Snaplen;
+
     internal TrafficRecorderOptions Recorder => new(Bucket, Retention, FlowsPerSecond, SampleAbove);
 
     /// <summary>Every problem, each naming its key; empty when valid.</summary>
@@ -62,6 +74,21 @@ public sealed class TrafficOptions
         if (FlowsPerSecond is < 8 or > 65536)
         {
             yield return $"{Section}:FlowsPerSecond: {FlowsPerSecond} is outside 8..65536";
+        }
+
+        if (RingMb is < 0 or > 4096)
+        {
+            yield return $"{Section}:RingMb: {RingMb} is outside 0..4096";
+        }
+
+        if (RingSnaplen is < 64 or > 65535)
+        {
+            yield return $"{Section}:RingSnaplen: {RingSnaplen} is outside 64..65535";
+        }
+
+        if (RingMaxAge <= TimeSpan.Zero)
+        {
+            yield return $"{Section}:RingMaxAge: must be positive";
         }
 
         if (SampleAbove < 0)

@@ -74,4 +74,34 @@ internal static class IncidentCommands
         }));
         return command;
     }
+
+    public static Command Pcap(CliRun run)
+    {
+        var node = new Option<string>("--node") { Description = "The agent's node", Required = true, HelpName = "NODE" };
+        var iface = new Option<string>("--iface") { Description = "The interface (its agent keeps a packet ring: Agent:Traffic:RingMb)", Required = true, HelpName = "IFACE" };
+        var from = CliOptions.TimeBound("--from", "Start of the slice: an age like 2m or an RFC 3339 time", run.Context);
+        from.Required = true;
+        var to = CliOptions.TimeBound("--to", "End of the slice (default now)", run.Context);
+        var output = new Option<FileInfo>("--output", "-o") { Description = "The pcapng file to write", Required = true, HelpName = "FILE" };
+        var command = new Command("pcap", "Cut a time slice out of an interface's rolling packet capture as pcapng (interface name and direction per packet), like editcap -A/-B")
+        {
+            node, iface, from, to, output,
+        };
+        command.SetAction(run.Action(async (invocation, cancellationToken) =>
+        {
+            var parse = invocation.Parse;
+            var toNs = parse.GetValue(to) ?? invocation.Now.ToUnixTimeMilliseconds() * 1_000_000L;
+            var slice = await invocation.Connection.Client.GetPcapAsync(
+                new GetPcapRequest { Node = parse.GetValue(node) ?? "", Iface = parse.GetValue(iface) ?? "", FromNs = parse.GetValue(from) ?? 0, ToNs = toNs },
+                invocation.Connection.Unary(cancellationToken));
+            var file = parse.GetValue(output)!;
+            await File.WriteAllBytesAsync(file.FullName, slice.Pcapng.ToByteArray(), cancellationToken);
+            var written = slice.Clone();
+            written.Pcapng = Google.Protobuf.ByteString.Empty;
+            return invocation.Show(written, () => Tables.Line(
+                $"wrote {slice.Packets} packets ({Rendering.TrafficText.Bytes((ulong)slice.Pcapng.Length)}) of {slice.Node}/{slice.Iface} to {file.FullName}" +
+                (slice.Truncated ? "; cut short at the size limit: ask for a shorter window for the rest" : "")));
+        }));
+        return command;
+    }
 }

@@ -50,33 +50,43 @@ public sealed class TrafficCollector(ControlHub hub)
     private async Task<(string Node, TrafficReport? Report, string? Problem)> AskAsync(
         TrafficTarget target, long fromNs, long toNs, int top, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var channel = hub.Find(target.Node);
-        if (channel is null)
-        {
-            return (target.Node, null, $"{target.Node}: the agent is not connected");
-        }
-
-        var commandId = "traffic-" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
-        var answer = new TaskCompletionSource<ControlResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var registration = hub.Await(commandId, r => answer.TrySetResult(r));
         var request = new TrafficRequest { FromNs = fromNs, ToNs = toNs, Top = (uint)top };
         request.Interfaces.AddRange(target.Interfaces);
         request.Points.AddRange(target.Points);
+        var (result, problem) = await SendAsync(target.Node, new Control { Traffic = request }, timeout, cancellationToken);
+        return (target.Node, result?.Traffic ?? (result is null ? null : new TrafficReport()), problem);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="control"/> (its command id is set here) to <paramref name="node"/>'s
+    /// stream and waits for its result; a problem line instead when the node is away, does not
+    /// answer in time or reports a failure.
+    /// </summary>
+    public async Task<(ControlResult? Result, string? Problem)> SendAsync(string node, Control control, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(control);
+        var channel = hub.Find(node);
+        if (channel is null)
+        {
+            return (null, $"{node}: the agent is not connected");
+        }
+
+        control.CommandId = "traffic-" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
+        var answer = new TaskCompletionSource<ControlResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = hub.Await(control.CommandId, r => answer.TrySetResult(r));
         try
         {
-            await channel.WriteAsync(new CorrelatorMessage { Control = new Control { CommandId = commandId, Traffic = request } }, cancellationToken);
+            await channel.WriteAsync(new CorrelatorMessage { Control = control }, cancellationToken);
             var result = await answer.Task.WaitAsync(timeout, cancellationToken);
-            return result.Ok
-                ? (target.Node, result.Traffic ?? new TrafficReport(), null)
-                : (target.Node, null, $"{target.Node}: {result.Error}");
+            return result.Ok ? (result, null) : (null, $"{node}: {result.Error}");
         }
         catch (TimeoutException)
         {
-            return (target.Node, null, $"{target.Node}: no traffic answer within {timeout.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s (an agent older than issue 14 ignores the request)");
+            return (null, $"{node}: no answer within {timeout.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s (an agent older than issue 14 ignores the request)");
         }
         catch (Exception ex) when (ex is InvalidOperationException or Grpc.Core.RpcException or IOException)
         {
-            return (target.Node, null, $"{target.Node}: the request could not be sent: {ex.Message}");
+            return (null, $"{node}: the request could not be sent: {ex.Message}");
         }
     }
 }

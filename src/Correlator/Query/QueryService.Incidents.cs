@@ -67,4 +67,38 @@ public sealed partial class QueryService
         response.Windows.AddRange(windows);
         return response;
     }
+
+    /// <summary>A time slice of an interface's rolling packet capture on its agent, as pcapng.</summary>
+    public override async Task<PcapSlice> GetPcap(GetPcapRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (string.IsNullOrWhiteSpace(request.Node) || string.IsNullOrWhiteSpace(request.Iface))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "a node and an interface are required (--node, --iface)"));
+        }
+
+        if (request.ToNs <= request.FromNs)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "--to must be after --from"));
+        }
+
+        var services = context.GetHttpContext().RequestServices;
+        var options = services.GetRequiredService<IOptions<IncidentOptions>>().Value;
+        var slice = new PcapSliceRequest { Iface = request.Iface, FromNs = request.FromNs, ToNs = request.ToNs };
+        var (result, problem) = await services.GetRequiredService<TrafficCollector>().SendAsync(
+            request.Node, new Control { PcapSlice = slice }, options.AgentTimeout, context.CancellationToken);
+        if (result?.PcapSlice is not { } answer)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, problem ?? $"{request.Node}: no pcap slice in the answer"));
+        }
+
+        if (answer.Error.Length > 0)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{request.Node}: {answer.Error}"));
+        }
+
+        answer.Node = request.Node;
+        return answer;
+    }
 }

@@ -116,12 +116,59 @@ public sealed class TrafficIncidentTests
     }
 
     /// <summary>
+    /// `capture pcap` cuts the spike out of hv1/eno1's packet ring (Agent:Traffic:RingMb, set by
+    /// `bond up`): real tshark opens it and finds the interface name, both directions, the slow
+    /// probes' echo requests by icmp_seq and the bulk flow's datagrams. Runs before the flood
+    /// test, which overwrites the ring.
+    /// </summary>
+    [Test]
+    [Order(1)]
+    [CancelAfter(120_000)]
+    public async Task Pcap_SpikeWindow_TsharkOpensItWithTheProbesAndTheBulkFlow(CancellationToken cancellationToken)
+    {
+        var lab = _lab ?? throw new InvalidOperationException("the lab fixture did not start");
+        var (incident, burst) = Scenario();
+        var file = Path.Combine(lab.StateDirectory, "spike.pcapng");
+        var cut = await lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken,
+            "pcap", "--node", "hv1", "--iface", "eno1", "--from", Rfc3339(incident.SpikeFromNs), "--to", Rfc3339(incident.SpikeToNs), "-o", file);
+        Assert.That(cut.ExitCode, Is.Zero, cut.ToString());
+        TestContext.Progress.WriteLine(cut.StdOut.Trim());
+
+        var tshark = await ProcessRunner.RunAsync("tshark",
+            ["-r", file, "-T", "fields", "-E", "separator=,", "-e", "frame.interface_name", "-e", "frame.packet_flags_direction",
+             "-e", "ip.src", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "icmp.type", "-e", "icmp.seq"],
+            TimeSpan.FromSeconds(60), cancellationToken);
+        Assert.That(tshark.ExitCode, Is.Zero, $"tshark could not read the slice: {tshark}");
+        var rows = tshark.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(',')).ToList();
+        var inbound = rows.Count(r => Direction(r[1]) == 1);
+        var outbound = rows.Count(r => Direction(r[1]) == 2);
+        var bulk = rows.Count(r => r[2] == Storage && r[3] == burst.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture) && r[4] == "5201");
+        var requestSeqs = rows.Where(r => r[5] == "8").Select(r => r[6]).ToHashSet();
+        var worstSeqs = incident.WorstProbes.Select(p => p.IcmpSeq.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var context = $"{rows.Count} packets: {inbound} in, {outbound} out, {bulk} of the bulk flow, echo requests seq [{string.Join(' ', requestSeqs.Take(20))}…]; worst probes seq [{string.Join(' ', worstSeqs)}]";
+        TestContext.Progress.WriteLine($"tshark on the spike slice: {context}");
+
+        Assert.That(rows.Select(r => r[0]), Has.All.EqualTo("eno1"), context);
+        Assert.That((inbound > 0, outbound > 0), Is.EqualTo((true, true)), context);
+        Assert.That(bulk, Is.GreaterThan(1000), context);
+        Assert.That(worstSeqs, Is.SubsetOf(requestSeqs), context);
+    }
+
+    private static string Rfc3339(long unixNs) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(unixNs / 1_000_000).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) +
+        "." + (unixNs % 1_000_000_000).ToString("D9", System.Globalization.CultureInfo.InvariantCulture) + "Z";
+
+    private static int Direction(string field) =>
+        field.StartsWith("0x", StringComparison.Ordinal) ? Convert.ToInt32(field[2..], 16) : int.TryParse(field, out var value) ? value : 0;
+
+    /// <summary>
     /// Accounting at full rate: hc-stor floods hv1 with 64-byte UDP (as fast as the lab carries)
     /// while vm1 pings vm2 100 times a second through the same NIC. States the packets/s, the
     /// agent's CPU (the accounting threads' share apart, by thread name) and both captures'
     /// kernel drops; every echo the ping got back must have been captured at hv1/eno1 both ways.
     /// </summary>
     [Test]
+    [Order(100)]
     [CancelAfter(180_000)]
     public async Task Accounting_LinkFlooded_EchoCaptureLosesNothingAndTheCostIsStated(CancellationToken cancellationToken)
     {
