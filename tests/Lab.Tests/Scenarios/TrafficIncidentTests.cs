@@ -140,8 +140,8 @@ public sealed class TrafficIncidentTests
             TimeSpan.FromSeconds(60), cancellationToken);
         Assert.That(tshark.ExitCode, Is.Zero, $"tshark could not read the slice: {tshark}");
         var rows = tshark.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(',')).ToList();
-        var inbound = rows.Count(r => Direction(r[1]) == 1);
-        var outbound = rows.Count(r => Direction(r[1]) == 2);
+        var inbound = rows.Count(r => PacketFlagsDirection(r[1]) == 1);
+        var outbound = rows.Count(r => PacketFlagsDirection(r[1]) == 2);
         var bulk = rows.Count(r => r[2] == Storage && r[3] == burst.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture) && r[4] == "5201");
         var requestSeqs = rows.Where(r => r[5] == "8").Select(r => r[6]).ToHashSet();
         var worstSeqs = incident.WorstProbes.Select(p => p.IcmpSeq.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
@@ -158,7 +158,7 @@ public sealed class TrafficIncidentTests
         DateTimeOffset.FromUnixTimeMilliseconds(unixNs / 1_000_000).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) +
         "." + (unixNs % 1_000_000_000).ToString("D9", System.Globalization.CultureInfo.InvariantCulture) + "Z";
 
-    private static int Direction(string field) =>
+    private static int PacketFlagsDirection(string field) =>
         field.StartsWith("0x", StringComparison.Ordinal) ? Convert.ToInt32(field[2..], 16) : int.TryParse(field, out var value) ? value : 0;
 
     /// <summary>
