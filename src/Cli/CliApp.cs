@@ -69,6 +69,7 @@ public static class CliApp
             "  capture alerts\n" +
             "  capture incidents; capture incident show 3; capture top --node hv1 --iface eno1 --at 2m\n" +
             "  capture pcap --node hv1 --iface eno1 --from 2m --to 1m -o spike.pcapng\n" +
+            "  capture plot --src 10.77.0.11 --dst 10.77.0.12 --since 5m --node hv1 --iface eno1 --png path.png\n" +
             "  capture analyze hv1:eno1:nic=hv1-eno1.pcap hv2:eno1:nic=hv2-eno1.pcap")
         {
             run.Correlator,
@@ -87,6 +88,7 @@ public static class CliApp
             IncidentCommands.Incident(run),
             IncidentCommands.Top(run),
             IncidentCommands.Pcap(run),
+            IncidentCommands.Plot(run),
             TraceCommand.Create(run),
             PkiCommands.Create(run),
         };
@@ -97,7 +99,7 @@ public static class CliApp
 
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, incidents, incident, top, pcap, analyze, pki (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, trace, alerts, incidents, incident, top, pcap, plot, analyze, pki (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

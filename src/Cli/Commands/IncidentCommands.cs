@@ -33,14 +33,25 @@ internal static class IncidentCommands
             Description = "Incident id, as 'capture incidents' lists them",
             CustomParser = result => CliOptions.ParseNumber(result, "ID", 1, long.MaxValue),
         };
+        var png = new Option<FileInfo?>("--png") { Description = "Also draw the path's round trip and the blamed link's throughput around the spike into this PNG", HelpName = "FILE" };
         var show = new Command("show", "One incident: verdict, worst probes, top talkers and their shares, bond slaves, line rate, throughput timeline")
         {
-            id,
+            id, png,
         };
         show.SetAction(run.Action(async (invocation, cancellationToken) =>
         {
             var incident = await invocation.Connection.Client.GetIncidentAsync(
                 new GetIncidentRequest { Id = invocation.Parse.GetValue(id) ?? 0 }, invocation.Connection.Unary(cancellationToken));
+            if (invocation.Parse.GetValue(png) is { } file)
+            {
+                // Probes are filed by arrival at the correlator, a moment after capture: a margin each side.
+                var margin = (long)TimeSpan.FromSeconds(5).TotalNanoseconds;
+                var probes = await ProbesAsync(invocation, incident.Src, incident.Dst, incident.WindowFromNs - margin, incident.WindowToNs + margin, cancellationToken);
+                var picture = new PictureData($"incident {incident.Id}: {incident.Verdict}", probes, incident.Segment, [.. incident.Windows], incident.SpikeFromNs, incident.SpikeToNs);
+                await File.WriteAllBytesAsync(file.FullName, PathPicture.Png(picture), cancellationToken);
+                invocation.Context.Error.WriteLine($"capture: drew {probes.Count} probes and {incident.Windows.Count} traffic windows into {file.FullName}");
+            }
+
             return invocation.Show(incident, () => IncidentsView.Show(incident, invocation.Today));
         }));
         return new Command("incident", "Look at one incident (capture incident show ID)") { show };
@@ -103,5 +114,61 @@ internal static class IncidentCommands
                 (slice.Truncated ? "; cut short at the size limit: ask for a shorter window for the rest" : "")));
         }));
         return command;
+    }
+
+    public static Command Plot(CliRun run)
+    {
+        var src = CliOptions.Address("--src", "The path's source address");
+        src.Required = true;
+        var dst = CliOptions.Address("--dst", "The path's destination address");
+        dst.Required = true;
+        var since = CliOptions.TimeBound("--since", "From (default 5m): an age or an RFC 3339 time", run.Context);
+        var until = CliOptions.TimeBound("--until", "To (default now)", run.Context);
+        var segment = new Option<string?>("--segment") { Description = "The segment kind whose cost to draw (default fabric)", HelpName = "KIND" };
+        var node = new Option<string?>("--node") { Description = "Draw this agent's link throughput underneath (with --iface; the agent keeps 5 minutes)", HelpName = "NODE" };
+        var iface = new Option<string?>("--iface") { Description = "The link whose throughput to draw", HelpName = "IFACE" };
+        var png = new Option<FileInfo>("--png") { Description = "The PNG to write", Required = true, HelpName = "FILE" };
+        var command = new Command("plot", "Draw a path's round trip and a segment's cost over time, SmokePing-style (median and spread), with a link's throughput underneath, into a PNG")
+        {
+            src, dst, since, until, segment, node, iface, png,
+        };
+        command.SetAction(run.Action(async (invocation, cancellationToken) =>
+        {
+            var parse = invocation.Parse;
+            var nowNs = invocation.Now.ToUnixTimeMilliseconds() * 1_000_000L;
+            var fromNs = parse.GetValue(since) ?? nowNs - (long)TimeSpan.FromMinutes(5).TotalNanoseconds;
+            var toNs = parse.GetValue(until) ?? nowNs;
+            if ((parse.GetValue(node) is null) != (parse.GetValue(iface) is null))
+            {
+                throw new Connection.CliUsageException("plot: give --node and --iface together (the link whose throughput to draw)");
+            }
+
+            var probes = await ProbesAsync(invocation, parse.GetValue(src)!, parse.GetValue(dst)!, fromNs, toNs, cancellationToken);
+            var windows = new List<TrafficWindow>();
+            if (parse.GetValue(node) is { } agent)
+            {
+                var traffic = await invocation.Connection.Client.GetTrafficAsync(
+                    new GetTrafficRequest { Node = agent, Iface = parse.GetValue(iface)!, AtNs = toNs, WindowNs = toNs - fromNs, Top = 1 },
+                    invocation.Connection.Unary(cancellationToken));
+                windows.AddRange(traffic.Windows);
+            }
+
+            var file = parse.GetValue(png)!;
+            var picture = new PictureData(Formats.Path(parse.GetValue(src)!, parse.GetValue(dst)!), probes, parse.GetValue(segment) ?? "fabric", windows, 0, 0);
+            await File.WriteAllBytesAsync(file.FullName, PathPicture.Png(picture), cancellationToken);
+            var summary = new ListProbesResponse();
+            summary.Probes.AddRange(probes);
+            return invocation.Show(summary, () => Tables.Line($"drew {probes.Count} probes and {windows.Count} traffic windows into {file.FullName}"));
+        }));
+        return command;
+    }
+
+    /// <summary>The path's probes of a window, oldest first (the store answers newest first, at most 10 000).</summary>
+    private static async Task<List<ProbeRecord>> ProbesAsync(Invocation invocation, string src, string dst, long fromNs, long toNs, CancellationToken cancellationToken)
+    {
+        var response = await invocation.Connection.Client.ListProbesAsync(
+            new ListProbesRequest { Path = new PathFilter { Src = src, Dst = dst }, SinceNs = fromNs, UntilNs = toNs, Limit = 10_000 },
+            invocation.Connection.Unary(cancellationToken));
+        return [.. response.Probes.OrderBy(p => p.FirstTsNs)];
     }
 }

@@ -174,7 +174,7 @@ public sealed class TrafficIncidentTests
     {
         var lab = _lab ?? throw new InvalidOperationException("the lab fixture did not start");
         var agentPid = int.Parse(File.ReadAllText(Path.Combine(lab.StateDirectory, "pids", "agent-hv1.pid")).Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-        var echoDropsBefore = await EchoKernelDropsAsync(lab, "hv1", cancellationToken);
+        var echoDropsBefore = await EchoDropsAsync(lab, "hv1", cancellationToken);
         var cpuBefore = ThreadCpu(agentPid);
         var startNs = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000L;
         var clock = Stopwatch.StartNew();
@@ -191,9 +191,9 @@ public sealed class TrafficIncidentTests
         var eno1 = s_parser.Parse<GetTrafficResponse>(top.StdOut).Windows.Single();
         var floodFlow = eno1.Flows.FirstOrDefault(f => f.DstPort == 5203);
         var received = int.Parse(System.Text.RegularExpressions.Regex.Match(ping.StdOut, @"(\d+) received").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        var seen = await PollEchoesSeenAsync(lab, startNs, received, cancellationToken);
+        var (seen, missing) = await PollEchoesSeenAsync(lab, startNs, received, cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(6), cancellationToken); // one heartbeat: the agent's drop counters
-        var echoDrops = await EchoKernelDropsAsync(lab, "hv1", cancellationToken) - echoDropsBefore;
+        var echoDrops = await EchoDropsAsync(lab, "hv1", cancellationToken) - echoDropsBefore;
 
         var ticks = 100.0; // USER_HZ
         var traffic = (cpuAfter.Traffic - cpuBefore.Traffic) / ticks / elapsed;
@@ -204,11 +204,11 @@ public sealed class TrafficIncidentTests
             $"accounting at full rate: hc-stor sent {sent.Packets} datagrams in {sent.Seconds:0.0} s = {pps:0} packets/s ({sent.Lost} lost at the receiver); " +
             $"hv1/eno1 accounted {eno1.InPackets} in-packets, flood flow {floodFlow?.Packets ?? 0} (sampled 1 in {eno1.SampleEvery}), accounting kernel drops {eno1.KernelDropped}; " +
             $"hv1 agent CPU over {elapsed:0.0} s: accounting threads {traffic:P0} of a core ({(traffic > 0 ? eno1.InPackets / elapsed / traffic : 0):0} packets/s per core), echo capture threads {capture:P0}, whole process {total:P0}; " +
-            $"echo capture: {seen}/{received} answered pings seen at hv1/eno1 both ways, {echoDrops} kernel drops");
+            $"echo capture: {seen}/{received} answered pings seen at hv1/eno1 both ways, {echoDrops} drops (kernel, driver, queue)");
 
         Assert.That(received, Is.GreaterThanOrEqualTo(300), $"the lab itself is broken under the flood: {ping}");
-        Assert.That(seen, Is.EqualTo(received), "every echo that came back was captured at hv1/eno1, request and reply");
-        Assert.That(echoDrops, Is.Zero, "the echo capture's kernel rings dropped nothing");
+        Assert.That(seen, Is.EqualTo(received), $"every echo that came back was captured at hv1/eno1, request and reply; not: {missing}");
+        Assert.That(echoDrops, Is.Zero, "the echo capture dropped nothing (kernel rings, driver, the agent's queue)");
         Assert.That(floodFlow, Is.Not.Null, "the flood is hv1/eno1's top inbound flow");
         Assert.That((double)eno1.InPackets + eno1.KernelDropped, Is.GreaterThanOrEqualTo(0.9 * (sent.Packets - sent.Lost)),
             "what reached hv1 was accounted or counted as dropped by the accounting handles");
@@ -248,37 +248,43 @@ public sealed class TrafficIncidentTests
         return (traffic, capture, total);
     }
 
-    private static async Task<long> EchoKernelDropsAsync(LabEnvironment lab, string node, CancellationToken cancellationToken)
+    private static async Task<long> EchoDropsAsync(LabEnvironment lab, string node, CancellationToken cancellationToken)
     {
         var agents = await lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken, "agents", "--json");
         Assert.That(agents.ExitCode, Is.Zero, agents.ToString());
-        return s_parser.Parse<ListAgentsResponse>(agents.StdOut).Agents.Single(a => a.Node == node).Stats.Sum(s => (long)s.KernelDropped);
+        return s_parser.Parse<ListAgentsResponse>(agents.StdOut).Agents.Single(a => a.Node == node).Stats.Sum(s => (long)(s.KernelDropped + s.InterfaceDropped + s.QueueDropped));
     }
 
-    /// <summary>Answered vm1 → vm2 probes since <paramref name="startNs"/> that hv1/eno1 saw both ways, once the count stops growing.</summary>
-    private static async Task<int> PollEchoesSeenAsync(LabEnvironment lab, long startNs, int expected, CancellationToken cancellationToken)
+    /// <summary>
+    /// Answered vm1 → vm2 probes since <paramref name="startNs"/> that hv1/eno1 saw both ways,
+    /// polled until all <paramref name="expected"/> are there or 40 s passed; with the probes that
+    /// lack it described (seq and the points that saw them).
+    /// </summary>
+    private static async Task<(int Seen, string Missing)> PollEchoesSeenAsync(LabEnvironment lab, long startNs, int expected, CancellationToken cancellationToken)
     {
         var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(40);
         var seen = -1;
+        var missing = "";
         while (TimeProvider.System.GetUtcNow() < deadline)
         {
             var probes = await lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken, "probes", "--src", "10.77.0.11", "--dst", "10.77.0.12", "--since", "2m", "--limit", "5000", "--json");
             if (probes.ExitCode == 0)
             {
-                var now = s_parser.Parse<ListProbesResponse>(probes.StdOut).Probes
-                    .Count(p => p.FirstTsNs >= startNs && p.Answered && p.Points.Any(q => q.Node == "hv1" && q.RequestIface == "eno1" && q.HasRequest && q.HasReply));
-                if (now >= expected || (now == seen && now > 0))
+                var ours = s_parser.Parse<ListProbesResponse>(probes.StdOut).Probes.Where(p => p.FirstTsNs >= startNs).ToList();
+                static bool SeenAtEno1(ProbeRecord p) => p.Answered && p.Points.Any(q => q.Node == "hv1" && q.RequestIface == "eno1" && q.HasRequest && q.HasReply);
+                seen = ours.Count(SeenAtEno1);
+                missing = string.Join("; ", ours.Where(p => !SeenAtEno1(p)).Take(5).Select(p =>
+                    $"seq {p.Key.IcmpSeq} answered={p.Answered} points [{string.Join(' ', p.Points.Select(q => $"{q.Node}/{q.RequestIface}:{(q.HasRequest ? "q" : "-")}{(q.HasReply ? "r" : "-")}"))}]"));
+                if (seen >= expected)
                 {
-                    return now;
+                    break;
                 }
-
-                seen = now;
             }
 
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         }
 
-        return seen;
+        return (seen, missing);
     }
 
     /// <summary>What iperf3 --json says the flood sent.</summary>
