@@ -161,6 +161,24 @@ public sealed class TrafficIncidentTests
     private static int PacketFlagsDirection(string field) =>
         field.StartsWith("0x", StringComparison.Ordinal) ? Convert.ToInt32(field[2..], 16) : int.TryParse(field, out var value) ? value : 0;
 
+    /// <summary>`capture incident show ID --png` draws the incident from the live correlator (the series are checked in PathPictureTests).</summary>
+    [Test]
+    [Order(2)]
+    [CancelAfter(60_000)]
+    public async Task IncidentShow_Png_PictureWritten(CancellationToken cancellationToken)
+    {
+        var lab = _lab ?? throw new InvalidOperationException("the lab fixture did not start");
+        var (incident, _) = Scenario();
+        var file = Path.Combine(lab.StateDirectory, $"incident-{incident.Id}.png");
+        var show = await lab.CliAsync(TimeSpan.FromSeconds(30), cancellationToken, "incident", "show", incident.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--png", file);
+
+        Assert.That(show.ExitCode, Is.Zero, show.ToString());
+        Assert.That(show.StdErr, Does.Match(@"drew [1-9]\d+ probes and [1-9] traffic windows"), show.ToString());
+        var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
+        Assert.That(bytes.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");
+        TestContext.Progress.WriteLine($"incident picture: {file} ({bytes.Length} bytes)");
+    }
+
     /// <summary>
     /// Accounting at full rate: hc-stor floods hv1 with 64-byte UDP (as fast as the lab carries)
     /// while vm1 pings vm2 100 times a second through the same NIC. States the packets/s, the
