@@ -112,9 +112,23 @@ public static class PathPicture
 
         top.ShowLegend(Alignment.UpperLeft);
         bottom.ShowLegend(Alignment.UpperLeft);
-        var limits = top.Axes.GetLimits();
-        bottom.Axes.SetLimitsX(Math.Min(limits.Left, bottom.Axes.GetLimits().Left), Math.Max(limits.Right, bottom.Axes.GetLimits().Right));
-        top.Axes.SetLimitsX(bottom.Axes.GetLimits().Left, bottom.Axes.GetLimits().Right);
+        // Same margins, so the two panels' time axes line up pixel for pixel.
+        top.Layout.Fixed(new PixelPadding(70, 20, 40, 40));
+        bottom.Layout.Fixed(new PixelPadding(70, 20, 50, 10));
+
+        // One time axis for both panels: everything either of them draws.
+        var times = data.Probes.Select(p => p.FirstTsNs)
+            .Concat(data.Windows.SelectMany(w => w.Buckets.Select(b => b.StartNs)))
+            .Select(t => (t - origin) / 1e9)
+            .ToList();
+        if (times.Count > 0)
+        {
+            var (left, right) = (times.Min(), Math.Max(times.Max(), times.Min() + 1));
+            var pad = (right - left) * 0.02;
+            top.Axes.SetLimitsX(left - pad, right + pad);
+            bottom.Axes.SetLimitsX(left - pad, right + pad);
+        }
+
         return (top, bottom);
     }
 
