@@ -40,15 +40,7 @@ internal sealed class TrafficHandle : IDisposable
 
     public void Open(TrafficOptions options)
     {
-        var configuration = new DeviceConfiguration
-        {
-            Snaplen = options.CaptureSnaplen,
-            BufferSize = options.BufferSizeMb * 1024 * 1024,
-            Immediate = false,
-            ReadTimeout = 100,
-            TimestampResolution = TimestampResolution.Nanosecond,
-            TimestampType = TimestampType.Host,
-        };
+        var configuration = PcapHandles.Configuration(options.CaptureSnaplen, options.BufferSizeMb, immediate: false, readTimeoutMs: 100);
         configuration.ConfigurationFailed += (_, e) => TrafficLog.ConfigurationFailed(_logger, _iface, e.Property, e.Message);
         try
         {
@@ -93,12 +85,7 @@ internal sealed class TrafficHandle : IDisposable
         if (!_stopping)
         {
             _stopping = true;
-            if (_device.Opened)
-            {
-                PcapNative.BreakLoop(_device.Handle);
-            }
-
-            _thread?.Join(TimeSpan.FromSeconds(3));
+            PcapHandles.Stop(_device, _thread);
         }
 
         _device.Dispose();
