@@ -232,10 +232,14 @@ public sealed class TrafficIncidentTests
             "what reached hv1 was accounted or counted as dropped by the accounting handles");
     }
 
-    /// <summary>CPU ticks of the agent's threads: the accounting ones ("traffic …"), the echo capture ones ("capture …"), all.</summary>
+    /// <summary>
+    /// CPU ticks of the agent: its accounting threads ("traffic …"), its echo capture threads
+    /// ("capture …"), and the whole process (/proc/PID/stat, which keeps the ticks of threads that ended).
+    /// </summary>
     private static (long Traffic, long Capture, long Total) ThreadCpu(int pid)
     {
-        long traffic = 0, capture = 0, total = 0;
+        long traffic = 0, capture = 0;
+        var total = Ticks(File.ReadAllText($"/proc/{pid}/stat"));
         foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
         {
             string stat;
@@ -248,11 +252,8 @@ public sealed class TrafficIncidentTests
                 continue; // the thread ended
             }
 
-            var close = stat.LastIndexOf(')');
-            var comm = stat[(stat.IndexOf('(') + 1)..close];
-            var fields = stat[(close + 2)..].Split(' ');
-            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
-            total += ticks;
+            var comm = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')];
+            var ticks = Ticks(stat);
             if (comm.StartsWith("traffic", StringComparison.Ordinal))
             {
                 traffic += ticks;
@@ -264,6 +265,13 @@ public sealed class TrafficIncidentTests
         }
 
         return (traffic, capture, total);
+    }
+
+    /// <summary>utime + stime of a /proc stat line (fields 14 and 15, counted after the command name).</summary>
+    private static long Ticks(string stat)
+    {
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task<long> EchoDropsAsync(LabEnvironment lab, string node, CancellationToken cancellationToken)
