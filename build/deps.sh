@@ -14,12 +14,13 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # the alert and metrics tests run the real ones (issue 13); their services are not started.
 # postgresql-15: the PostgreSQL store's tests and `hopcapture-bench --store postgres` start their
 # own server in a temp directory (initdb/pg_ctl); the package's default cluster is not used.
-packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc adduser init-system-helpers systemd util-linux git prometheus prometheus-alertmanager postgresql-15)
+# tshark: the lab test opens `capture pcap` slices with it (issue 14), and build/bench.sh compares
+# `capture analyze` against it. jq: lab.sh reads iperf3's JSON reports.
+packages=(libpcap0.8 iproute2 iputils-ping iperf3 tcpdump procps psmisc adduser init-system-helpers systemd util-linux git prometheus prometheus-alertmanager postgresql-15 tshark jq)
 
-# --bench: also what build/bench.sh compares `capture analyze` against (tshark; tcpdump is above).
-# Not for the tests: tshark and its libraries are large and no test runs it.
+# --bench: what build/bench.sh compares against is in the list above already (kept for callers).
 case "${1:-}" in
---bench) packages+=(tshark) ;;
+--bench) ;;
 "") ;;
 *) echo "deps: unknown argument '$1' (expected --bench or nothing)" >&2; exit 2 ;;
 esac

@@ -11,7 +11,7 @@
 # those namespaces; background processes are tracked by pid files in the state dir, so `down`
 # removes exactly what `up`/`start-pipeline`/`fault` made, and nothing else.
 #
-# Usage: build/lab.sh up|down|status|fault fabric|nic|vif|flap-vif|flap-fabric|clear|measure [N]|stp on FD|off|flap-tap|qlimit on|off|start-pipeline|stop-pipeline|demo
+# Usage: build/lab.sh up|down|status|fault fabric|nic|vif|flap-vif|flap-fabric|clear|measure [N]|stp on FD|off|flap-tap|qlimit on|off|bond up|traffic burst|flood [S]|start-pipeline|stop-pipeline|demo
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -502,6 +502,87 @@ cmd_qlimit() {
     esac
 }
 
+# ---------------------------------------------------------------- traffic context (issue 14)
+#
+# `bond up`: hv1's uplink becomes a two-slave "bond" (the bonding driver does not exist in these
+# namespaces): a second link eno2 (hv1, 10.78.0.1) <-> eth1 (hc-stor, 10.78.0.3), not bridged, and
+# the hv1 agent restarted with eno1 and eno2 as slaves of the logical point bond0 — what an
+# engineer declares for a layer3+4 bond — and a 32 MiB packet ring per interface (capture pcap).
+# Probes still cross eno1; storage traffic can use either.
+# `traffic burst [SECONDS]`: the fabric fault as a bounded burst with the sender's own report:
+# the switch port toward hv1 rate-limited (as `fault fabric`), storage replication from hc-stor
+# to hv1 (UDP 12 Mbit/s, 1200-byte datagrams, port 5201) for SECONDS (default 8) in the
+# foreground, its iperf3 JSON report kept in $state/traffic-burst.json; with the bond up, also a
+# light flow (1 Mbit/s, port 5202) over eno2, so both slaves carry something. Leaves no fault.
+
+bond_ready() { ip -n hc-hv1 link show eno2 >/dev/null 2>&1; }
+
+cmd_bond() {
+    need_root
+    [[ "${1:-}" == up ]] || die "usage: build/lab.sh bond up"
+    ns_exists hc-hv1 || die "bond: the lab is not up (build/lab.sh up)"
+    alive correlator || die "bond: the pipeline is not running (build/lab.sh start-pipeline)"
+    if ! bond_ready; then
+        ip -n hc-hv1 link add eno2 type veth peer name eth1 netns hc-stor
+        ip -n hc-hv1 addr add 10.78.0.1/24 dev eno2
+        ip -n hc-hv1 link set eno2 up
+        ip -n hc-stor addr add 10.78.0.3/24 dev eth1
+        ip -n hc-stor link set eth1 up
+    fi
+    stop agent-hv1
+    spawn agent-hv1 hc-hv1 dotnet "$agent_dll" --node hv1 --state-dir "$state/agents/hv1" --correlator "$correlator_url" $(agent_tls hv1) \
+        --iface tap100i0=vif --iface eno1=nic:bond0 --iface eno2=nic:bond0 --iface tap300i0=vif --Agent:Traffic:RingMb=32
+    poll 60 agents_connected || die "bond: the hv1 agent did not reconnect within 60 s (see $logs/agent-hv1.log)"
+    poll 10 nsx hc-stor ping -c 1 -W 1 -q 10.78.0.1 >/dev/null || die "bond: hc-stor cannot reach hv1 over eno2"
+    say "bond: hv1 eno1 + eno2 are slaves of bond0 (eno2 <-> hc-stor eth1, 10.78.0.0/24); hv1 agent restarted"
+}
+
+# `traffic flood [SECONDS]`: hc-stor sends hv1 as many 64-byte UDP datagrams as it can (no rate
+# limit, port 5203) for SECONDS (default 5), the iperf3 JSON report in $state/traffic-flood.json:
+# the load under which the agent's accounting cost and drops are measured.
+traffic_flood() {
+    local secs="$1"
+    spawn fault-flood-server hc-hv1 timeout $((secs + 30)) iperf3 -s -1 -B 10.77.0.1 -p 5203
+    poll 10 nsx hc-hv1 bash -c "ss -Hltn 'sport = :5203' | grep -q ." || die "traffic: iperf3 server in hc-hv1 did not start"
+    local rc=0
+    nsx hc-stor iperf3 -c 10.77.0.1 -p 5203 -u -b 0 -l 64 -t "$secs" --json >"$state/traffic-flood.json" || rc=$?
+    stop_matching fault-
+    ((rc == 0)) || die "traffic: iperf3 failed ($rc); see $state/traffic-flood.json"
+    say "traffic flood: $(jq -r '"sent \(.end.sum.packets) datagrams of 64 bytes in \(.end.sum.seconds | floor) s (\(.end.sum.packets / .end.sum.seconds | floor) per s), \(.end.sum.lost_packets) lost"' "$state/traffic-flood.json") (report $state/traffic-flood.json)"
+}
+
+cmd_traffic() {
+    need_root
+    local secs="${2:-8}"
+    if [[ "${1:-}" == flood ]]; then
+        secs="${2:-5}"
+        [[ "$secs" =~ ^[0-9]+$ && "$secs" -ge 1 && "$secs" -le 60 ]] || die "traffic: SECONDS must be 1-60, got '$secs'"
+        ns_exists hc-fab || die "traffic: the lab is not up (build/lab.sh up)"
+        clear_faults
+        traffic_flood "$secs"
+        return 0
+    fi
+    [[ "${1:-}" == burst ]] || die "usage: build/lab.sh traffic burst|flood [SECONDS]"
+    [[ "$secs" =~ ^[0-9]+$ && "$secs" -ge 1 && "$secs" -le 60 ]] || die "traffic: SECONDS must be 1-60, got '$secs'"
+    ns_exists hc-fab || die "traffic: the lab is not up (build/lab.sh up)"
+    clear_faults
+    tbf hc-fab p-hv1
+    spawn fault-burst-server hc-hv1 timeout $((secs + 30)) iperf3 -s -1 -B 10.77.0.1 -p 5201
+    if bond_ready; then
+        spawn fault-light-server hc-hv1 timeout $((secs + 30)) iperf3 -s -1 -B 10.78.0.1 -p 5202
+    fi
+    poll 10 nsx hc-hv1 bash -c "ss -Hltn 'sport = :5201' | grep -q ." || die "traffic: iperf3 server in hc-hv1 did not start"
+    if bond_ready; then
+        poll 10 nsx hc-hv1 bash -c "ss -Hltn 'sport = :5202' | grep -q ." || die "traffic: iperf3 server on eno2 did not start"
+        spawn fault-light-client hc-stor timeout $((secs + 10)) iperf3 -c 10.78.0.1 -p 5202 -u -b 1M -l 1200 -t "$secs"
+    fi
+    local rc=0
+    nsx hc-stor iperf3 -c 10.77.0.1 -p 5201 -u -b 12M -l 1200 -t "$secs" --json >"$state/traffic-burst.json" || rc=$?
+    clear_faults
+    ((rc == 0)) || die "traffic: iperf3 failed ($rc); see $state/traffic-burst.json"
+    say "traffic burst: $(jq -r '"sent \(.end.sum.bytes) bytes in \(.end.sum.packets) datagrams from \(.start.connected[0].local_host):\(.start.connected[0].local_port) to \(.start.connected[0].remote_host):\(.start.connected[0].remote_port), \(.end.sum.lost_packets) lost"' "$state/traffic-burst.json") (report $state/traffic-burst.json)"
+}
+
 # ---------------------------------------------------------------- measure (tcpdump, no product)
 
 # capture points: NAME NS IFACE, sender side first
@@ -703,6 +784,9 @@ usage: build/lab.sh COMMAND
   vm add 3 HV      create VM 3 (hc-vm3, 10.77.0.13) with tap300i0 on HV's vmbr0 (hv1|hv2), as a VM start does
   vm del 3         delete VM 3 and its tap
   vm move 3 HV     live-migrate VM 3: delete tap300i0 on its hypervisor, re-create it on HV
+  bond up          hv1's uplink as a two-slave bond0: eno1 + a second link eno2 to hc-stor (agent restarted)
+  traffic burst [S] the fabric fault for S seconds (default 8) with the sender's iperf3 report in the state dir
+  traffic flood [S] hc-stor floods hv1 with 64-byte UDP for S seconds (default 5), no rate limit
   start-pipeline   start the correlator (root ns, $correlator_url) and the four agents
   stop-pipeline    stop them
   demo             deps, build, up, pipeline, a fabric fault, and the findings via the CLI
@@ -723,6 +807,8 @@ main() {
     stp) cmd_stp "$@" ;;
     flap-tap) cmd_flap_tap "$@" ;;
     qlimit) cmd_qlimit "$@" ;;
+    bond) cmd_bond "$@" ;;
+    traffic) cmd_traffic "$@" ;;
     start-pipeline) cmd_start_pipeline ;;
     stop-pipeline) cmd_stop_pipeline ;;
     demo) cmd_demo ;;

@@ -5,6 +5,7 @@ using HopCapture.Agent.Discovery;
 using HopCapture.Agent.Evidence;
 using HopCapture.Agent.Probing;
 using HopCapture.Agent.Spool;
+using HopCapture.Agent.Traffic;
 using HopCapture.Agent.Upload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -103,6 +104,9 @@ public static class AgentServiceCollectionExtensions
             CanProbe = ProbingEnabled(sp),
             Evidence = sp.GetRequiredService<HostEvidenceBuffer>(),
         });
+        services.AddOptions<TrafficOptions>().Bind(configuration.GetSection(TrafficOptions.Section))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TrafficOptions>, TrafficOptionsValidator>());
         services.TryAddSingleton<INetworkLinks>(KernelLinks.Instance);
         services.TryAddSingleton<CaptureService>();
         services.TryAddSingleton<ProbingService>();
@@ -112,6 +116,9 @@ public static class AgentServiceCollectionExtensions
         services.AddHostedService<ProbingHost>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
         services.AddHostedService<HostEvidenceService>();
+        services.TryAddSingleton<TrafficAccounting>();
+        services.AddHostedService(sp => sp.GetRequiredService<TrafficAccounting>());
+
         return services;
     }
 

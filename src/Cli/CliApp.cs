@@ -68,6 +68,9 @@ public static class CliApp
             "  capture host --node hv1 --iface tap100i0 --since 10m\n" +
             "  capture trace --from vm1 --to vm2 --count 300 --interval 200ms\n" +
             "  capture alerts\n" +
+            "  capture incidents; capture incident show 3; capture top --node hv1 --iface eno1 --at 2m\n" +
+            "  capture pcap --node hv1 --iface eno1 --from 2m --to 1m -o spike.pcapng\n" +
+            "  capture plot --src 10.77.0.11 --dst 10.77.0.12 --since 5m --node hv1 --iface eno1 --png path.png\n" +
             "  capture analyze hv1:eno1:nic=hv1-eno1.pcap hv2:eno1:nic=hv2-eno1.pcap")
         {
             run.Correlator,
@@ -83,6 +86,11 @@ public static class CliApp
             LossCommands.Freezes(run),
             HostCommand.Create(run),
             AlertsCommand.Create(run),
+            IncidentCommands.Incidents(run),
+            IncidentCommands.Incident(run),
+            IncidentCommands.Top(run),
+            IncidentCommands.Pcap(run),
+            IncidentCommands.Plot(run),
             TraceCommand.Create(run),
             PkiCommands.Create(run),
         };
@@ -93,7 +101,7 @@ public static class CliApp
 
         root.SetAction(parse =>
         {
-            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, host, trace, alerts, analyze, pki (see 'capture --help')");
+            run.Context.Error.WriteLine("capture: no command given; use one of agents, paths, probes, explain, watch, loss, freezes, host, trace, alerts, incidents, incident, top, pcap, plot, analyze, pki (see 'capture --help')");
             return ExitCodes.Usage;
         });
         return root;

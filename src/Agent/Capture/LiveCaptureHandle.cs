@@ -45,16 +45,8 @@ internal sealed class LiveCaptureHandle : IDisposable
 
     public void Open(AgentOptions options)
     {
-        var configuration = new DeviceConfiguration
-        {
-            Snaplen = options.Snaplen,
-            BufferSize = options.BufferSizeMb * 1024 * 1024,
-            Immediate = true,
-            // A fallback wake-up: pcap_breakloop already interrupts a blocked read on libpcap 1.10.
-            ReadTimeout = 250,
-            TimestampResolution = TimestampResolution.Nanosecond,
-            TimestampType = TimestampType.Host,
-        };
+        // Read timeout: a fallback wake-up; pcap_breakloop already interrupts a blocked read on libpcap 1.10.
+        var configuration = PcapHandles.Configuration(options.Snaplen, options.BufferSizeMb, immediate: true, readTimeoutMs: 250);
         configuration.ConfigurationFailed += (_, e) => CaptureLog.ConfigurationFailed(_logger, _iface.Name, e.Property, e.Message);
         try
         {
@@ -121,12 +113,7 @@ internal sealed class LiveCaptureHandle : IDisposable
         }
 
         _stopping = true;
-        if (_device.Opened)
-        {
-            PcapNative.BreakLoop(_device.Handle);
-        }
-
-        if (_thread is not null && !_thread.Join(TimeSpan.FromSeconds(3)))
+        if (!PcapHandles.Stop(_device, _thread))
         {
             CaptureLog.StopTimedOut(_logger, _iface.Name);
         }

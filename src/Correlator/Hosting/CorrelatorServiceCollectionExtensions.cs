@@ -1,5 +1,6 @@
 using HopCapture.Correlator.Alerts;
 using HopCapture.Correlator.Correlation;
+using HopCapture.Correlator.Incidents;
 using HopCapture.Correlator.Ingest;
 using HopCapture.Correlator.Metrics;
 using HopCapture.Correlator.Probing;
@@ -94,6 +95,7 @@ public static class CorrelatorServiceCollectionExtensions
         services.AddAlerting(configuration);
         services.AddCorrelatorMetrics(configuration);
         services.AddProbing(configuration);
+        services.AddIncidents(configuration);
         return services;
     }
 
