@@ -23,7 +23,7 @@ public sealed partial class QueryService
         var since = request.SinceNs != 0 ? request.SinceNs : now - (long)TimeSpan.FromHours(DefaultIncidentWindowHours).TotalNanoseconds;
         var limit = request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit);
         var response = new ListIncidentsResponse();
-        response.Incidents.AddRange(Store(() => services.GetRequiredService<IncidentStore>().List(since, limit)));
+        response.Incidents.AddRange(Store(() => services.GetRequiredService<IncidentStore>().List(since, limit), context.CancellationToken));
         return Task.FromResult(response);
     }
 
@@ -32,7 +32,7 @@ public sealed partial class QueryService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         var store = context.GetHttpContext().RequestServices.GetRequiredService<IncidentStore>();
-        return Task.FromResult(Store(() => store.Get(request.Id))
+        return Task.FromResult(Store(() => store.Get(request.Id), context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"no incident {request.Id} ('capture incidents' lists them)")));
     }
 
