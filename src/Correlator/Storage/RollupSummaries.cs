@@ -11,11 +11,13 @@ namespace HopCapture.Correlator.Storage;
 /// </summary>
 public static class RollupSummaries
 {
-    /// <summary>One summary per path of <paramref name="rows"/> (ordered by path).</summary>
+    /// <summary>One summary per path of <paramref name="rows"/> (in any order), ordered by src, dst.</summary>
     public static List<PathSummary> Paths(IEnumerable<RollupRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return rows.GroupBy(static r => (r.Src, r.Dst)).Select(static g => Path(g.Key.Src, g.Key.Dst, g.ToList()).ToProto()).ToList();
+        return rows.GroupBy(static r => (r.Src, r.Dst))
+            .OrderBy(static g => g.Key.Src, StringComparer.Ordinal).ThenBy(static g => g.Key.Dst, StringComparer.Ordinal)
+            .Select(static g => Path(g.Key.Src, g.Key.Dst, g.ToList()).ToProto()).ToList();
     }
 
     public static ListLossResponse Loss(IEnumerable<RollupRow> rows)

@@ -222,7 +222,9 @@ public sealed class SqliteReadSession : IStoreReadSession
             command.Parameters.AddWithValue("$until", untilNs);
         }
 
-        command.CommandText = $"SELECT {SqliteRollups.Columns} FROM {SqliteRollups.Table(width)} WHERE {where} ORDER BY src, dst, bucket_ns";
+        // No ORDER BY: it would draw SQLite to the primary key's order (a scan of every path's
+        // history) instead of the bucket index's range; callers order what they read.
+        command.CommandText = $"SELECT {SqliteRollups.Columns} FROM {SqliteRollups.Table(width)} WHERE {where}";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
