@@ -24,8 +24,8 @@ public sealed record HistoryResults(
 /// `--only history`: stored history and the query windows over it. Raw probes (six-point, from
 /// <see cref="HistoryProbes"/>) go through the real SQLite write session into a file of their own,
 /// whose size per probe is the compact layout's cost. Then a week of a busy site's rollups (every
-/// path's minute and hour rows, as the writer keeps them at --history-rate probes a second) is
-/// written next to the last hour of raw probes, and paths, loss and freezes are timed over 5 m,
+/// path's minute and hour rows, as the writer keeps them at --history-rate probes a second, up to
+/// now) is written, and --history-raw probes of the last hour on top through the write session, and paths, loss and freezes are timed over 5 m,
 /// 1 h and 7 d windows, in process (median of five). A week of raw probes at 10 k/s (6 billion)
 /// is not generated: beyond the raw limit every such window is answered from rollups.
 /// </summary>
@@ -121,7 +121,7 @@ public static class HistoryBench
             var perBucket = Math.Max(1, (long)settings.HistoryRate * (long)width / settings.HistoryPaths);
             var rows = new List<(RollupWidth, RollupRow)>();
             var bucket = 0L;
-            for (var at = start; at < nowNs - HourNs; at += bucketNs, bucket++)
+            for (var at = start; at < nowNs; at += bucketNs, bucket++)
             {
                 for (var path = 0; path < settings.HistoryPaths; path++)
                 {

@@ -43,10 +43,9 @@ public sealed class LossQueries(IResultsStore store, TimeProvider? timeProvider 
         var plan = WindowPlan.For(session, sinceNs, untilNs, _time.NowNs());
         if (!plan.Raw)
         {
-            // Runs of lost pings need every probe: from rollups, freezes are runs of lossy minutes.
-            var minutes = new WindowPlan(false, [(RollupWidth.Minute, plan.Pieces.Min(static p => p.SinceNs), plan.Pieces.Max(static p => p.UntilNs))]);
-            var rolled = RollupSummaries.Freezes(minutes.Rows(session, src, dst), minLost);
-            rolled.Resolution = minutes.Resolution;
+            // Runs of lost pings need every probe: from rollups, freezes are runs of lossy buckets.
+            var rolled = RollupSummaries.Freezes(session, plan, src, dst, minLost);
+            rolled.Resolution = plan.Resolution;
             return rolled;
         }
 

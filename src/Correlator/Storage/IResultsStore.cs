@@ -106,7 +106,7 @@ public interface IStoreReadSession : IDisposable
     /// </summary>
     IEnumerable<LossProbeRow> LossRows(string? src, string? dst, long sinceNs, long untilNs, bool orderByRun);
 
-    /// <summary>Rollup rows of <paramref name="width"/> whose bucket starts in [sinceNs, untilNs] (0 = open), ordered by src, dst, bucket.</summary>
+    /// <summary>Rollup rows of <paramref name="width"/> whose bucket starts in [sinceNs, untilNs] (0 = open), in any order (callers sort).</summary>
     IEnumerable<RollupRow> Rollups(RollupWidth width, string? src, string? dst, long sinceNs, long untilNs);
 }
 

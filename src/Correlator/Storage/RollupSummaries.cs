@@ -6,18 +6,18 @@ namespace HopCapture.Correlator.Storage;
 
 /// <summary>
 /// Path summaries, loss and freezes from rollup rows: the same fields as from raw probes, summed
-/// over rows (percentiles from the merged histograms, within 1%). Freezes at minute resolution
-/// are runs of consecutive minutes with loss.
+/// over rows (percentiles from the merged histograms, within 1%). Freezes from rollups are runs
+/// of consecutive buckets with loss.
 /// </summary>
 public static class RollupSummaries
 {
-    private const long MinuteNs = 60_000_000_000;
-
-    /// <summary>One summary per path of <paramref name="rows"/> (ordered by path).</summary>
+    /// <summary>One summary per path of <paramref name="rows"/> (in any order), ordered by src, dst.</summary>
     public static List<PathSummary> Paths(IEnumerable<RollupRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return rows.GroupBy(static r => (r.Src, r.Dst)).Select(static g => Path(g.Key.Src, g.Key.Dst, g.ToList()).ToProto()).ToList();
+        return rows.GroupBy(static r => (r.Src, r.Dst))
+            .OrderBy(static g => g.Key.Src, StringComparer.Ordinal).ThenBy(static g => g.Key.Dst, StringComparer.Ordinal)
+            .Select(static g => Path(g.Key.Src, g.Key.Dst, g.ToList()).ToProto()).ToList();
     }
 
     public static ListLossResponse Loss(IEnumerable<RollupRow> rows)
@@ -32,24 +32,31 @@ public static class RollupSummaries
         return builder.Build().ToProto();
     }
 
-    /// <summary>Runs of consecutive minutes with at least <paramref name="minLost"/> lost in all, per path (rows ordered by path and bucket).</summary>
-    public static ListFreezesResponse Freezes(IEnumerable<RollupRow> rows, int minLost)
+    /// <summary>
+    /// Runs of consecutive buckets with loss (of the plan's widths: hours inside the window,
+    /// minutes at its ends) that lost at least <paramref name="minLost"/> in all, per path.
+    /// </summary>
+    public static ListFreezesResponse Freezes(IStoreReadSession session, WindowPlan plan, string? src, string? dst, int minLost)
     {
-        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(plan);
+        var buckets = plan.Pieces
+            .SelectMany(p => session.Rollups(p.Width, src, dst, p.SinceNs, p.UntilNs).Where(static r => r.Lost > 0)
+                .Select(r => (Start: r.BucketNs, End: r.BucketNs + ((long)p.Width * 1_000_000_000L), Row: r)))
+            .ToList();
         var response = new ListFreezesResponse();
-        foreach (var path in rows.Where(static r => r.Lost > 0).GroupBy(static r => (r.Src, r.Dst)))
+        foreach (var path in buckets.GroupBy(static b => (b.Row.Src, b.Row.Dst)).OrderBy(static g => g.Key.Src, StringComparer.Ordinal).ThenBy(static g => g.Key.Dst, StringComparer.Ordinal))
         {
-            var minutes = path.GroupBy(static r => r.BucketNs - (((r.BucketNs % MinuteNs) + MinuteNs) % MinuteNs)).OrderBy(static m => m.Key).ToList();
-            var run = new List<IGrouping<long, RollupRow>>();
-            foreach (var minute in minutes)
+            var run = new List<(long Start, long End, RollupRow Row)>();
+            foreach (var bucket in path.OrderBy(static b => b.Start))
             {
-                if (run.Count > 0 && minute.Key - run[^1].Key > MinuteNs)
+                if (run.Count > 0 && bucket.Start > run.Max(static b => b.End))
                 {
                     Flush(response, path.Key.Src, path.Key.Dst, run, minLost);
                     run.Clear();
                 }
 
-                run.Add(minute);
+                run.Add(bucket);
             }
 
             Flush(response, path.Key.Src, path.Key.Dst, run, minLost);
@@ -58,18 +65,18 @@ public static class RollupSummaries
         return response;
     }
 
-    private static void Flush(ListFreezesResponse response, string src, string dst, List<IGrouping<long, RollupRow>> run, int minLost)
+    private static void Flush(ListFreezesResponse response, string src, string dst, List<(long Start, long End, RollupRow Row)> run, int minLost)
     {
-        var lost = run.Sum(static m => m.Sum(static r => r.Lost));
+        var lost = run.Sum(static b => b.Row.Lost);
         if (run.Count == 0 || lost < minLost)
         {
             return;
         }
 
-        var place = run.SelectMany(static m => m).GroupBy(static r => (r.LostIn, r.LostLeg, r.LostAfter))
-            .OrderByDescending(static g => g.Sum(static r => r.Lost)).ThenBy(static g => g.Key.LostIn, StringComparer.Ordinal).First().Key;
-        var start = run.Min(static m => m.Min(static r => r.FirstTsNs));
-        var end = run[^1].Key + MinuteNs;
+        var place = run.GroupBy(static b => (b.Row.LostIn, b.Row.LostLeg, b.Row.LostAfter))
+            .OrderByDescending(static g => g.Sum(static b => b.Row.Lost)).ThenBy(static g => g.Key.LostIn, StringComparer.Ordinal).First().Key;
+        var start = run.Min(static b => b.Row.FirstTsNs);
+        var end = run.Max(static b => b.End);
         response.Freezes.Add(new FreezeInfo
         {
             Src = src,

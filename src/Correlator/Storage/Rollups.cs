@@ -104,7 +104,7 @@ public sealed class RollupRow(string src, string dst, long bucketNs, string kind
 /// <see cref="Add"/> per stored record and save <see cref="TakeDirty"/> before their commit; a
 /// session whose transaction failed is thrown away with its book.
 /// </summary>
-public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load)
+public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load, Func<RollupWidth, long> newestStored)
 {
     /// <summary>Rows kept in memory after they were saved, per width (older buckets are reloaded if touched).</summary>
     private const int KeepBuckets = 4;
@@ -118,6 +118,10 @@ public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load)
     };
 
     private readonly HashSet<(RollupWidth, RollupRow)> _dirty = [];
+
+    // Per width, the newest bucket a row may be stored for without being in memory (the store's
+    // newest at first use, then the newest evicted): newer buckets need no lookup.
+    private readonly Dictionary<RollupWidth, long> _loadUpTo = [];
 
     /// <summary>The bucket of width <paramref name="width"/> that <paramref name="arrivalNs"/> falls in.</summary>
     public static long BucketOf(RollupWidth width, long arrivalNs)
@@ -142,7 +146,12 @@ public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load)
             if (!rows.TryGetValue(key, out var row))
             {
                 var fresh = new RollupRow(key.Src, key.Dst, bucket, kind, leg, key.Item6, key.Item7, key.Item8);
-                row = load(width, fresh) ?? fresh;
+                if (!_loadUpTo.TryGetValue(width, out var loadUpTo))
+                {
+                    _loadUpTo[width] = loadUpTo = newestStored(width);
+                }
+
+                row = bucket <= loadUpTo ? load(width, fresh) ?? fresh : fresh;
                 rows[key] = row;
             }
 
@@ -166,6 +175,7 @@ public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load)
                 var keepFrom = newest - ((KeepBuckets - 1) * (long)width * 1_000_000_000L);
                 foreach (var key in rows.Where(r => r.Value.BucketNs < keepFrom).Select(static r => r.Key).ToList())
                 {
+                    _loadUpTo[width] = Math.Max(_loadUpTo.GetValueOrDefault(width, long.MinValue), key.Item3);
                     rows.Remove(key);
                 }
             }

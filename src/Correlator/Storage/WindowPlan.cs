@@ -55,12 +55,11 @@ public sealed record WindowPlan(bool Raw, IReadOnlyList<(RollupWidth Width, long
         return new WindowPlan(false, pieces);
     }
 
-    /// <summary>Every rollup row of the plan's pieces, for <paramref name="src"/> and <paramref name="dst"/> (null = any), ordered by path.</summary>
+    /// <summary>Every rollup row of the plan's pieces, for <paramref name="src"/> and <paramref name="dst"/> (null = any), in any order.</summary>
     public IEnumerable<RollupRow> Rows(IStoreReadSession session, string? src, string? dst)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return Pieces.SelectMany(p => session.Rollups(p.Width, src, dst, p.SinceNs, p.UntilNs))
-            .OrderBy(static r => r.Src, StringComparer.Ordinal).ThenBy(static r => r.Dst, StringComparer.Ordinal).ThenBy(static r => r.BucketNs);
+        return Pieces.SelectMany(p => session.Rollups(p.Width, src, dst, p.SinceNs, p.UntilNs));
     }
 
     private static long Floor(long ns, long unit) => ns - (((ns % unit) + unit) % unit);

@@ -28,7 +28,7 @@ internal static class CompactMigration
             }
 
             SqliteTransaction? current = transaction;
-            var rollups = new RollupBook((width, key) => SqliteRollups.Load(connection, current, width, key));
+            var rollups = new RollupBook((width, key) => SqliteRollups.Load(connection, current, width, key), width => SqliteRollups.Newest(connection, current, width));
             using (var append = new ProbeAppender(connection, transaction))
             using (var read = connection.CreateCommand())
             {

@@ -198,31 +198,13 @@ public sealed class SqliteReadSession : IStoreReadSession
     {
         using var command = CreateCommand();
         var where = new StringBuilder("1 = 1");
-        if (!string.IsNullOrEmpty(src))
-        {
-            where.Append(" AND src = $src");
-            command.Parameters.AddWithValue("$src", src);
-        }
+        Match(where, command, "src", src);
+        Match(where, command, "dst", dst);
+        Range(where, command, "bucket_ns", sinceNs, untilNs);
 
-        if (!string.IsNullOrEmpty(dst))
-        {
-            where.Append(" AND dst = $dst");
-            command.Parameters.AddWithValue("$dst", dst);
-        }
-
-        if (sinceNs != 0)
-        {
-            where.Append(" AND bucket_ns >= $since");
-            command.Parameters.AddWithValue("$since", sinceNs);
-        }
-
-        if (untilNs != 0)
-        {
-            where.Append(" AND bucket_ns <= $until");
-            command.Parameters.AddWithValue("$until", untilNs);
-        }
-
-        command.CommandText = $"SELECT {SqliteRollups.Columns} FROM {SqliteRollups.Table(width)} WHERE {where} ORDER BY src, dst, bucket_ns";
+        // No ORDER BY: it would draw SQLite to the primary key's order (a scan of every path's
+        // history) instead of the bucket index's range; callers order what they read.
+        command.CommandText = $"SELECT {SqliteRollups.Columns} FROM {SqliteRollups.Table(width)} WHERE {where}";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
@@ -241,34 +223,39 @@ public sealed class SqliteReadSession : IStoreReadSession
         {
             // The path is in the shape: the probes of the path's shapes (by the shape index).
             where.Append(" AND shape IN (SELECT id FROM probe_shapes WHERE 1 = 1");
-            if (!string.IsNullOrEmpty(src))
-            {
-                where.Append(" AND src = $src");
-                command.Parameters.AddWithValue("$src", src);
-            }
-
-            if (!string.IsNullOrEmpty(dst))
-            {
-                where.Append(" AND dst = $dst");
-                command.Parameters.AddWithValue("$dst", dst);
-            }
-
+            Match(where, command, "src", src);
+            Match(where, command, "dst", dst);
             where.Append(')');
         }
 
+        Range(where, command, "arrival_ns", sinceNs, untilNs);
+        return where;
+    }
+
+    /// <summary>" AND column = $column" when <paramref name="value"/> is given.</summary>
+    private static void Match(StringBuilder where, SqliteCommand command, string column, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            where.Append(CultureInfo.InvariantCulture, $" AND {column} = ${column}");
+            command.Parameters.AddWithValue("$" + column, value);
+        }
+    }
+
+    /// <summary>The window [since, until] on <paramref name="column"/> (0 = open end).</summary>
+    private static void Range(StringBuilder where, SqliteCommand command, string column, long sinceNs, long untilNs)
+    {
         if (sinceNs != 0)
         {
-            where.Append(" AND arrival_ns >= $since");
+            where.Append(CultureInfo.InvariantCulture, $" AND {column} >= $since");
             command.Parameters.AddWithValue("$since", sinceNs);
         }
 
         if (untilNs != 0)
         {
-            where.Append(" AND arrival_ns <= $until");
+            where.Append(CultureInfo.InvariantCulture, $" AND {column} <= $until");
             command.Parameters.AddWithValue("$until", untilNs);
         }
-
-        return where;
     }
 
     public void Dispose()

@@ -47,6 +47,15 @@ public static class SqliteRollups
         return reader.Read() ? Read(reader) : null;
     }
 
+    /// <summary>The newest bucket stored for <paramref name="width"/> (long.MinValue when none).</summary>
+    public static long Newest(SqliteConnection connection, SqliteTransaction? transaction, RollupWidth width)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT max(bucket_ns) FROM {Table(width)}";
+        return command.ExecuteScalar() is long newest ? newest : long.MinValue;
+    }
+
     /// <summary>Writes the rows whole (insert or replace), in the caller's transaction.</summary>
     public static void Save(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(RollupWidth Width, RollupRow Row)> rows)
     {

@@ -35,7 +35,7 @@ public sealed class SqliteWriteSession : IStoreWriteSession
             throw;
         }
 
-        _rollups = new RollupBook((width, key) => SqliteRollups.Load(_connection, _transaction, width, key));
+        _rollups = new RollupBook((width, key) => SqliteRollups.Load(_connection, _transaction, width, key), width => SqliteRollups.Newest(_connection, _transaction, width));
         _retention = new RawRetention(options, logger);
     }
 
