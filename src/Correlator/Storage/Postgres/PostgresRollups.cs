@@ -20,6 +20,13 @@ internal static class PostgresRollups
 
     public static RollupRow Read(NpgsqlDataReader reader) => RollupColumns.Read(reader);
 
+    /// <summary>The newest bucket stored for <paramref name="width"/> (long.MinValue when none): no row newer exists to load.</summary>
+    public static long Newest(NpgsqlConnection connection, NpgsqlTransaction? transaction, RollupWidth width)
+    {
+        using var command = new NpgsqlCommand($"SELECT max(bucket_ns) FROM {Table(width)}", connection, transaction);
+        return command.ExecuteScalar() is long newest ? newest : long.MinValue;
+    }
+
     /// <summary>The stored row with <paramref name="key"/>'s identity, or null.</summary>
     public static RollupRow? Load(NpgsqlConnection connection, NpgsqlTransaction? transaction, RollupWidth width, RollupRow key)
     {

@@ -261,5 +261,7 @@ internal sealed class PostgresWriteSession : IStoreWriteSession
         _rollups = NewBook();
     }
 
-    private RollupBook NewBook() => new((width, key) => PostgresRollups.Load(_connection!, _transaction, width, key));
+    private RollupBook NewBook() => new(
+        (width, key) => PostgresRollups.Load(_connection!, _transaction, width, key),
+        width => PostgresRollups.Newest(_connection!, _transaction, width));
 }
