@@ -139,11 +139,20 @@ public partial class AnalyzeCommandTests
 
         // Assert: the same probes through the same builders, one fed by SQLite rows, one by records.
         // (The correlator also names the resolution it answered from; offline analysis has only raw probes.)
+        // Nor has it host evidence: the correlator's cause hints (issue 15) are its own context.
         var resolutions = (loss.Resolution, freezes.Resolution);
         loss.Resolution = freezes.Resolution = "";
+        var hinted = freezes.Freezes.All(static f => f.Hints.Count > 0);
+        foreach (var freeze in freezes.Freezes)
+        {
+            freeze.Hints.Clear();
+            freeze.Hosts.Clear();
+        }
+
         Assert.Multiple(() =>
         {
             Assert.That(resolutions, Is.EqualTo(("raw", "raw")));
+            Assert.That(hinted, Is.True, "every freeze the correlator lists carries its cause hints");
             Assert.That(offline.Load.Rejected, Is.Zero);
             Assert.That(offline.Freezes.Freezes, Has.Count.EqualTo(3), "a test that compares nothing proves nothing");
             Assert.That(freezes, Is.EqualTo(offline.Freezes));

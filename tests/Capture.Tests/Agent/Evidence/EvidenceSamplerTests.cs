@@ -78,7 +78,9 @@ public sealed class EvidenceSamplerTests
             Assert.That((Find(changes, "v0", "state").Previous, Find(changes, "v0", "state").Value), Is.EqualTo(("forwarding", "disabled")));
             Assert.That((Find(changes, "v0", "qdisc").Previous, Find(changes, "v0", "qdisc").Value), Is.EqualTo(("noqueue", "tbf")));
             Assert.That(changes.Select(e => e.TsNs), Is.All.EqualTo(2_000));
-            Assert.That(again, Is.Empty, "nothing changed since: deltas only");
+            // States are reported once (deltas only). Counters may move on their own meanwhile: the
+            // kernel still tries to send on the bridge (IPv6 router solicitations, MLD) and counts drops.
+            Assert.That(again.Where(static e => e.Kind != "counter"), Is.Empty, "nothing changed since: deltas only");
         });
     }
 
