@@ -43,7 +43,7 @@ public static class IncidentsView
             Tables.Line($"spike {Formats.Time(incident.SpikeFromNs, today)} – {Formats.Time(incident.SpikeToNs, today)}; traffic window {Formats.Time(incident.WindowFromNs, today)} – {Formats.Time(incident.WindowToNs, today)}"),
         };
 
-        // Host evidence and cause hints (issue 15) go here, between the verdict and the traffic.
+        rows.AddRange(CausesView.Lines($"why (host evidence of {string.Join(", ", incident.Hosts)}):", incident.Hints));
         rows.Add(Tables.Blank());
         rows.Add(Tables.Bold("worst probes"));
         var probes = Tables.Create(">id", "time", ">rtt", ">segment cost", "seq");

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace HopCapture.Correlator.Causes;
 
 /// <summary>
-/// Attaches host evidence and cause hints to freezes and lost probes: the segment a probe
+/// Attaches host evidence and cause hints to freezes, lost probes and incidents: the segment a probe
 /// vanished in runs from the last point that saw it to the next point along the path (the
 /// previous one for a reply); the path's order comes from the newest answered probe of the same
 /// src → dst. The evidence of those two points' interfaces in the window (plus a slack for the
@@ -48,6 +48,22 @@ public sealed class FreezeCauses(HostEvidenceStore evidence, ProbeQueries probes
         var (found, hints) = Explain(scope, probe.LostIn, probe.FirstTsNs, probe.FirstTsNs, cancellationToken);
         probe.HostEvidence.AddRange(found);
         probe.Hints.AddRange(hints);
+    }
+
+    /// <summary>An incident's segment ends (its from/to points) over the spike's window.</summary>
+    public void Explain(IncidentRecord incident, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
+        List<string> scope = [.. new[] { incident.FromPoint, incident.ToPoint }.Where(static p => p.Length > 0).Distinct()];
+        if (scope.Count == 0)
+        {
+            return;
+        }
+
+        var (found, hints) = Explain(scope, incident.Segment, incident.SpikeFromNs, incident.SpikeToNs, cancellationToken);
+        incident.Hosts.AddRange(scope);
+        incident.HostEvidence.AddRange(found);
+        incident.Hints.AddRange(hints);
     }
 
     /// <summary>"node/point" of the segment's two ends: the last point that saw it and the next one its packet had to reach.</summary>

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using HopCapture.Correlator.Causes;
 using HopCapture.Correlator.Hosting;
 using HopCapture.Correlator.Incidents;
 using HopCapture.Protos;
@@ -32,8 +33,16 @@ public sealed partial class QueryService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         var store = context.GetHttpContext().RequestServices.GetRequiredService<IncidentStore>();
-        return Task.FromResult(Store(() => store.Get(request.Id), context.CancellationToken)
+        var causes = context.GetHttpContext().RequestServices.GetRequiredService<FreezeCauses>();
+        return Task.FromResult(Store(() => store.Get(request.Id) is { } incident ? Explained(causes, incident, context.CancellationToken) : null, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"no incident {request.Id} ('capture incidents' lists them)")));
+    }
+
+    /// <summary>The incident with the host evidence of its segment's ends and cause hints (issue 15).</summary>
+    private static IncidentRecord Explained(FreezeCauses causes, IncidentRecord incident, CancellationToken cancellationToken)
+    {
+        causes.Explain(incident, cancellationToken);
+        return incident;
     }
 
     /// <summary>Asks one agent for its accounting now (or of a past window it still holds), like iftop.</summary>

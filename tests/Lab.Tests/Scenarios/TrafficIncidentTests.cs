@@ -65,6 +65,9 @@ public sealed class TrafficIncidentTests
         var (incident, burst) = Scenario();
         Assert.That(incident.Segment, Is.EqualTo("fabric"), _context);
         Assert.That(incident.TopTalkers, Is.Not.Empty, Describe(incident));
+        // Issue 15: the incident carries the cause hints of its segment's two ends.
+        Assert.That(incident.Hosts, Is.EquivalentTo(new[] { incident.FromPoint, incident.ToPoint }.Distinct()), Describe(incident));
+        Assert.That(incident.Hints, Is.Not.Empty, Describe(incident));
         var top = incident.TopTalkers[0];
         var flow = top.Flow;
         Assert.Multiple(() =>
