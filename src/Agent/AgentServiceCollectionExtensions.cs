@@ -50,6 +50,7 @@ public static class AgentServiceCollectionExtensions
             .Validate(o => o.Interval >= TimeSpan.FromMilliseconds(100) && o.Interval <= TimeSpan.FromMinutes(1), $"{HostEvidenceOptions.Section}:Interval: must be 100 ms - 1 min")
             .Validate(o => o.Retention >= o.Interval && o.Retention <= TimeSpan.FromHours(1), $"{HostEvidenceOptions.Section}:Retention: must be at least Interval and at most 1 h")
             .Validate(o => o.MaxEvents is >= 16 and <= 1_000_000, $"{HostEvidenceOptions.Section}:MaxEvents: must be 16-1000000")
+            .Validate(o => o.SettingsEvery >= o.Interval && o.SettingsEvery <= TimeSpan.FromHours(1), $"{HostEvidenceOptions.Section}:SettingsEvery: must be at least Interval and at most 1 h")
             .ValidateOnStart();
         services.TryAddSingleton(sp =>
         {

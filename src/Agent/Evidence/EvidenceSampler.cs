@@ -12,10 +12,11 @@ internal readonly record struct WatchedInterface(string Name, string Point);
 /// that differs from the previous sample (carrier, port STP state, STP switch, forward delay,
 /// topology change), a counter that rose (drops, errors, carrier_changes, qdisc drops), a kernel
 /// line that names a watched device. The first sample of a device records its states (the
-/// baseline a timeline starts from) but not its counters. Devices are each capture interface,
+/// baseline a timeline starts from) but not its counters. With an <see cref="EthtoolReader"/>, a
+/// NIC's driver loss counters, coalescing and offloads join the device's readings. Devices are each capture interface,
 /// the bridge or bond it is enslaved to (and that one's master), and a bond's slaves.
 /// </summary>
-internal sealed partial class EvidenceSampler(string root, QdiscReader? qdisc, KernelLogReader? kernel)
+internal sealed partial class EvidenceSampler(string root, QdiscReader? qdisc, KernelLogReader? kernel, EthtoolReader? ethtool = null)
 {
     private const int MaxMasterDepth = 3;
     private readonly Dictionary<(string Device, string Name), Reading> _last = [];
@@ -32,7 +33,9 @@ internal sealed partial class EvidenceSampler(string root, QdiscReader? qdisc, K
         {
             _readings.Clear();
             DeviceReadings.Read(root, device, _readings);
-            if (qdiscs is not null && qdiscs.TryGetValue(DeviceReadings.IfIndex(root, device), out var q))
+            var ifIndex = DeviceReadings.IfIndex(root, device);
+            ethtool?.Read(device, ifIndex, nowNs, _readings);
+            if (qdiscs is not null && qdiscs.TryGetValue(ifIndex, out var q))
             {
                 // A qdisc replaced (a shaper added to a tap) is evidence too: "noqueue → tbf".
                 _readings.Add(Reading.State("qdisc", "qdisc", q.Kind));
@@ -57,7 +60,7 @@ internal sealed partial class EvidenceSampler(string root, QdiscReader? qdisc, K
                 {
                     var delta = reading.IsCounter ? reading.Count - before.Count : 0;
                     var change = Evidence(nowNs, device, points, reading, before.Value, delta);
-                    if (reading.Name == "qdisc_drops" && qdiscs!.TryGetValue(DeviceReadings.IfIndex(root, device), out var backlog))
+                    if (reading.Name == "qdisc_drops" && qdiscs!.TryGetValue(ifIndex, out var backlog))
                     {
                         change.Value += string.Create(CultureInfo.InvariantCulture, $" ({backlog.Kind}, backlog {backlog.BacklogBytes} b {backlog.BacklogPackets} p)");
                     }
@@ -68,6 +71,7 @@ internal sealed partial class EvidenceSampler(string root, QdiscReader? qdisc, K
         }
 
         // A device that vanished (a VM stopped, a tap was re-created) starts from a new baseline.
+        ethtool?.Retain(devices.Keys);
         foreach (var key in _last.Keys.Where(k => !seen.Contains(k)).ToList())
         {
             _last.Remove(key);

@@ -12,4 +12,7 @@ internal static partial class HostEvidenceLog
 
     [LoggerMessage(EventId = 1502, Level = LogLevel.Warning, Message = "host evidence: {Source} unavailable ({Reason}); sampling goes on without it")]
     public static partial void SourceUnavailable(ILogger logger, string source, string reason);
+
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Debug, Message = "host evidence: {What} of {Device} not readable (errno {Errno}); left out for that device")]
+    public static partial void EthtoolUnreadable(ILogger logger, string what, string device, int errno);
 }

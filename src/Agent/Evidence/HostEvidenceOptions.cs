@@ -23,6 +23,13 @@ public sealed class HostEvidenceOptions
     /// <summary>At most this many changes kept; the oldest go first.</summary>
     public int MaxEvents { get; set; } = 4096;
 
+    /// <summary>
+    /// Time between reads of a NIC's coalescing and offload settings (SIOCETHTOOL; <c>ethtool -c/-k</c>).
+    /// They change only when someone runs <c>ethtool -C/-K</c>, so they need not cost a second's
+    /// ioctls; driver counters are read every sample.
+    /// </summary>
+    public TimeSpan SettingsEvery { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Read <c>/dev/kmsg</c> for lines that name a watched device.</summary>
     public bool KernelLog { get; set; } = true;
 }

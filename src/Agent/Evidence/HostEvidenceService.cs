@@ -32,6 +32,12 @@ public sealed class HostEvidenceService(
             HostEvidenceLog.SourceUnavailable(logger, "qdisc statistics", qdiscProblem);
         }
 
+        using var ethtool = EthtoolReader.TryOpen(settings.SettingsEvery, logger, out var ethtoolProblem);
+        if (ethtoolProblem is not null)
+        {
+            HostEvidenceLog.SourceUnavailable(logger, "NIC driver statistics and settings (SIOCETHTOOL)", ethtoolProblem);
+        }
+
         string? kernelProblem = "turned off (Agent:HostEvidence:KernelLog)";
         using var kernel = settings.KernelLog ? KernelLogReader.TryOpen("/dev/kmsg", out kernelProblem) : null;
         if (kernelProblem is not null)
@@ -40,7 +46,7 @@ public sealed class HostEvidenceService(
         }
 
         HostEvidenceLog.Started(logger, settings.Interval.TotalMilliseconds, kernel is null ? "off" : "on");
-        var sampler = new EvidenceSampler("/", qdisc, kernel);
+        var sampler = new EvidenceSampler("/", qdisc, kernel, ethtool);
         using var timer = new PeriodicTimer(settings.Interval, time);
         try
         {

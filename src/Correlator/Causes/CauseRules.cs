@@ -15,6 +15,7 @@ public static class CauseRules
     public const string LinkFlap = "link_flap";
     public const string QueueOverflow = "queue_overflow";
     public const string NicErrors = "nic_errors";
+    public const string NicSettings = "nic_settings";
     public const string Kernel = "kernel";
     public const string None = "none";
 
@@ -26,9 +27,17 @@ public static class CauseRules
                                     "virtio NIC more queues (queues=N), or shape the bulk traffic that fills it";
     private const string NicFix = "check the NIC: ethtool -S for ring and fifo drops, larger rings (ethtool -G), interrupt coalescing " +
                                   "(ethtool -c/-C), the cable and switch port for CRC errors";
+    private const string SettingsFix = "changing offloads or coalescing resets the NIC's queues on many drivers: leave them consistent along the path " +
+                                       "and out of working hours; check 'ethtool -k DEVICE' and 'ethtool -c DEVICE' and set them in the interface config";
     private const string KernelFix = "read the kernel log around that time (dmesg -T) for the driver or bridge message";
 
     private static readonly HashSet<string> DropCounters = ["rx_dropped", "tx_dropped", "qdisc_drops"];
+
+    /// <summary>
+    /// The agent names a NIC driver's own counters (<c>ethtool -S</c>) "driver:NAME"; a driver's
+    /// drop, miss, fifo or error counter rising is its ring or hardware losing frames.
+    /// </summary>
+    private const string DriverCounterPrefix = "driver:";
 
     /// <summary>
     /// Hints for a segment of kind <paramref name="segment"/> whose endpoints are <paramref name="nodes"/>,
@@ -46,10 +55,11 @@ public static class CauseRules
             var items = device.ToList();
             AddStp(found, device.Key, items);
             AddFlap(found, device.Key, items);
-            AddCounters(found, device.Key, items, QueueOverflow, e => e.Kind is "counter" or "qdisc" && DropCounters.Contains(e.Name),
+            AddCounters(found, device.Key, items, QueueOverflow, e => e.Kind is "counter" or "qdisc" && DropCounters.Contains(e.Name) && !IsDriverCounter(e),
                 "dropped {0}: its queue overflowed", QueueFix);
-            AddCounters(found, device.Key, items, NicErrors, e => e.Kind == "counter" && !DropCounters.Contains(e.Name),
+            AddCounters(found, device.Key, items, NicErrors, e => e.Kind == "counter" && (IsDriverCounter(e) || !DropCounters.Contains(e.Name)),
                 "counted {0}", NicFix);
+            AddSettings(found, device.Key, items);
             var lines = items.Where(e => e.Kind == "kernel").ToList();
             if (found.Count > 0)
             {
@@ -77,7 +87,7 @@ public static class CauseRules
         }
 
         // STP first: when it is there it explains the length of the freeze.
-        return [.. hints.OrderBy(h => Array.IndexOf([Stp, LinkFlap, QueueOverflow, NicErrors, Kernel], h.Cause))];
+        return [.. hints.OrderBy(h => Array.IndexOf([Stp, LinkFlap, QueueOverflow, NicErrors, NicSettings, Kernel], h.Cause))];
     }
 
     /// <summary>A bridge port that went through listening/learning, or a topology change on the bridge.</summary>
@@ -145,6 +155,23 @@ public static class CauseRules
                    (flips.Count > 0 ? $" ({string.Join(" → ", flips)})" : "") +
                    (changes > 0 ? string.Create(CultureInfo.InvariantCulture, $", carrier_changes +{changes}") : "");
         hints.Add(Hint(LinkFlap, device, text, FlapFix, carrier));
+    }
+
+    private static bool IsDriverCounter(HostEvidence e) => e.Name.StartsWith(DriverCounterPrefix, StringComparison.Ordinal);
+
+    /// <summary>Someone changed the NIC's offloads (<c>ethtool -K</c>) or coalescing (<c>ethtool -C</c>) in the window.</summary>
+    private static void AddSettings(List<CauseHint> hints, (string Node, string Device) device, List<HostEvidence> items)
+    {
+        var changed = items.Where(e => e.Kind is "offload" or "coalesce").ToList();
+        if (changed.Count == 0)
+        {
+            return;
+        }
+
+        var what = string.Join(" and ", changed.Select(e => e.Kind == "offload" ? "offload" : "coalescing").Distinct());
+        var text = $"{what} settings changed on {device.Device} during the freeze: " +
+                   string.Join("; ", changed.Select(e => $"{e.Previous} → {e.Value}"));
+        hints.Add(Hint(NicSettings, device, text, SettingsFix.Replace("DEVICE", device.Device, StringComparison.Ordinal), changed));
     }
 
     private static void AddCounters(List<CauseHint> hints, (string Node, string Device) device, List<HostEvidence> items, string cause,

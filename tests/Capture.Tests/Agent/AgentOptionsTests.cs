@@ -115,6 +115,19 @@ public class AgentOptionsTests
         });
     }
 
+    [TestCase("00:00:00.5")]
+    [TestCase("02:00:00")]
+    public void Resolve_HostEvidenceSettingsEveryOutOfRange_ValidationNamesTheKey(string every)
+    {
+        var config = new Dictionary<string, string?> { ["Agent:Interfaces:0:Name"] = "eth0", ["Agent:HostEvidence:SettingsEvery"] = every };
+        var services = new ServiceCollection().AddLogging().AddCaptureAgent(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => _ = provider.GetRequiredService<IOptions<HopCapture.Agent.Evidence.HostEvidenceOptions>>().Value);
+
+        Assert.That(ex!.Failures, Is.EqualTo(new[] { "Agent:HostEvidence:SettingsEvery: must be at least Interval and at most 1 h" }));
+    }
+
     [Test]
     public void Resolve_InterfacesOtherScalar_ValidationNamesTheKey()
     {

@@ -74,6 +74,26 @@ internal static class NetnsCapture
         return service;
     }
 
+    /// <summary>
+    /// A temp directory with <paramref name="netns"/>'s sysfs mounted at <c>sys</c> (sysfs shows the
+    /// devices of the network namespace that mounts it): a root for the host evidence readers.
+    /// </summary>
+    public static string MountSysfs(string netns)
+    {
+        var root = Directory.CreateTempSubdirectory(netns + "-").FullName;
+        Directory.CreateDirectory(Path.Combine(root, "sys"));
+        var mount = Run("nsenter", $"--net=/run/netns/{netns} mount -t sysfs sysfs {Path.Combine(root, "sys")}");
+        Assert.That(mount.ExitCode, Is.Zero, mount.Output);
+        return root;
+    }
+
+    /// <summary>Undoes <see cref="MountSysfs"/>.</summary>
+    public static void UnmountSysfs(string root)
+    {
+        Run("umount", Path.Combine(root, "sys"));
+        Directory.Delete(root, recursive: true);
+    }
+
     /// <summary>Runs <paramref name="action"/> on a thread moved into <paramref name="netns"/>: sockets it opens belong to that namespace.</summary>
     public static void InNamespace(string netns, Action action)
     {

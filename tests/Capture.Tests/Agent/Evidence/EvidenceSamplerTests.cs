@@ -24,10 +24,7 @@ public sealed class EvidenceSamplerTests
         NetnsCapture.Ip($"-n {_ns} link add br0 type bridge stp_state 0 forward_delay 0");
         NetnsCapture.Ip($"-n {_ns} link set v0 master br0");
         NetnsCapture.Ip($"-n {_ns} link set br0 up");
-        _root = Directory.CreateTempSubdirectory("hcu-host-").FullName;
-        Directory.CreateDirectory(Path.Combine(_root, "sys"));
-        var mount = NetnsCapture.Run("nsenter", $"--net=/run/netns/{_ns} mount -t sysfs sysfs {Path.Combine(_root, "sys")}");
-        Assert.That(mount.ExitCode, Is.Zero, mount.Output);
+        _root = NetnsCapture.MountSysfs(_ns);
         NetnsCapture.InNamespace(_ns, () => _qdisc = QdiscReader.TryOpen(out _));
     }
 
@@ -35,8 +32,7 @@ public sealed class EvidenceSamplerTests
     public void RemoveNamespace()
     {
         _qdisc?.Dispose();
-        NetnsCapture.Run("umount", Path.Combine(_root, "sys"));
-        Directory.Delete(_root, recursive: true);
+        NetnsCapture.UnmountSysfs(_root);
         NetnsCapture.TearDown([], _ns, _ns + "b");
     }
 

@@ -70,6 +70,40 @@ public sealed class CauseRulesTests
     }
 
     [Test]
+    public void Hints_DriverDropCounterRising_NicErrorsNotQueueOverflow()
+    {
+        // A driver's own rx_dropped (ethtool -S) is its ring losing frames, not the kernel's queue.
+        List<HostEvidence> evidence =
+        [
+            new() { Node = "hv2", TsNs = 10 * S, Device = "eno1", Kind = "counter", Name = "driver:rx_queue_0_xdp_drops", Previous = "0", Value = "12", Delta = 12 },
+            new() { Node = "hv2", TsNs = 10 * S, Device = "eno1", Kind = "counter", Name = "driver:rx_dropped", Previous = "5", Value = "9", Delta = 4 },
+        ];
+
+        var hints = CauseRules.Hints("fabric", ["hv1", "hv2"], evidence);
+
+        Assert.That(hints.Select(h => (h.Cause, h.Device)), Is.EqualTo(new[] { ("nic_errors", "eno1") }));
+        Assert.That(hints[0].Summary, Does.Contain("driver:rx_queue_0_xdp_drops +12").And.Contain("driver:rx_dropped +4"));
+        Assert.That(hints[0].Fix, Does.Contain("ethtool -S"));
+    }
+
+    [Test]
+    public void Hints_OffloadChangedInTheWindow_NicSettingsHintCitingBeforeAndAfter()
+    {
+        List<HostEvidence> evidence =
+        [
+            new() { Node = "hv1", TsNs = 10 * S, Device = "eno1", Kind = "offload", Name = "offload", Previous = "tso on, gro on", Value = "tso on, gro off" },
+            new() { Node = "hv1", TsNs = 1 * S, Device = "eno2", Kind = "offload", Name = "offload", Value = "tso on, gro on" },
+        ];
+
+        var hints = CauseRules.Hints("nic", ["hv1"], evidence);
+
+        Assert.That(hints.Select(h => (h.Cause, h.Device)), Is.EqualTo(new[] { ("nic_settings", "eno1") }), "a baseline (first sample) is no change");
+        Assert.That(hints[0].Summary, Is.EqualTo("offload settings changed on eno1 during the freeze: tso on, gro on → tso on, gro off"));
+        Assert.That(hints[0].Fix, Does.Contain("ethtool -k eno1").And.Contain("ethtool -c eno1"));
+        Assert.That(hints[0].Evidence, Has.Count.EqualTo(1));
+    }
+
+    [Test]
     public void Hints_KernelLineAlone_KernelHint()
     {
         List<HostEvidence> evidence = [new() { Node = "hv1", TsNs = 10 * S, Device = "eno1", Kind = "kernel", Name = "kmsg", Value = "ixgbe 0000:01:00.0 eno1: NIC Link is Down" }];
