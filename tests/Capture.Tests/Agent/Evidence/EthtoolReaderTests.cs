@@ -85,62 +85,6 @@ public sealed class EthtoolReaderTests
         });
     }
 
-    [Test]
-    public void Sample_Cost_WithAndWithoutEthtool()
-    {
-        // Not a pass/fail benchmark: prints what the ethtool part adds to a sample of three veths
-        // (README). Alternating blocks, so both halves see the same load of the shared machine.
-        NetnsCapture.Ip($"-n {_ns} link add v2 type veth peer name v3");
-        List<WatchedInterface> watched = [new("v0", "v0"), new("v2", "v2"), new("v3", "v3")];
-        var with = new EvidenceSampler(_root, qdisc: null, kernel: null, _ethtool);
-        var without = new EvidenceSampler(_root, qdisc: null, kernel: null);
-        var indexes = watched.Select(w => DeviceReadings.IfIndex(_root, w.Name)).ToArray();
-        var readings = new List<Reading>();
-        var timeNs = new long[3];
-        var second = 0L;
-        for (var block = -1; block < 8; block++)
-        {
-            var watch = Stopwatch.StartNew();
-            for (var i = 0; i < 125; i++)
-            {
-                // One simulated second per sample: the settings are read every 30th.
-                with.Sample(watched, ++second * S);
-            }
-
-            var withNs = (long)(watch.Elapsed.TotalMicroseconds * 1000);
-            watch.Restart();
-            for (var i = 0; i < 125; i++)
-            {
-                without.Sample(watched, ++second * S);
-            }
-
-            var withoutNs = (long)(watch.Elapsed.TotalMicroseconds * 1000);
-            watch.Restart();
-            for (var i = 0; i < 125; i++)
-            {
-                ++second;
-                readings.Clear();
-                for (var d = 0; d < watched.Count; d++)
-                {
-                    _ethtool!.Read(watched[d].Name, indexes[d], second * S, readings);
-                }
-            }
-
-            if (block >= 0)
-            {
-                // Block -1 warms up (JIT, caches) and is not counted.
-                timeNs[0] += withNs;
-                timeNs[1] += withoutNs;
-                timeNs[2] += (long)(watch.Elapsed.TotalMicroseconds * 1000);
-            }
-        }
-
-        var us = timeNs.Select(t => t / 1000.0 / 1000).ToArray();
-        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"one sample of 3 veths, mean of 1000: with ethtool {us[0]:0} µs, without {us[1]:0} µs; the ethtool reads alone {us[2]:0.0} µs"));
-        Assert.That(us[2], Is.GreaterThan(0));
-    }
-
     private static HostEvidence Find(List<HostEvidence> evidence, string kind) =>
         evidence.SingleOrDefault(e => e.Device == "v0" && e.Kind == kind)
         ?? throw new AssertionException($"no {kind} of v0 in: {string.Join("\n", evidence)}");
