@@ -1,5 +1,6 @@
 using System.Text;
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Protos;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -132,7 +133,7 @@ public sealed class HostEvidenceStore(LocalDatabase store, IOptions<HostEvidence
     private static bool CreateSchema(LocalDatabase store)
     {
         using var connection = store.Open();
-        LocalDatabase.Execute(connection, """
+        SqliteResultsStore.Execute(connection, """
             CREATE TABLE IF NOT EXISTS host_evidence(
                 id INTEGER PRIMARY KEY,
                 node TEXT NOT NULL,

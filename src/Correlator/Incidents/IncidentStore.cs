@@ -1,6 +1,7 @@
 using System.Globalization;
 using Google.Protobuf;
 using HopCapture.Correlator.Storage;
+using HopCapture.Correlator.Storage.Sqlite;
 using HopCapture.Protos;
 
 namespace HopCapture.Correlator.Incidents;
@@ -15,7 +16,7 @@ public sealed class IncidentStore(LocalDatabase store)
     public void Initialize()
     {
         using var connection = store.Open();
-        LocalDatabase.Execute(connection, """
+        SqliteResultsStore.Execute(connection, """
             CREATE TABLE IF NOT EXISTS incidents(
                 id INTEGER PRIMARY KEY,
                 opened_ns INTEGER NOT NULL,

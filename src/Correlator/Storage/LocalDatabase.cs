@@ -1,4 +1,5 @@
 using HopCapture.Correlator.Hosting;
+using HopCapture.Correlator.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -19,13 +20,7 @@ public sealed class LocalDatabase
     {
         ArgumentNullException.ThrowIfNull(options);
         Path = System.IO.Path.GetFullPath(options.Value.Database);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = SqliteResultsStore.ConnectionString(Path);
         _wal = new(SwitchToWal);
     }
 
@@ -36,7 +31,7 @@ public sealed class LocalDatabase
     public SqliteConnection Open()
     {
         _ = _wal.Value;
-        return Connect();
+        return SqliteResultsStore.Open(_connectionString);
     }
 
     /// <summary>
@@ -49,28 +44,11 @@ public sealed class LocalDatabase
         return new LocalQuery(Open(), cancellationToken);
     }
 
-    /// <summary>Runs <paramref name="sql"/> (DDL, pragmas) on <paramref name="connection"/>.</summary>
-    public static void Execute(SqliteConnection connection, string sql)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private SqliteConnection Connect()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA busy_timeout = 10000;");
-        return connection;
-    }
-
     // WAL keeps readers off the writer's back; a no-op when the results store switched the file already.
     private bool SwitchToWal()
     {
-        using var connection = Connect();
-        Execute(connection, "PRAGMA journal_mode = WAL;");
+        using var connection = SqliteResultsStore.Open(_connectionString);
+        SqliteResultsStore.Execute(connection, "PRAGMA journal_mode = WAL;");
         return true;
     }
 }

@@ -30,13 +30,7 @@ public sealed class SqliteResultsStore : IResultsStore
         ArgumentNullException.ThrowIfNull(options);
         Path = System.IO.Path.GetFullPath(options.Value.Database);
         _retention = options.Value.Retention;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = ConnectionString(Path);
     }
 
     /// <summary>Full path of the database file.</summary>
@@ -48,9 +42,21 @@ public sealed class SqliteResultsStore : IResultsStore
 
     public IStoreReadSession OpenRead(CancellationToken cancellationToken) => OpenQuery(cancellationToken);
 
-    public SqliteConnection Open()
+    public SqliteConnection Open() => Open(_connectionString);
+
+    /// <summary>How the correlator opens its SQLite files: created when missing, pooled.</summary>
+    internal static string ConnectionString(string path) => new SqliteConnectionStringBuilder
     {
-        var connection = new SqliteConnection(_connectionString);
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    /// <summary>A connection that waits up to 10 s for the file's writer instead of failing.</summary>
+    internal static SqliteConnection Open(string connectionString)
+    {
+        var connection = new SqliteConnection(connectionString);
         connection.Open();
         using var pragma = connection.CreateCommand();
         pragma.CommandText = "PRAGMA busy_timeout = 10000;";
