@@ -78,7 +78,9 @@ public static class AgentsView
             $"in flight {Formats.Count(engine.InFlight)}/{Formats.Count(engine.InFlightCap)}, " +
             $"{Formats.Count(engine.ProbesFinalized)} finalised, {Formats.Count(engine.Evicted)} evicted, " +
             $"{Formats.Count(engine.Late)} late, {Formats.Count(engine.Duplicates)} duplicates";
-        return engine.Rejected > 0 ? line + $", {Formats.Count(engine.Rejected)} rejected" : line;
+        line = engine.Rejected > 0 ? line + $", {Formats.Count(engine.Rejected)} rejected" : line;
+        // The engine was full and ingest waited (agents were slowed, nothing dropped).
+        return engine.HeldBack > 0 ? line + $", held ingest back {Formats.Count(engine.HeldBack)} times" : line;
     }
 
     public static IRenderable OffsetsTable(IEnumerable<ClockOffset> offsets, DateTimeOffset now)

@@ -21,10 +21,10 @@ public sealed class CorrelatorChannels
     public const int ObservationBatchCapacity = 1024;
 
     /// <summary>
-    /// Finalised probes waiting for the store writer (10 of its transactions); beyond it the
-    /// engine waits. At 100,000 a start-up burst of finalised probes held ~200 MB here.
+    /// Finalised probes waiting for the store writer (four of its largest transactions); beyond
+    /// it the engine waits. At 100,000 a start-up burst of finalised probes held ~200 MB here.
     /// </summary>
-    public const int ResultCapacity = 10_000;
+    public const int ResultCapacity = 20_000;
 
     public Channel<IngestBatch> Observations { get; } = Channel.CreateBounded<IngestBatch>(
         new BoundedChannelOptions(ObservationBatchCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });

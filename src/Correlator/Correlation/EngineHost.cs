@@ -33,6 +33,8 @@ public sealed partial class EngineHost : BackgroundService
     private readonly List<Probe> _finalized = [];
     private long _errors;
     private long _published;
+    private long _heldBack;
+    private bool _full;
     private int _inFlight;
     private IReadOnlyList<OffsetPair> _offsets = [];
 
@@ -67,6 +69,9 @@ public sealed partial class EngineHost : BackgroundService
 
     public InterfaceCatalog Catalog => _driver.Catalog;
 
+    /// <summary>Times the engine left batches queued because it held its limit of probes in flight.</summary>
+    public long HeldBack => Interlocked.Read(ref _heldBack);
+
     /// <summary>Observations or turns the engine threw on (logged, skipped).</summary>
     public long Errors => Interlocked.Read(ref _errors);
 
@@ -91,6 +96,13 @@ public sealed partial class EngineHost : BackgroundService
 
                 if (taken == BatchesPerTurn)
                 {
+                    continue;
+                }
+
+                if (_full)
+                {
+                    // Batches wait in the queue until the next turn finalises probes.
+                    await Task.Delay(TimeSpan.FromTicks(Math.Clamp((_driver.NextAdvanceNs - _timeProvider.NowNs()) / 100, 1, AdvanceInterval.Ticks)), _timeProvider, stoppingToken);
                     continue;
                 }
 
@@ -124,7 +136,15 @@ public sealed partial class EngineHost : BackgroundService
     {
         try
         {
+            // Everything queued is taken, the engine flushed whenever it is full.
             Drain(int.MaxValue);
+            while (_full)
+            {
+                _driver.Flush(_finalized);
+                await PublishAsync(CancellationToken.None);
+                Drain(int.MaxValue);
+            }
+
             _driver.Flush(_finalized);
             Volatile.Write(ref _inFlight, _driver.InFlight);
             if (_finalized.Count > 0)
@@ -146,12 +166,27 @@ public sealed partial class EngineHost : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Takes up to <paramref name="maxBatches"/> queued batches into the engine, stopping when the
+    /// next would take it past its in-flight limit (<see cref="_full"/>): the batch waits in the
+    /// queue, and the agents' acks with it, until turns finalise probes. Dropping the oldest
+    /// probes instead lost accepted observations whenever ingest outran the engine.
+    /// </summary>
     private int Drain(int maxBatches)
     {
         var reader = _channels.Observations.Reader;
         var taken = 0;
-        while (taken < maxBatches && reader.TryRead(out var batch))
+        _full = false;
+        while (taken < maxBatches && reader.TryPeek(out var batch))
         {
+            if (_driver.InFlight > 0 && _driver.InFlight + batch.Observations.Length > _driver.Options.MaxInFlight)
+            {
+                _full = true;
+                Interlocked.Increment(ref _heldBack);
+                break;
+            }
+
+            reader.TryRead(out _);
             taken++;
             _budget.Release(batch.Bytes);
             var arrival = _timeProvider.NowNs();

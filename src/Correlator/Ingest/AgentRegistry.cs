@@ -44,6 +44,34 @@ public sealed class AgentState
 
     /// <summary>Highest seq handed to the journal and not yet known to be journalled (under <see cref="BatchGate"/>); 0 when none.</summary>
     internal ulong QueuedSeq { get; set; }
+
+    /// <summary>The least lag seen from a batch's newest capture time to its arrival: this instance's clock offset plus its upload delay.</summary>
+    private long _lagFloorNs = long.MaxValue;
+
+    /// <summary>
+    /// How far a batch is behind real time beyond this instance's usual lag (under <see
+    /// cref="BatchGate"/>): the most behind stream is let into a spent ingest budget first. Measured
+    /// against the instance's own least lag, so a clock that is minutes off neither starves nor
+    /// jumps the queue.
+    /// </summary>
+    internal long Behind(ReadOnlySpan<HopCapture.Engine.Model.Observation> observations, long nowNs)
+    {
+        if (observations.IsEmpty)
+        {
+            return 0;
+        }
+
+        long oldest = long.MaxValue, newest = long.MinValue;
+        foreach (ref readonly var observation in observations)
+        {
+            oldest = Math.Min(oldest, observation.TimestampNs);
+            newest = Math.Max(newest, observation.TimestampNs);
+        }
+
+        _lagFloorNs = Math.Min(_lagFloorNs, nowNs - newest);
+        var behind = (Int128)nowNs - oldest - _lagFloorNs;
+        return (long)Int128.Clamp(behind, 0, long.MaxValue);
+    }
 }
 
 /// <summary>

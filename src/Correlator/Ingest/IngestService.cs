@@ -29,6 +29,7 @@ public sealed partial class IngestService(
     IngestJournal journal,
     IngestQueueBudget budget,
     IHostApplicationLifetime lifetime,
+    TimeProvider timeProvider,
     ILogger<IngestService> logger) : Protos.Ingest.IngestBase
 {
     /// <summary>Batches of one stream queued for the journal and not yet acked; past it the stream is read no further.</summary>
@@ -305,9 +306,10 @@ public sealed partial class IngestService(
                 await limits.WaitAsync(state.Node, count, cancellationToken);
             }
 
-            // Waits while the batches queued for the journal and the engine hold the whole byte budget.
+            // Waits while the batches queued for the journal and the engine hold the whole byte
+            // budget; the most behind stream goes first, so the agents' halves of a probe arrive together.
             var bytes = IngestQueueBudget.Cost(count);
-            await budget.AcquireAsync(bytes, cancellationToken);
+            await budget.AcquireAsync(bytes, state.Behind(observations, timeProvider.NowNs()), cancellationToken);
 
             // Journalled even when empty, so its seq is remembered; waits while the journal's queue is full.
             var journalled = await journal.EnqueueAsync(state, batch.Seq, batch.Imported, observations, bytes, cancellationToken);

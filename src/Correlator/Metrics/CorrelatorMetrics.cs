@@ -104,6 +104,9 @@ public sealed class CorrelatorMetrics : BackgroundService
         var rejected = factory.CreateCounter("hopcapture_ingest_rejected_total", "Observations refused by ingest validation.");
         var finalized = factory.CreateCounter("hopcapture_engine_probes_finalized_total", "Probes the engine has finalised.");
         var inFlight = factory.CreateGauge("hopcapture_engine_in_flight", "Probes waiting for more observations.");
+        var heldBack = factory.CreateCounter("hopcapture_engine_held_back_total",
+            "Engine turns that left batches queued because the engine held Engine:MaxInFlight probes (ingest waits, acks slow down; nothing is dropped).");
+        var evicted = factory.CreateCounter("hopcapture_engine_evicted_total", "Probes dropped unfinished because the engine was full (only a single batch with more observations than Engine:MaxInFlight can cause it).");
         var stored = factory.CreateCounter("hopcapture_store_probes_total", "Probes written to the results store.");
         var storeFailed = factory.CreateCounter("hopcapture_store_failed_total", "Probes lost because the store refused the write.");
         var journalBytes = factory.CreateGauge("hopcapture_journal_bytes", "Bytes the ingest journal holds (batches acked but not yet covered by the store's checkpoint).");
@@ -157,6 +160,8 @@ public sealed class CorrelatorMetrics : BackgroundService
             finalized.IncTo(counters.Finalized);
             rejected.IncTo(agents.Rejected);
             inFlight.Set(engine.InFlight);
+            heldBack.IncTo(engine.HeldBack);
+            evicted.IncTo(counters.Evicted);
             stored.IncTo(writer.Stored);
             storeFailed.IncTo(writer.Failed);
             journalBytes.Set(journal.Bytes);

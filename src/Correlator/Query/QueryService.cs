@@ -41,6 +41,7 @@ public sealed partial class QueryService(
                 Late = (ulong)counters.Late,
                 Duplicates = (ulong)counters.Duplicates,
                 Rejected = (ulong)registry.Rejected,
+                HeldBack = (ulong)engine.HeldBack,
             },
         };
         response.Agents.AddRange(registry.Snapshot().Select(inventory.Decorate));

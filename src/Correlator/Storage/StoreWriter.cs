@@ -35,7 +35,7 @@ public sealed partial class StoreWriter(
     TimeProvider timeProvider,
     ILogger<StoreWriter> logger) : BackgroundService
 {
-    public const int MaxBatch = 1000;
+    public const int MaxBatch = 5000;
 
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
 

@@ -29,6 +29,24 @@ public sealed class IngestQueueBudgetTests
 
     [Test]
     [CancelAfter(10_000)]
+    public async Task Acquire_BudgetSpent_MostBehindStreamGoesFirst(CancellationToken cancellationToken)
+    {
+        var budget = Budget(1000);
+        await budget.AcquireAsync(1000, cancellationToken);
+        var current = budget.AcquireAsync(600, behindNs: 0, cancellationToken);
+        var late = budget.AcquireAsync(600, behindNs: 3_000_000_000, cancellationToken);
+
+        budget.Release(1000);
+        await late.WaitAsync(cancellationToken);
+        Assert.That(current.IsCompleted, Is.False, "the stream three seconds behind went first; 600 + 600 is over the budget");
+
+        budget.Release(600);
+        await current.WaitAsync(cancellationToken);
+        Assert.That(budget.Used, Is.EqualTo(600));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
     public async Task Acquire_LargerThanTheBudget_GoesAloneWhenNothingIsQueued(CancellationToken cancellationToken)
     {
         var budget = Budget(1000);
