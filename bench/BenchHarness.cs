@@ -66,7 +66,15 @@ public sealed record IngestRun(
     double MaxMs,
     double Cores,
     double StoreCores,
-    long PeakMemoryBytes);
+    long PeakMemoryBytes,
+    EngineDuringRun? Engine = null);
+
+/// <summary>
+/// The correlator's engine counters over the measured run (ListAgents before and after): late
+/// observations came after their probe was finalised (the probe was cut short), evicted probes
+/// were dropped unfinished, held-back turns left batches queued because the engine was full.
+/// </summary>
+public sealed record EngineDuringRun(ulong Late, ulong Evicted, ulong HeldBack);
 
 /// <summary>
 /// The benchmark: generates a capture set with the tests' <see cref="SyntheticPath"/> (field report
@@ -150,7 +158,8 @@ public static class BenchHarness
     {
         ArgumentNullException.ThrowIfNull(run);
         return $"{run.ObsPerSecond:N0} obs/s accepted, capture → queryable p50 {run.P50Ms:0} / p99 {run.P99Ms:0} / max {run.MaxMs:0} ms " +
-               $"({run.ProbesStored:N0} probes), correlator {run.Cores:0.00} cores, peak resident {run.PeakMemoryBytes / 1e6:0} MB";
+               $"({run.ProbesStored:N0} probes), correlator {run.Cores:0.00} cores, peak resident {run.PeakMemoryBytes / 1e6:0} MB" +
+               (run.Engine is { } e ? $"; engine: {e.Late:N0} late observations, {e.Evicted:N0} evicted, held back {e.HeldBack:N0} turns" : "");
     }
 
     /// <summary>The headline figures: medians of the runs, except peak memory, which is the largest (the bound must hold in every run).</summary>
@@ -445,6 +454,9 @@ public static class BenchHarness
         var latencies = new List<double>();
         var poller = Task.Run(() => Poll(store, time, latencies, startId, totalProbes, stop.Token));
 
+        using var queryChannel = HopCapture.IngestClient.IngestChannels.Create(address, null);
+        var query = new HopCapture.Protos.Query.QueryClient(queryChannel);
+        var engineBefore = (await query.ListAgentsAsync(new HopCapture.Protos.ListAgentsRequest())).Engine;
         var cpuBefore = correlator.CpuSeconds();
         var storeCpuBefore = store.CpuSeconds();
         var clock = Stopwatch.StartNew();
@@ -460,6 +472,7 @@ public static class BenchHarness
         await stop.CancelAsync();
         await poller.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var peakMemory = correlator.PeakResidentBytes();
+        var engineAfter = (await query.ListAgentsAsync(new HopCapture.Protos.ListAgentsRequest())).Engine;
         await correlator.StopAsync(TimeSpan.FromSeconds(30));
         latencies.Sort();
         return new IngestRun(
@@ -471,7 +484,8 @@ public static class BenchHarness
             latencies.Count > 0 ? latencies[^1] : 0,
             busySeconds > 0 ? cpu / busySeconds : 0,
             busySeconds > 0 ? storeCpu / busySeconds : 0,
-            peakMemory);
+            peakMemory,
+            new EngineDuringRun(engineAfter.Late - engineBefore.Late, engineAfter.Evicted - engineBefore.Evicted, engineAfter.HeldBack - engineBefore.HeldBack));
     }
 
     private static long Now(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000 + (time.GetTimestamp() % 1_000_000);

@@ -43,6 +43,7 @@ public class BenchHarnessTests
                 Assert.That(results.LatencyP99Ms, Is.GreaterThan(0));
                 Assert.That(results.IngestRuns, Has.Count.EqualTo(2), "each run reported, against a fresh correlator");
                 Assert.That(results.IngestRuns.Select(r => r.PeakMemoryBytes), Is.All.GreaterThan(0));
+                Assert.That(results.IngestRuns.Select(r => r.Engine), Is.All.EqualTo(new EngineDuringRun(0, 0, 0)), "a light load: no probe cut short, dropped or held back");
                 Assert.That(File.ReadAllText(Path.Combine(settings.OutputDirectory, "RESULTS.md")), Does.Contain("| 2 |"), "a row per run");
                 Assert.That(File.ReadAllText(Path.Combine(settings.OutputDirectory, "RESULTS.md")), Does.Contain("engine, one core"));
                 Assert.That(File.Exists(Path.Combine(settings.OutputDirectory, "results.json")), Is.True);
