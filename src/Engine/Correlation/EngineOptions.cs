@@ -3,7 +3,10 @@ namespace HopCapture.Engine.Correlation;
 /// <summary>Tuning of the correlation engine. Defaults are what the correlator ships with.</summary>
 public sealed class EngineOptions
 {
-    /// <summary>In-flight probes kept at most; past it the oldest is evicted (dropped and counted).</summary>
+    /// <summary>
+    /// In-flight probes kept at most. The engine itself evicts the oldest past it (dropped and
+    /// counted); the correlator never lets it get there: it leaves batches queued, holding ingest back.
+    /// </summary>
     public int MaxInFlight { get; set; } = 200_000;
 
     /// <summary>A probe not complete this long after its first observation is finalised as it is (lost).</summary>
