@@ -31,6 +31,13 @@ public class PackedObservationsTests
         return writer.Take();
     }
 
+    /// <summary>Every record of a batch's packed field, as written.</summary>
+    internal static EngineObservation[] Unpack(ObservationBatch batch) =>
+    [
+        .. Enumerable.Range(0, batch.Packed.Length / PackedObservations.RecordBytes)
+            .Select(i => PackedObservations.Read(batch.Packed.Span.Slice(i * PackedObservations.RecordBytes, PackedObservations.RecordBytes))),
+    ];
+
     [Test]
     public void Read_WhatWriteWrote_SameObservationsIPv4AndIPv6()
     {
