@@ -41,7 +41,7 @@ public sealed class CorrelatorOptions
 
     /// <summary>
     /// Largest gRPC message accepted (an agent batch, a Hello), in bytes; a larger one ends that
-    /// stream with ResourceExhausted. Agents send batches of ~1,000 observations (~40 KB).
+    /// stream with ResourceExhausted. Agents send batches of ~1,000 observations (~52 KB packed).
     /// </summary>
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
