@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Grpc.Core;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Protos;
 using Polly;
 using Polly.Retry;
@@ -10,7 +11,8 @@ namespace HopCapture.IngestClient;
 /// One ingest client, async end to end: opens the Connect stream, sends the Hello and waits for
 /// the Welcome, resumes after <c>Welcome.resume_after_seq</c>, sends the source's sealed batches
 /// with contiguous seqs (and heartbeats and control results), hands acks and control commands to
-/// the observer, and reconnects with backoff (<see cref="IngestRetry"/>) re-sending whatever is
+/// the observer (batches with packed observations as repeated ones to a correlator whose Welcome
+/// does not accept packed), and reconnects with backoff (<see cref="IngestRetry"/>) re-sending whatever is
 /// not acked. <see cref="RunAsync"/> ends once the source is completed and every batch is acked
 /// (or the flush deadline passed), with <see cref="IngestRefusedException"/> when the correlator
 /// refuses this client, or when the caller cancels.
@@ -138,7 +140,7 @@ public sealed class IngestSession
         _observer.Connected(welcome);
 
         var receive = ReceiveLoopAsync(call, stream.Token);
-        var send = SendLoopAsync(call, Math.Max(welcome.ResumeAfterSeq + 1, helloNext), interfacesSent, stream.Token);
+        var send = SendLoopAsync(call, Math.Max(welcome.ResumeAfterSeq + 1, helloNext), interfacesSent, welcome.AcceptsPacked, stream.Token);
         var first = await Task.WhenAny(receive, send);
         if (first == send && send.IsCompletedSuccessfully)
         {
@@ -234,7 +236,7 @@ public sealed class IngestSession
     private long InterfacesVersion() => _options.InterfacesVersion?.Invoke() ?? 0;
 
     private async Task SendLoopAsync(
-        AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call, ulong nextSeq, long interfacesSent, CancellationToken cancellationToken)
+        AsyncDuplexStreamingCall<AgentMessage, CorrelatorMessage> call, ulong nextSeq, long interfacesSent, bool acceptsPacked, CancellationToken cancellationToken)
     {
         var heartbeat = _options.Heartbeat;
         var nextHeartbeat = _time.GetUtcNow();
@@ -258,7 +260,9 @@ public sealed class IngestSession
                     throw new IngestSessionException($"batches {nextSeq}..{batch.Seq - 1} were dropped before they were sent");
                 }
 
-                await call.RequestStream.WriteAsync(new AgentMessage { Batch = batch }, cancellationToken);
+                // A correlator from before packed batches would ack the records it cannot see as an empty batch.
+                var sent = acceptsPacked || batch.Packed.IsEmpty ? batch : PackedObservations.Unpacked(batch);
+                await call.RequestStream.WriteAsync(new AgentMessage { Batch = sent }, cancellationToken);
                 nextSeq++;
             }
 

@@ -304,15 +304,16 @@ public sealed class SpoolBatchSource : IIngestBatchSource, IDisposable
         _log.Dispose();
     }
 
+    /// <summary>Packed (one buffer, not a message per observation); the Hello index is the observation's own interface.</summary>
     private static ObservationBatch ToProto(ulong seq, CapturedObservation[] observations)
     {
-        var batch = new ObservationBatch { Seq = seq };
-        foreach (var captured in observations)
+        var packed = new PackedBatchWriter(observations.Length);
+        foreach (ref readonly var captured in observations.AsSpan())
         {
-            batch.Observations.Add(captured.Observation.ToProto(captured.WireLength, captured.Vlan));
+            packed.Add(captured.Observation, captured.Observation.Iface);
         }
 
-        return batch;
+        return new ObservationBatch { Seq = seq, Packed = packed.Take() };
     }
 
     /// <summary>After an append: the batches the log deleted to stay under its bound, counted as dropped.</summary>

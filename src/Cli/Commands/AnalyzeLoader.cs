@@ -61,10 +61,8 @@ public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
         }
 
         var (node, index) = _byIface[observation.Iface];
-        var proto = observation.ToProto(wireLength, vlan);
-        proto.Iface = index;
-        node.Current.Observations.Add(proto);
-        if (node.Current.Observations.Count >= BatchSize)
+        node.Current.Add(observation, (int)index);
+        if (node.Current.Count >= BatchSize)
         {
             ThrowIfFailed();
             try
@@ -89,7 +87,7 @@ public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
         {
             foreach (var node in _nodes)
             {
-                if (node.Current.Observations.Count > 0)
+                if (node.Current.Count > 0)
                 {
                     await node.Batches.SealAsync(node.TakeCurrent(), _stop.Token).WaitAsync(cancellationToken);
                 }
@@ -200,7 +198,8 @@ public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
 
         public Task Run { get; set; } = Task.CompletedTask;
 
-        public ObservationBatch Current { get; private set; } = new() { Imported = true };
+        /// <summary>The batch being filled, packed: no message per observation (the bench's load generator runs through here).</summary>
+        public PackedBatchWriter Current { get; } = new(BatchSize);
 
         public ulong Observations { get; private set; }
 
@@ -212,10 +211,8 @@ public sealed class AnalyzeLoader : IObservationSink, IAsyncDisposable
 
         public ObservationBatch TakeCurrent()
         {
-            var batch = Current;
-            Observations += (ulong)batch.Observations.Count;
-            Current = new ObservationBatch { Imported = true };
-            return batch;
+            Observations += (ulong)Current.Count;
+            return new ObservationBatch { Imported = true, Packed = Current.Take() };
         }
 
         // One stream at a time receives, and the totals are read after the session ended.

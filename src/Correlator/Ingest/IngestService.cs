@@ -78,6 +78,8 @@ public sealed partial class IngestService(
             var ifaceIds = Register(hello.Node, hello.Interfaces);
             state = registry.Connect(hello, context.Peer);
             var resumeAfter = registry.AcceptedSeq(state) ?? 0;
+            // Fixed for the stream: the Welcome told the agent which form to send.
+            var acceptPacked = options.CurrentValue.AcceptPacked;
             Log.AgentConnected(logger, hello.Node, hello.InstanceId, context.Peer, hello.Interfaces.Count, resumeAfter);
             await responseStream.WriteAsync(
                 new CorrelatorMessage
@@ -87,6 +89,7 @@ public sealed partial class IngestService(
                         CorrelatorVersion = Version,
                         ResumeAfterSeq = resumeAfter,
                         AgentId = hello.Node + "/" + hello.InstanceId,
+                        AcceptsPacked = acceptPacked,
                     },
                 },
                 cancellationToken);
@@ -102,7 +105,7 @@ public sealed partial class IngestService(
                 switch (message.BodyCase)
                 {
                     case AgentMessage.BodyOneofCase.Batch:
-                        lastSubmitted = await SubmitBatchAsync(state, ifaceIds, message.Batch, cancellationToken);
+                        lastSubmitted = await SubmitBatchAsync(state, ifaceIds, acceptPacked, message.Batch, cancellationToken);
                         await acks.Writer.WriteAsync(lastSubmitted, ackFailed.Token);
                         break;
                     case AgentMessage.BodyOneofCase.Interfaces:
@@ -267,7 +270,7 @@ public sealed partial class IngestService(
     /// it is journalled. A batch at or below what this instance already had journalled or queued
     /// (a re-send after a reconnect) is acked again without being processed.
     /// </summary>
-    private async Task<Task<Ack>> SubmitBatchAsync(AgentState state, int[] ifaceIds, ObservationBatch batch, CancellationToken cancellationToken)
+    private async Task<Task<Ack>> SubmitBatchAsync(AgentState state, int[] ifaceIds, bool acceptPacked, ObservationBatch batch, CancellationToken cancellationToken)
     {
         await state.BatchGate.WaitAsync(cancellationToken);
         try
@@ -278,28 +281,8 @@ public sealed partial class IngestService(
                 return Task.FromResult(new Ack { Seq = batch.Seq });
             }
 
-            var observations = new EngineObservation[batch.Observations.Count];
-            var count = 0;
-            var rejected = 0;
-            var firstReason = "";
-            for (var i = 0; i < batch.Observations.Count; i++)
-            {
-                if (ObservationValidator.TryConvert(batch.Observations[i], ifaceIds, out var observation, out var problem))
-                {
-                    // The engine carries the flag with each observation into the probe it joins.
-                    observations[count++] = batch.Imported ? observation with { Imported = true } : observation;
-                }
-                else if (rejected++ == 0)
-                {
-                    firstReason = $"observation {i}: {problem}";
-                }
-            }
-
-            if (count < observations.Length)
-            {
-                Array.Resize(ref observations, count);
-            }
-
+            var observations = ObservationValidator.ConvertBatch(batch, ifaceIds, acceptPacked, out var rejected, out var firstReason);
+            var count = observations.Length;
             if (count > 0)
             {
                 // Waits while this node is over its rate: the missing acks slow the agent down.

@@ -1,62 +1,102 @@
 using System.Globalization;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Engine.Model;
+using HopCapture.Protos;
+using EngineObservation = HopCapture.Engine.Model.Observation;
 using ProtoObservation = HopCapture.Protos.Observation;
 
 namespace HopCapture.Correlator.Ingest;
 
-/// <summary>Checks one wire observation and converts it to the engine's form.</summary>
+/// <summary>Checks wire observations (repeated or packed) and converts them to the engine's form.</summary>
 public static class ObservationValidator
 {
+    /// <summary>
+    /// Every observation of a batch that passes, repeated ones first, then the packed records;
+    /// a refused one counts in <paramref name="rejected"/> and the first reason names its index.
+    /// A packed field that is not a whole number of records is refused as a whole (its framing
+    /// cannot be trusted), counted as its records with a torn tail as one; the repeated ones stay.
+    /// </summary>
+    /// <param name="acceptPacked">Correlator:AcceptPacked; when false the packed field is refused, as the Welcome said.</param>
+    public static EngineObservation[] ConvertBatch(
+        ObservationBatch batch, ReadOnlySpan<int> ifaceIds, bool acceptPacked, out int rejected, out string firstReason)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var repeated = batch.Observations;
+        var packed = batch.Packed.Span;
+        var packedProblem = PackedObservations.LengthProblem(packed.Length)
+            ?? (acceptPacked || packed.IsEmpty ? null : "packed observations are not accepted here (Correlator:AcceptPacked is false)");
+        var packedCount = packedProblem is null ? packed.Length / PackedObservations.RecordBytes : 0;
+        var observations = new EngineObservation[repeated.Count + packedCount];
+        var count = 0;
+        rejected = 0;
+        firstReason = "";
+        for (var i = 0; i < repeated.Count; i++)
+        {
+            if (TryConvert(repeated[i], ifaceIds, out var observation, out var problem))
+            {
+                // The engine carries the flag with each observation into the probe it joins.
+                observations[count++] = batch.Imported ? observation with { Imported = true } : observation;
+            }
+            else if (rejected++ == 0)
+            {
+                firstReason = $"observation {Num(i)}: {problem}";
+            }
+        }
+
+        if (packedProblem is not null)
+        {
+            if (rejected == 0)
+            {
+                firstReason = $"observations {Num(repeated.Count)} on: {packedProblem}";
+            }
+
+            rejected += PackedObservations.Count(packed.Length);
+        }
+
+        for (var r = 0; r < packedCount; r++)
+        {
+            var record = packed.Slice(r * PackedObservations.RecordBytes, PackedObservations.RecordBytes);
+            if (PackedObservations.TryRead(record, ifaceIds, batch.Imported, out observations[count], out var problem))
+            {
+                count++;
+            }
+            else if (rejected++ == 0)
+            {
+                firstReason = $"observation {Num(repeated.Count + r)}: {problem}";
+            }
+        }
+
+        if (count < observations.Length)
+        {
+            Array.Resize(ref observations, count);
+        }
+
+        return observations;
+    }
+
     /// <param name="ifaceIds">Catalog id of each interface in the Hello, by Hello index.</param>
     /// <param name="problem">Why it was refused, naming the field; "" when valid.</param>
-    public static bool TryConvert(ProtoObservation observation, IReadOnlyList<int> ifaceIds, out Observation result, out string problem)
+    public static bool TryConvert(ProtoObservation observation, ReadOnlySpan<int> ifaceIds, out EngineObservation result, out string problem)
     {
         ArgumentNullException.ThrowIfNull(observation);
-        ArgumentNullException.ThrowIfNull(ifaceIds);
         result = default;
-        if (observation.Iface >= (uint)ifaceIds.Count)
+        var failed = ObservationRules.Iface(observation.Iface, ifaceIds.Length)
+            ?? AddressProblem("src", observation.Src.Length)
+            ?? AddressProblem("dst", observation.Dst.Length)
+            ?? ObservationRules.Type((int)observation.Type)
+            ?? ObservationRules.Timestamp(observation.TsNs);
+        if (failed is null && (observation.IcmpId > ushort.MaxValue || observation.IcmpSeq > ushort.MaxValue))
         {
-            problem = $"iface {Num(observation.Iface)} is out of range (the Hello lists {Num(ifaceIds.Count)} interfaces)";
+            failed = $"icmp_id {Num(observation.IcmpId)} / icmp_seq {Num(observation.IcmpSeq)} exceed 16 bits";
+        }
+
+        if (failed is not null)
+        {
+            problem = failed;
             return false;
         }
 
-        if (observation.Src.Length is not (4 or 16))
-        {
-            problem = $"src is {Num(observation.Src.Length)} bytes (an IP address is 4 or 16)";
-            return false;
-        }
-
-        if (observation.Dst.Length is not (4 or 16))
-        {
-            problem = $"dst is {Num(observation.Dst.Length)} bytes (an IP address is 4 or 16)";
-            return false;
-        }
-
-        var type = observation.Type switch
-        {
-            HopCapture.Protos.EchoType.Request => EchoType.Request,
-            HopCapture.Protos.EchoType.Reply => EchoType.Reply,
-            _ => (EchoType)0,
-        };
-        if (type == 0)
-        {
-            problem = "type is not set (request or reply)";
-            return false;
-        }
-
-        if (observation.TsNs <= 0)
-        {
-            problem = $"ts_ns {Num(observation.TsNs)} is not a unix time in ns";
-            return false;
-        }
-
-        if (observation.IcmpId > ushort.MaxValue || observation.IcmpSeq > ushort.MaxValue)
-        {
-            problem = $"icmp_id {Num(observation.IcmpId)} / icmp_seq {Num(observation.IcmpSeq)} exceed 16 bits";
-            return false;
-        }
-
-        result = new Observation(
+        result = new EngineObservation(
             ifaceIds[(int)observation.Iface],
             observation.TsNs,
             IpAddress128.FromBytes(observation.Src.Span),
@@ -64,11 +104,14 @@ public static class ObservationValidator
             (ushort)observation.IcmpId,
             (ushort)observation.IcmpSeq,
             observation.PayloadHash,
-            type,
-            Contracts.Mapping.ContractMapping.ToEngine(observation.Direction));
+            (Engine.Model.EchoType)observation.Type,
+            observation.Direction.ToEngine());
         problem = "";
         return true;
     }
+
+    private static string? AddressProblem(string field, int length) =>
+        length is 4 or 16 ? null : $"{field} is {Num(length)} bytes (an IP address is 4 or 16)";
 
     private static string Num<T>(T value)
         where T : IFormattable => value.ToString(null, CultureInfo.InvariantCulture);

@@ -43,10 +43,18 @@ public sealed class TestAgent : IAsyncDisposable
         }
     }
 
-    public async Task<Ack> SendBatchAsync(ulong seq, IEnumerable<Observation> observations, bool imported = false)
+    public Task<Ack> SendBatchAsync(ulong seq, IEnumerable<Observation> observations, bool imported = false)
     {
         var batch = new ObservationBatch { Seq = seq, Imported = imported };
         batch.Observations.AddRange(observations);
+        return SendBatchAsync(batch);
+    }
+
+    /// <summary>Sends a batch as built (packed observations, say) and returns its ack.</summary>
+    public async Task<Ack> SendBatchAsync(ObservationBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var seq = batch.Seq;
         try
         {
             await _call.RequestStream.WriteAsync(new AgentMessage { Batch = batch }).WaitAsync(CallTimeout);

@@ -358,7 +358,7 @@ public class IngestSessionTests
         return batch;
     }
 
-    private sealed class Recorder : IIngestSessionObserver
+    internal sealed class Recorder : IIngestSessionObserver
     {
         public ConcurrentQueue<Welcome> Welcomes { get; } = new();
 

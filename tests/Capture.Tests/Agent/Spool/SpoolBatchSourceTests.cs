@@ -3,6 +3,7 @@ using HopCapture.Agent.Capture;
 using HopCapture.Agent.Spool;
 using HopCapture.Engine.Model;
 using HopCapture.Protos;
+using HopCapture.Tests.Contracts;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HopCapture.Tests.Agent.Spool;
@@ -58,9 +59,9 @@ public class SpoolBatchSourceTests
         Assert.Multiple(() =>
         {
             Assert.That(batches.Select(b => b.Seq), Is.EqualTo(new ulong[] { 1, 2, 3, 4, 5 }));
-            Assert.That(batches.SelectMany(b => b.Observations).Select(o => (int)o.IcmpSeq), Is.EqualTo(Enumerable.Range(0, 50)));
-            Assert.That(batches[0].Observations[0].Vlan, Is.EqualTo(100));
-            Assert.That(batches[0].Observations[0].WireLength, Is.EqualTo(98));
+            Assert.That(batches.SelectMany(PackedObservationsTests.Unpack).Select(o => (int)o.IcmpSeq), Is.EqualTo(Enumerable.Range(0, 50)));
+            Assert.That(batches[0].Observations, Is.Empty, "sent packed");
+            Assert.That(PackedObservationsTests.Unpack(batches[0])[0], Is.EqualTo(Observations(0, 1)[0].Observation));
             Assert.That(source.Statistics().ReplayedBatches, Is.Zero, "nothing read from disk");
             Assert.That(source.PendingObservations, Is.EqualTo(50));
         });
@@ -80,7 +81,7 @@ public class SpoolBatchSourceTests
         Assert.Multiple(() =>
         {
             Assert.That(batches.Select(b => b.Seq), Is.EqualTo(Enumerable.Range(1, sealedCount).Select(i => (ulong)i)));
-            Assert.That(batches.Select(b => (int)b.Observations[0].IcmpSeq), Is.EqualTo(Enumerable.Range(0, sealedCount)));
+            Assert.That(batches.Select(b => (int)PackedObservationsTests.Unpack(b)[0].IcmpSeq), Is.EqualTo(Enumerable.Range(0, sealedCount)));
             Assert.That(source.Statistics().ReplayedBatches, Is.EqualTo(20), "the 20 oldest came from disk");
         });
     }
