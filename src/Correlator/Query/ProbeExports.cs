@@ -2,22 +2,17 @@ namespace HopCapture.Correlator.Query;
 
 /// <summary>
 /// What the correlator's exports (ExportProbes, <c>capture probes --all</c>) are doing, across
-/// calls: how many run, the pages they read and the probes they sent, and how many the caller
-/// gave up on. The pages read against the probes sent show that an export reads as its caller
-/// reads (one page ahead at most), and a stopped export that its reads stopped too.
+/// calls: how many run, the probes they sent and how many the caller gave up on (the pages
+/// read from the store are <see cref="Storage.ProbeQueries.PagesRead"/>).
 /// </summary>
 public sealed class ProbeExports
 {
     private long _running;
-    private long _pagesRead;
     private long _probesSent;
     private long _stopped;
 
     /// <summary>Exports in progress.</summary>
     public long Running => Interlocked.Read(ref _running);
-
-    /// <summary>Store pages read by every export since start.</summary>
-    public long PagesRead => Interlocked.Read(ref _pagesRead);
 
     /// <summary>Probes written to export streams since start.</summary>
     public long ProbesSent => Interlocked.Read(ref _probesSent);
@@ -35,8 +30,6 @@ public sealed class ProbeExports
             Interlocked.Increment(ref _stopped);
         }
     }
-
-    internal void PageRead() => Interlocked.Increment(ref _pagesRead);
 
     internal void Sent(int probes) => Interlocked.Add(ref _probesSent, probes);
 }

@@ -36,7 +36,6 @@ public sealed partial class QueryService
             using var pages = queries.Pages(filter, ExportPageSize, cancellationToken).GetEnumerator();
             while (Store(pages.MoveNext, cancellationToken))
             {
-                exports.PageRead();
                 var chunk = new ProbeExportChunk();
                 var bytes = 0;
                 foreach (var probe in pages.Current)

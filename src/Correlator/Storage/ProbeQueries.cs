@@ -47,6 +47,7 @@ public sealed record ProbeLookupKey(string Src, string Dst, int IcmpSeq, int Icm
 public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider = null)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private long _pagesRead;
 
     /// <summary>Probes whose rtt is above this count as slow for the dominant segment.</summary>
     public const long SlowProbeNs = PathSummaryBuilder.SlowProbeNs;
@@ -68,6 +69,12 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
     /// first page is read are left out, so probes stored meanwhile do not slip in below the
     /// cursor. <paramref name="cancellationToken"/> stops a page's statement and the paging.
     /// </summary>
+    /// <summary>
+    /// Pages <see cref="Pages"/> has read from the store since start: against the pages an export
+    /// sent, it shows the reads keep pace with the caller (no read-ahead) and stop when it stops.
+    /// </summary>
+    public long PagesRead => Interlocked.Read(ref _pagesRead);
+
     public IEnumerable<List<ProbeRecord>> Pages(ProbeFilter filter, int pageSize, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
@@ -91,6 +98,8 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
 
                 rows = session.ReadProbes(page).ToList();
             }
+
+            Interlocked.Increment(ref _pagesRead);
 
             if (rows.Count > 0)
             {
