@@ -79,7 +79,10 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
-        var page = filter with { OrderByRtt = false, Limit = pageSize, After = null, ThroughId = 0 };
+        // An upper bound on arrival, even an open one, hands the planner the arrival index's range:
+        // the first page walks the index from the top instead of sorting the window (SQLite, a
+        // million-probe day: 5.5 s, 0.15 s so).
+        var page = filter with { UntilNs = filter.UntilNs == 0 ? long.MaxValue : filter.UntilNs, OrderByRtt = false, Limit = pageSize, After = null, ThroughId = 0 };
         while (true)
         {
             List<ProbeRecord> rows;

@@ -286,7 +286,9 @@ public sealed class SqliteReadSession : IStoreReadSession
 
         if (filter.ThroughId > 0)
         {
-            where.Append(" AND id <= $through");
+            // "+id": a bound on the rowid must not become the plan's range, or every page sorts the
+            // whole partition by arrival (a page of 1,000 took 5 s in a million-probe day, 30 ms so).
+            where.Append(" AND +id <= $through");
             command.Parameters.AddWithValue("$through", filter.ThroughId);
         }
 
