@@ -73,6 +73,19 @@ public class CliAppTests
     }
 
     [Test]
+    public async Task ProbesAll_CtrlC_Exit130AndTheServerStops()
+    {
+        await using var server = await CannedQueryServer.StartAsync();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        var result = await Run(["probes", "--all", "--json", "--correlator", server.Url], cancellationToken: interrupt.Token);
+
+        Assert.That(result.ExitCode, Is.EqualTo(130));
+        Assert.That(result.Stderr, Is.EqualTo("capture: interrupted\n"));
+        await server.Service.ExportAbandoned.Task.WaitAsync(Timeout);
+    }
+
+    [Test]
     public async Task RunAsync_LongerTimeout_WaitsForTheSlowAnswer()
     {
         await using var server = await CannedQueryServer.StartAsync();
