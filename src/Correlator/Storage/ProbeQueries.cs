@@ -61,6 +61,12 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
     }
 
     /// <summary>
+    /// Pages <see cref="Pages"/> has read from the store since start: against the pages an export
+    /// sent, it shows the reads keep pace with the caller (no read-ahead) and stop when it stops.
+    /// </summary>
+    public long PagesRead => Interlocked.Read(ref _pagesRead);
+
+    /// <summary>
     /// Every probe matching <paramref name="filter"/> (its Limit, order and cursor ignored),
     /// newest first, in pages of at most <paramref name="pageSize"/>. Each page is read in its own
     /// short session, starting after the last probe of the page before (keyset), so nothing is
@@ -69,12 +75,6 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
     /// first page is read are left out, so probes stored meanwhile do not slip in below the
     /// cursor. <paramref name="cancellationToken"/> stops a page's statement and the paging.
     /// </summary>
-    /// <summary>
-    /// Pages <see cref="Pages"/> has read from the store since start: against the pages an export
-    /// sent, it shows the reads keep pace with the caller (no read-ahead) and stop when it stops.
-    /// </summary>
-    public long PagesRead => Interlocked.Read(ref _pagesRead);
-
     public IEnumerable<List<ProbeRecord>> Pages(ProbeFilter filter, int pageSize, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
