@@ -61,6 +61,7 @@ public static class CliApp
             "Examples:\n" +
             "  capture paths --since 1h\n" +
             "  capture probes --dst 192.168.47.127 --min-rtt 20ms --order rtt\n" +
+            "  capture probes --all --since 1d --json > day.jsonl   (every probe, one per line, as it streams)\n" +
             "  capture explain 42\n" +
             "  capture explain --src 192.168.47.111 --dst 192.168.47.127 --seq 110\n" +
             "  capture watch --min-rtt 50ms --count 10\n" +

@@ -43,7 +43,9 @@ public static class IngestChannels
     /// <param name="credentials">TLS files and token.</param>
     /// <param name="connectTimeout">How long a connection attempt may take.</param>
     /// <param name="pingPolicy">When keep-alive pings are sent.</param>
-    public static GrpcChannel Create(Uri address, CorrelatorCredentials credentials, TimeSpan connectTimeout, HttpKeepAlivePingPolicy pingPolicy)
+    /// <param name="maxReceiveMessageBytes">The largest message accepted; null: gRPC's 4 MiB.</param>
+    public static GrpcChannel Create(
+        Uri address, CorrelatorCredentials credentials, TimeSpan connectTimeout, HttpKeepAlivePingPolicy pingPolicy, int? maxReceiveMessageBytes = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(credentials);
@@ -62,6 +64,11 @@ public static class IngestChannels
         }
 
         var options = new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true };
+        if (maxReceiveMessageBytes is { } max)
+        {
+            options.MaxReceiveMessageSize = max;
+        }
+
         if (credentials.Token is { Length: > 0 } token)
         {
             var header = "Bearer " + token;

@@ -100,9 +100,9 @@ internal static class WatchCommand
     private sealed class WaitingStatus(CliContext context, string address) : IDisposable
     {
         private readonly Lock _gate = new();
+        private readonly StatusLine _line = new(context.Error);
         private PeriodicTimer? _timer;
         private bool _done;
-        private int _shownLength;
 
         public void Start(CancellationToken cancellationToken)
         {
@@ -129,12 +129,7 @@ internal static class WatchCommand
         {
             lock (_gate)
             {
-                if (!_done && _shownLength > 0)
-                {
-                    context.Error.Write("\r" + new string(' ', _shownLength) + "\r");
-                    context.Error.Flush();
-                }
-
+                _line.Clear();
                 _done = true;
                 _timer?.Dispose();
             }
@@ -146,15 +141,10 @@ internal static class WatchCommand
         {
             lock (_gate)
             {
-                if (_done)
+                if (!_done)
                 {
-                    return;
+                    _line.Show($"waiting for probes from {address} ({seconds.ToString(CultureInfo.InvariantCulture)}s, Ctrl-C to stop)");
                 }
-
-                var text = $"waiting for probes from {address} ({seconds.ToString(CultureInfo.InvariantCulture)}s, Ctrl-C to stop)";
-                context.Error.Write("\r" + text.PadRight(_shownLength));
-                context.Error.Flush();
-                _shownLength = Math.Max(_shownLength, text.Length);
             }
         }
     }

@@ -26,6 +26,9 @@ public static class ExitCodes
 /// <summary>A problem with what the user typed that only shows after parsing (e.g. conflicting flags).</summary>
 public sealed class CliUsageException(string message) : Exception(message);
 
+/// <summary>A wait that ran out on the CLI's side (a stalled stream), worded in full: exit <see cref="ExitCodes.TimedOut"/>.</summary>
+public sealed class CliTimeoutException(string message) : Exception(message);
+
 /// <summary>Turns any failure into the one line and exit code the user sees; never a stack trace.</summary>
 public static class CliFailures
 {
@@ -35,6 +38,7 @@ public static class CliFailures
         return exception switch
         {
             CliUsageException usage => (ExitCodes.Usage, "capture: " + usage.Message),
+            CliTimeoutException timeout => (ExitCodes.TimedOut, "capture: " + timeout.Message),
             RpcException rpc => DescribeRpc(rpc, address, callTimeout),
             OperationCanceledException => (ExitCodes.Interrupted, "capture: interrupted"),
             _ => (ExitCodes.Failed, $"capture: unexpected error: {OneLine(exception.Message)} ({exception.GetType().Name})"),

@@ -27,9 +27,16 @@ public sealed class CorrelatorConnection : IDisposable
             address,
             credentials,
             callTimeout < TimeSpan.FromSeconds(5) ? callTimeout : TimeSpan.FromSeconds(5),
-            HttpKeepAlivePingPolicy.WithActiveRequests);
+            HttpKeepAlivePingPolicy.WithActiveRequests,
+            MaxAnswerBytes);
         Client = new Query.QueryClient(_channel);
     }
+
+    /// <summary>
+    /// The largest answer the CLI takes: ListProbes' 10,000 probes of six points with VM labels
+    /// are ~5 MB, over gRPC's default 4 MiB (exports come in ~1 MiB chunks).
+    /// </summary>
+    public const int MaxAnswerBytes = 64 * 1024 * 1024;
 
     public Uri Address { get; }
 

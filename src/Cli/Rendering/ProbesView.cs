@@ -17,20 +17,32 @@ public static class ProbesView
             return footer;
         }
 
-        var table = Tables.Create("id", "time (UTC)", "src → dst", "id/seq", ">RTT", "verdict", "lost in");
+        var table = Tables.Create(Headers);
         foreach (var probe in response.Probes)
         {
-            table.Row(
-                probe.Id.ToString(CultureInfo.InvariantCulture),
-                Formats.Time(probe.FirstTsNs, today),
-                PathText(probe),
-                $"{probe.Key?.IcmpId ?? 0}/{probe.Key?.IcmpSeq ?? 0}",
-                probe.Answered ? Formats.Duration(probe.RttNs) : "lost",
-                VerdictText(probe),
-                LostIn(probe));
+            table.Row(Cells(probe, today));
         }
 
         return new Rows(table, footer);
+    }
+
+    /// <summary>The columns of a probe row; a leading '>' marks a right-aligned one (<see cref="Tables.Create"/>).</summary>
+    public static readonly string[] Headers = ["id", "time (UTC)", "src → dst", "id/seq", ">RTT", "verdict", "lost in"];
+
+    /// <summary>One probe's row, in the order of <see cref="Headers"/>: the bounded table's and the streamed export's.</summary>
+    public static string[] Cells(ProbeRecord probe, DateOnly today)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        return
+        [
+            probe.Id.ToString(CultureInfo.InvariantCulture),
+            Formats.Time(probe.FirstTsNs, today),
+            PathText(probe),
+            $"{probe.Key?.IcmpId ?? 0}/{probe.Key?.IcmpSeq ?? 0}",
+            probe.Answered ? Formats.Duration(probe.RttNs) : "lost",
+            VerdictText(probe),
+            LostIn(probe),
+        ];
     }
 
     /// <summary>

@@ -64,6 +64,7 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<CorrelatorChannels>();
         services.TryAddSingleton<IResultsStore>(StoreBackends.ResultsStore);
         services.TryAddSingleton(sp => new ProbeQueries(sp.GetRequiredService<IResultsStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<Query.ProbeExports>();
         services.TryAddSingleton(sp => new Loss.LossQueries(sp.GetRequiredService<IResultsStore>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<Inventory.VmInventory>();
         services.TryAddSingleton<AgentRegistry>();

@@ -69,26 +69,13 @@ public sealed partial class QueryService(
     public override Task<ListProbesResponse> ListProbes(ListProbesRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        CheckWindow(request.SinceNs, request.UntilNs);
         var order = request.Order.Trim().ToLowerInvariant();
         if (order is not ("" or "time" or "rtt"))
         {
             throw Invalid($"order must be 'time' or 'rtt', got '{request.Order}'");
         }
 
-        if (request.MinRttNs < 0)
-        {
-            throw Invalid($"min_rtt_ns must not be negative, got {request.MinRttNs.ToString(CultureInfo.InvariantCulture)}");
-        }
-
-        var filter = new ProbeFilter(
-            Address(request.Path?.Src, "path.src"),
-            Address(request.Path?.Dst, "path.dst"),
-            request.SinceNs,
-            request.UntilNs,
-            request.MinRttNs,
-            request.LostOnly,
-            order == "rtt",
+        var filter = Filter(request.Path, request.SinceNs, request.UntilNs, request.MinRttNs, request.LostOnly, order == "rtt",
             request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit));
         var (probes, matched) = Store(() => queries.ListProbes(filter, context.CancellationToken), context.CancellationToken);
         var response = new ListProbesResponse { Matched = (ulong)matched };
@@ -185,6 +172,18 @@ public sealed partial class QueryService(
         return Task.FromResult(Store(() => WithCauses(lossQueries.ListFreezes(src, dst, request.SinceNs, request.UntilNs, minLost, context.CancellationToken), context), context.CancellationToken));
     }
 
+    /// <summary>The probe filter ListProbes and ExportProbes share, validated (InvalidArgument naming the field).</summary>
+    private static ProbeFilter Filter(PathFilter? path, long sinceNs, long untilNs, long minRttNs, bool lostOnly, bool orderByRtt, int limit)
+    {
+        CheckWindow(sinceNs, untilNs);
+        if (minRttNs < 0)
+        {
+            throw Invalid($"min_rtt_ns must not be negative, got {minRttNs.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        return new ProbeFilter(Address(path?.Src, "path.src"), Address(path?.Dst, "path.dst"), sinceNs, untilNs, minRttNs, lostOnly, orderByRtt, limit);
+    }
+
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
     private static void CheckWindow(long sinceNs, long untilNs)
@@ -240,5 +239,11 @@ public sealed partial class QueryService(
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Watch from {Peer} dropped {Dropped} probes (slow reader)")]
         public static partial void WatchDropped(ILogger logger, string peer, long dropped);
+
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Export to {Peer} done: {Probes} probes")]
+        public static partial void Exported(ILogger logger, string peer, long probes);
+
+        [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Export to {Peer} stopped after {Probes} probes: the caller gave up or the correlator is stopping")]
+        public static partial void ExportStopped(ILogger logger, string peer, long probes);
     }
 }

@@ -83,12 +83,17 @@ public interface IStoreReadSession : IDisposable
     /// <summary>Sum of probes over the rollup rows of <paramref name="width"/> with bucket in [sinceNs, untilNs] (0 = open): the cost of a raw answer, cheaply.</summary>
     long RolledUpProbes(RollupWidth width, long sinceNs, long untilNs);
 
+    /// <summary>The largest probe id stored as of this snapshot (0 when none): an export's <see cref="ProbeFilter.ThroughId"/>.</summary>
+    long LastProbeId { get; }
+
     /// <summary>Probes matching <paramref name="filter"/>, ignoring its Limit.</summary>
     long CountProbes(ProbeFilter filter);
 
     /// <summary>
     /// Matching probes, newest first (arrival_ns, first_ts_ns, id descending) or slowest first
-    /// (rtt_ns, id descending), at most Limit (0 = all), each the full record with its Id.
+    /// (rtt_ns, id descending), at most Limit (0 = all), each the full record with its Id and
+    /// arrival time. With <see cref="ProbeFilter.After"/> (newest first only) the rows after that
+    /// cursor: a keyset page.
     /// </summary>
     IEnumerable<ProbeRecord> ReadProbes(ProbeFilter filter);
 

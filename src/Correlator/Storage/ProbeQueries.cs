@@ -14,7 +14,31 @@ public sealed record ProbeFilter(
     long MinRttNs = 0,
     bool LostOnly = false,
     bool OrderByRtt = false,
-    int Limit = 100);
+    int Limit = 100,
+    ProbeCursor? After = null,
+    long ThroughId = 0)
+{
+    /// <summary>
+    /// The upper end of the arrival window a read touches: a keyset page never reaches above its
+    /// cursor's arrival, so backends prune the partitions (and the index range) to it.
+    /// </summary>
+    public long ReadUntilNs => After is not { } after ? UntilNs
+        : UntilNs == 0 ? after.ArrivalNs : Math.Min(UntilNs, after.ArrivalNs);
+}
+
+/// <summary>
+/// Where a keyset page of newest-first probes starts: strictly after this probe in the order
+/// (arrival_ns, first_ts_ns, id) descending. With <see cref="ProbeFilter.ThroughId"/> (probes with
+/// a larger id left out; 0 = no bound) an export reads what was stored when it began.
+/// </summary>
+public readonly record struct ProbeCursor(long ArrivalNs, long FirstTsNs, long Id)
+{
+    public static ProbeCursor Of(ProbeRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return new ProbeCursor(record.ArrivalNs, record.FirstTsNs, record.Id);
+    }
+}
 
 /// <summary>Lookup of one probe by its identity; <see cref="IcmpId"/> -1 = any, <see cref="NearNs"/> 0 = newest.</summary>
 public sealed record ProbeLookupKey(string Src, string Dst, int IcmpSeq, int IcmpId, long NearNs);
@@ -23,6 +47,7 @@ public sealed record ProbeLookupKey(string Src, string Dst, int IcmpSeq, int Icm
 public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider = null)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private long _pagesRead;
 
     /// <summary>Probes whose rtt is above this count as slow for the dominant segment.</summary>
     public const long SlowProbeNs = PathSummaryBuilder.SlowProbeNs;
@@ -33,6 +58,64 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
         using var session = store.OpenRead(cancellationToken);
         var matched = session.CountProbes(filter);
         return matched == 0 ? ([], 0) : (session.ReadProbes(filter).ToList(), matched);
+    }
+
+    /// <summary>
+    /// Pages <see cref="Pages"/> has read from the store since start: against the pages an export
+    /// sent, it shows the reads keep pace with the caller (no read-ahead) and stop when it stops.
+    /// </summary>
+    public long PagesRead => Interlocked.Read(ref _pagesRead);
+
+    /// <summary>
+    /// Every probe matching <paramref name="filter"/> (its Limit, order and cursor ignored),
+    /// newest first, in pages of at most <paramref name="pageSize"/>. Each page is read in its own
+    /// short session, starting after the last probe of the page before (keyset), so nothing is
+    /// held between pages: a caller that waits (a slow reader) pins no snapshot, no WAL
+    /// checkpoint and no partition retention wants to drop. Ids above the newest stored when the
+    /// first page is read are left out, so probes stored meanwhile do not slip in below the
+    /// cursor. <paramref name="cancellationToken"/> stops a page's statement and the paging.
+    /// </summary>
+    public IEnumerable<List<ProbeRecord>> Pages(ProbeFilter filter, int pageSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        // An upper bound on arrival, even an open one, hands the planner the arrival index's range:
+        // the first page walks the index from the top instead of sorting the window (SQLite, a
+        // million-probe day: 5.5 s, 0.15 s so).
+        var page = filter with { UntilNs = filter.UntilNs == 0 ? long.MaxValue : filter.UntilNs, OrderByRtt = false, Limit = pageSize, After = null, ThroughId = 0 };
+        while (true)
+        {
+            List<ProbeRecord> rows;
+            using (var session = store.OpenRead(cancellationToken))
+            {
+                if (page.ThroughId == 0)
+                {
+                    var newest = session.LastProbeId;
+                    if (newest == 0)
+                    {
+                        yield break;
+                    }
+
+                    page = page with { ThroughId = newest };
+                }
+
+                rows = session.ReadProbes(page).ToList();
+            }
+
+            Interlocked.Increment(ref _pagesRead);
+
+            if (rows.Count > 0)
+            {
+                yield return rows;
+            }
+
+            if (rows.Count < pageSize)
+            {
+                yield break;
+            }
+
+            page = page with { After = ProbeCursor.Of(rows[^1]) };
+        }
     }
 
     public ProbeRecord? GetById(long id, CancellationToken cancellationToken = default)

@@ -104,6 +104,31 @@ internal sealed class CannedQueryService : Query.QueryBase
             : Task.FromResult(Seed003.Probe());
     }
 
+    /// <summary>Set when an ExportProbes call saw its caller give up (deadline, stall or cancel) while it stalled.</summary>
+    public TaskCompletionSource ExportAbandoned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The deadline the last ExportProbes call arrived with (null: none).</summary>
+    public DateTime? ExportDeadline { get; private set; }
+
+    /// <summary>Sends one chunk (the two canned probes), then stalls like a wedged correlator.</summary>
+    public override async Task ExportProbes(ExportProbesRequest request, IServerStreamWriter<ProbeExportChunk> responseStream, ServerCallContext context)
+    {
+        Requests.Enqueue(request);
+        ExportDeadline = context.Deadline == DateTime.MaxValue ? null : context.Deadline;
+        var chunk = new ProbeExportChunk();
+        chunk.Probes.Add(Probes().Probes);
+        await responseStream.WriteAsync(chunk, context.CancellationToken);
+        try
+        {
+            await Task.Delay(TimeSpan.FromMinutes(1), context.CancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            ExportAbandoned.TrySetResult();
+            throw;
+        }
+    }
+
     /// <summary>Sends seq 1..5 for any path but 10.77.0.9, then holds the stream open like a quiet correlator.</summary>
     public override async Task Watch(WatchRequest request, IServerStreamWriter<ProbeRecord> responseStream, ServerCallContext context)
     {

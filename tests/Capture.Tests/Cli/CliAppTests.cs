@@ -40,6 +40,52 @@ public class CliAppTests
     }
 
     [Test]
+    public async Task ProbesAll_StreamPastTheTimeout_Exit6AfterTheRowsSoFarAndTheServerStops()
+    {
+        await using var server = await CannedQueryServer.StartAsync();
+
+        var result = await Run(["probes", "--all", "--json", "--timeout", "500ms", "--correlator", server.Url]);
+
+        Assert.That(result.ExitCode, Is.EqualTo(6));
+        Assert.That(result.Stdout.TrimEnd('\n').Split('\n'), Has.Length.EqualTo(2), "the chunk that came before the deadline is printed");
+        Assert.That(result.Stderr, Is.EqualTo(
+            $"capture: timed out after 0.5 s waiting for the correlator at {server.Url}; a long window may need more: --timeout 60s\n"));
+        Assert.That(server.Service.ExportDeadline, Is.Not.Null, "the deadline travels with the call");
+        await server.Service.ExportAbandoned.Task.WaitAsync(Timeout);
+    }
+
+    [Test]
+    public async Task ProbesAll_NoTimeoutGivenAndTheStreamStalls_Exit6NamingTheStallAndTheServerStops()
+    {
+        await using var server = await CannedQueryServer.StartAsync();
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var context = new CliContext(stdout, stderr) { Environment = _ => null, CallTimeout = TimeSpan.FromMilliseconds(500) };
+
+        var exitCode = await CliApp.RunAsync(["probes", "--all", "--correlator", server.Url], context).WaitAsync(Timeout);
+
+        Assert.That(exitCode, Is.EqualTo(6));
+        Assert.That(server.Service.ExportDeadline, Is.Null, "an export without --timeout has no total deadline");
+        Assert.That(stdout.ToString(), Does.Contain("192.168.47.111 → 192.168.47.127"), "rows print as they arrive");
+        Assert.That(stderr.ToString(), Is.EqualTo(
+            $"capture: timed out after 0.5 s waiting for more probes from the correlator at {server.Url} (2 printed); --timeout gives the whole export a deadline instead\n"));
+        await server.Service.ExportAbandoned.Task.WaitAsync(Timeout);
+    }
+
+    [Test]
+    public async Task ProbesAll_CtrlC_Exit130AndTheServerStops()
+    {
+        await using var server = await CannedQueryServer.StartAsync();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        var result = await Run(["probes", "--all", "--json", "--correlator", server.Url], cancellationToken: interrupt.Token);
+
+        Assert.That(result.ExitCode, Is.EqualTo(130));
+        Assert.That(result.Stderr, Is.EqualTo("capture: interrupted\n"));
+        await server.Service.ExportAbandoned.Task.WaitAsync(Timeout);
+    }
+
+    [Test]
     public async Task RunAsync_LongerTimeout_WaitsForTheSlowAnswer()
     {
         await using var server = await CannedQueryServer.StartAsync();
@@ -98,6 +144,9 @@ public class CliAppTests
     [TestCase(new[] { "probes", "--src", "10.77.0.999" }, "--src: '10.77.0.999' is not an IP address")]
     [TestCase(new[] { "probes", "--order", "size" }, "--order: 'size' is not one of time, rtt")]
     [TestCase(new[] { "probes", "--limit", "0" }, "--limit: '0' is not a whole number")]
+    [TestCase(new[] { "probes", "--limit", "20000" }, "--limit: '20000' is not a whole number from 1 to 10000")]
+    [TestCase(new[] { "probes", "--all", "--limit", "5" }, "--all prints every matching probe; leave out --limit")]
+    [TestCase(new[] { "probes", "--all", "--order", "rtt" }, "--all exports newest first")]
     [TestCase(new[] { "probes", "--since", "1h", "--until", "2h" }, "--since must be earlier than --until")]
     [TestCase(new[] { "explain" }, "give a probe ID, or --src IP --dst IP --seq N")]
     [TestCase(new[] { "explain", "42", "--seq", "110" }, "not both")]

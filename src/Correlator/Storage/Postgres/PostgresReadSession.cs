@@ -14,6 +14,9 @@ namespace HopCapture.Correlator.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresReadSession : IStoreReadSession
 {
+    /// <summary>What <see cref="Records"/> reads: the record with its id and the arrival time it was filed under.</summary>
+    private const string RecordColumns = "id, record, arrival_ns";
+
     private const string PathColumns = "src, dst, id, first_ts_ns, rtt_ns, answered, verdict_kind, verdict_cost_ns, verdict_leg";
 
     private readonly NpgsqlConnection _connection;
@@ -49,6 +52,8 @@ internal sealed class PostgresReadSession : IStoreReadSession
         return Scalar<long?>($"SELECT sum(probes)::bigint FROM {PostgresRollups.Table(width)} WHERE {where}", parameters) ?? 0;
     }
 
+    public long LastProbeId => Scalar<long?>("SELECT max(id) FROM probes", []) ?? 0;
+
     public long CountProbes(ProbeFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
@@ -64,7 +69,7 @@ internal sealed class PostgresReadSession : IStoreReadSession
         // Newest by arrival (the time base), then by capture time within one arrival batch.
         var order = filter.OrderByRtt ? " ORDER BY rtt_ns DESC, id DESC" : " ORDER BY arrival_ns DESC, first_ts_ns DESC, id DESC";
         var limit = filter.Limit > 0 ? " LIMIT " + Add(parameters, (long)filter.Limit) : "";
-        foreach (var record in Records($"SELECT id, record FROM probes WHERE {where}{order}{limit}", parameters))
+        foreach (var record in Records($"SELECT {RecordColumns} FROM probes WHERE {where}{order}{limit}", parameters))
         {
             yield return record;
         }
@@ -73,7 +78,7 @@ internal sealed class PostgresReadSession : IStoreReadSession
     public ProbeRecord? GetById(long id)
     {
         var parameters = new List<NpgsqlParameter>();
-        return Records("SELECT id, record FROM probes WHERE id = " + Add(parameters, id) + " LIMIT 1", parameters).FirstOrDefault();
+        return Records($"SELECT {RecordColumns} FROM probes WHERE id = " + Add(parameters, id) + " LIMIT 1", parameters).FirstOrDefault();
     }
 
     public ProbeRecord? Lookup(ProbeLookupKey key)
@@ -90,7 +95,7 @@ internal sealed class PostgresReadSession : IStoreReadSession
         var order = key.NearNs != 0
             ? $" ORDER BY abs(first_ts_ns - {Add(parameters, key.NearNs)}), id DESC LIMIT 1"
             : " ORDER BY first_ts_ns DESC, id DESC LIMIT 1";
-        return Records($"SELECT id, record FROM probes WHERE {where}{order}", parameters).FirstOrDefault();
+        return Records($"SELECT {RecordColumns} FROM probes WHERE {where}{order}", parameters).FirstOrDefault();
     }
 
     public IEnumerable<PathProbeRow> PathRows(long sinceNs, long untilNs)
@@ -199,6 +204,20 @@ internal sealed class PostgresReadSession : IStoreReadSession
             where.Append(" AND NOT answered");
         }
 
+        if (filter.ThroughId > 0)
+        {
+            where.Append(" AND id <= ").Append(Add(parameters, filter.ThroughId));
+        }
+
+        if (filter.After is { } after)
+        {
+            // A plain bound on arrival_ns first: it prunes the day partitions and ranges the index.
+            var arrival = Add(parameters, after.ArrivalNs);
+            var first = Add(parameters, after.FirstTsNs);
+            where.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $" AND arrival_ns <= {arrival} AND (arrival_ns < {arrival} OR first_ts_ns < {first} OR (first_ts_ns = {first} AND id < {Add(parameters, after.Id)}))");
+        }
+
         return where;
     }
 
@@ -216,6 +235,8 @@ internal sealed class PostgresReadSession : IStoreReadSession
         {
             var record = ProbeRecord.Parser.ParseFrom(reader.GetFieldValue<byte[]>(1));
             record.Id = reader.GetInt64(0);
+            // The column, as SQLite answers: a record written without one was filed under its first_ts_ns.
+            record.ArrivalNs = reader.GetInt64(2);
             yield return record;
         }
     }

@@ -57,10 +57,12 @@ public sealed class SqliteReadSession : IStoreReadSession
     /// <summary>Whether <paramref name="exception"/> is a statement stopped by the interrupt.</summary>
     public static bool IsInterrupt(SqliteException exception) => exception?.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT;
 
+    public long LastProbeId => ProbePartitions.MaxId(Connection, _snapshot);
+
     public long CountProbes(ProbeFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var partitions = Partitions(filter.SinceNs, filter.UntilNs);
+        var partitions = Partitions(filter.SinceNs, filter.ReadUntilNs);
         if (partitions.Count == 0)
         {
             return 0;
@@ -75,7 +77,7 @@ public sealed class SqliteReadSession : IStoreReadSession
     public IEnumerable<ProbeRecord> ReadProbes(ProbeFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var partitions = Partitions(filter.SinceNs, filter.UntilNs);
+        var partitions = Partitions(filter.SinceNs, filter.ReadUntilNs);
         if (partitions.Count == 0)
         {
             yield break;
@@ -280,6 +282,23 @@ public sealed class SqliteReadSession : IStoreReadSession
         if (filter.LostOnly)
         {
             where.Append(" AND answered = 0");
+        }
+
+        if (filter.ThroughId > 0)
+        {
+            // "+id": a bound on the rowid must not become the plan's range, or every page sorts the
+            // whole partition by arrival (a page of 1,000 took 5 s in a million-probe day, 30 ms so).
+            where.Append(" AND +id <= $through");
+            command.Parameters.AddWithValue("$through", filter.ThroughId);
+        }
+
+        if (filter.After is { } after)
+        {
+            // Row-value order spelled out, with a plain bound on arrival_ns first for the index's range.
+            where.Append(" AND arrival_ns <= $after_arrival AND (arrival_ns < $after_arrival OR first_ts_ns < $after_first OR (first_ts_ns = $after_first AND id < $after_id))");
+            command.Parameters.AddWithValue("$after_arrival", after.ArrivalNs);
+            command.Parameters.AddWithValue("$after_first", after.FirstTsNs);
+            command.Parameters.AddWithValue("$after_id", after.Id);
         }
 
         return where;

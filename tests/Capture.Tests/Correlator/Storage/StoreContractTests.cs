@@ -52,6 +52,47 @@ public class StoreContractTests(Func<StoreBackendFactory> makeFactory)
     }
 
     [Test]
+    public void Pages_TiesAcrossPageBoundaries_EveryMatchOnceInListProbesOrderAndNothingStoredMeanwhile()
+    {
+        var store = _factory.Create(new RetentionOptions());
+        // Arrivals in threes and capture times in pairs, so pages of 4 cut through both ties.
+        var records = History(30);
+        for (var n = 0; n < records.Count; n++)
+        {
+            records[n].ArrivalNs = Start + (n / 3 * MinuteNs);
+            records[n].FirstTsNs = records[n].ArrivalNs - (n % 3 / 2 * 1000);
+        }
+
+        var written = Write(store, records);
+        var queries = new ProbeQueries(store);
+        var filter = new ProbeFilter(Dst: "10.0.9.9", SinceNs: Start + MinuteNs);
+        var expected = queries.ListProbes(filter with { Limit = 0 }).Probes;
+
+        var pages = new List<List<ProbeRecord>>();
+        foreach (var page in queries.Pages(filter, pageSize: 4))
+        {
+            pages.Add(page);
+            if (pages.Count == 1)
+            {
+                // Stored after the export began, one newer and one older than its cursor: both left out.
+                var later = History(2, seqBase: 500);
+                later[0].ArrivalNs = Start + (40 * MinuteNs);
+                later[1].ArrivalNs = Start + (2 * MinuteNs);
+                Write(store, later);
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(expected, Has.Count.EqualTo(27));
+            Assert.That(expected, Is.EqualTo(written.Where(static r => r.ArrivalNs >= Start + MinuteNs)
+                .OrderByDescending(static r => r.ArrivalNs).ThenByDescending(static r => r.FirstTsNs).ThenByDescending(static r => r.Id)));
+            Assert.That(pages.SelectMany(static p => p), Is.EqualTo(expected));
+            Assert.That(pages.Select(static p => p.Count), Is.EqualTo(new[] { 4, 4, 4, 4, 4, 4, 3 }));
+        });
+    }
+
+    [Test]
     public void Write_ReplayedProbeStoredAlready_SkippedWithIdZero()
     {
         var store = _factory.Create(new RetentionOptions());
