@@ -44,6 +44,9 @@ public sealed class EngineDriver
 
     public void Add(in Observation observation, long arrivalNs) => Engine.Add(observation, arrivalNs);
 
+    /// <summary>How many probes <paramref name="observations"/> would start (at most; see <see cref="CorrelationEngine.NewProbes"/>).</summary>
+    public int NewProbes(ReadOnlySpan<Observation> observations) => Engine.NewProbes(observations);
+
     /// <summary>When the next turn is due (driving-clock ns); long.MinValue before the first.</summary>
     public long NextAdvanceNs => _nextAdvanceNs;
 

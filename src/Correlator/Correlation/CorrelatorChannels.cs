@@ -7,16 +7,21 @@ namespace HopCapture.Correlator.Correlation;
 
 /// <summary>
 /// Validated observations of one agent batch, already in engine form (each carries its imported
-/// flag), the index of the batch's record in the ingest journal, and the bytes it holds of the
-/// <see cref="Ingest.IngestQueueBudget"/> (0 for a batch replayed at start).
+/// flag), the index of the batch's record in the ingest journal, the bytes it holds of the
+/// <see cref="Ingest.IngestQueueBudget"/> (0 for a batch replayed at start), the stream it came
+/// on and when its data would have arrived at that stream's usual lag (<see cref="EngineInbox"/>).
 /// </summary>
-public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex, long Bytes = 0);
+public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex, long Bytes, object Stream, long OrderNs)
+{
+    /// <summary>The stream of batches replayed from the journal at start: taken first, in journal order.</summary>
+    public static readonly object Replay = new();
+}
 
 /// <summary>
-/// The two hand-offs of the pipeline: ingest streams → engine host (bounded, writers wait, which
-/// pushes back on agents through the un-acked batch) and engine host → store writer.
+/// The two hand-offs of the pipeline: ingest journal → engine host (bounded, the journal writer
+/// waits, which pushes back on agents through the un-acked batch) and engine host → store writer.
 /// </summary>
-public sealed class CorrelatorChannels
+public sealed class CorrelatorChannels : IDisposable
 {
     public const int ObservationBatchCapacity = 1024;
 
@@ -26,9 +31,10 @@ public sealed class CorrelatorChannels
     /// </summary>
     public const int ResultCapacity = 20_000;
 
-    public Channel<IngestBatch> Observations { get; } = Channel.CreateBounded<IngestBatch>(
-        new BoundedChannelOptions(ObservationBatchCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    public EngineInbox Inbox { get; } = new(ObservationBatchCapacity);
 
     public Channel<Probe> Results { get; } = Channel.CreateBounded<Probe>(
         new BoundedChannelOptions(ResultCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+
+    public void Dispose() => Inbox.Dispose();
 }

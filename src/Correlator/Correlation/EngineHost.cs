@@ -35,6 +35,7 @@ public sealed partial class EngineHost : BackgroundService
     private long _published;
     private long _heldBack;
     private bool _full;
+    private readonly Func<IngestBatch, bool> _fits;
     private int _inFlight;
     private IReadOnlyList<OffsetPair> _offsets = [];
 
@@ -55,6 +56,7 @@ public sealed partial class EngineHost : BackgroundService
         _budget = budget;
         _timeProvider = timeProvider;
         _logger = logger;
+        _fits = Fits;
     }
 
     public EngineCounters Counters => _driver.Counters;
@@ -78,7 +80,7 @@ public sealed partial class EngineHost : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        var reader = _channels.Observations.Reader;
+        var inbox = _channels.Inbox;
         Task<bool>? waitRead = null;
         try
         {
@@ -106,7 +108,7 @@ public sealed partial class EngineHost : BackgroundService
                     continue;
                 }
 
-                waitRead ??= reader.WaitToReadAsync(stoppingToken).AsTask();
+                waitRead ??= inbox.WaitToReadAsync(stoppingToken);
                 if (!waitRead.IsCompleted)
                 {
                     var wait = TimeSpan.FromTicks(Math.Clamp((_driver.NextAdvanceNs - _timeProvider.NowNs()) / 100, 1, AdvanceInterval.Ticks));
@@ -167,26 +169,30 @@ public sealed partial class EngineHost : BackgroundService
     }
 
     /// <summary>
-    /// Takes up to <paramref name="maxBatches"/> queued batches into the engine, stopping when the
-    /// next would take it past its in-flight limit (<see cref="_full"/>): the batch waits in the
-    /// queue, and the agents' acks with it, until turns finalise probes. Dropping the oldest
-    /// probes instead lost accepted observations whenever ingest outran the engine.
+    /// Takes up to <paramref name="maxBatches"/> waiting batches into the engine, oldest data
+    /// first (<see cref="EngineInbox"/>), passing over a batch that would start more probes than
+    /// the engine has room for under its in-flight limit: a stream's halves of probes already in
+    /// flight still come in, the rest wait in the inbox, and the agents' acks with them, until
+    /// turns finalise probes (<see cref="_full"/>). Dropping the oldest probes instead lost
+    /// accepted observations whenever ingest outran the engine.
     /// </summary>
     private int Drain(int maxBatches)
     {
-        var reader = _channels.Observations.Reader;
         var taken = 0;
         _full = false;
-        while (taken < maxBatches && reader.TryPeek(out var batch))
+        while (taken < maxBatches)
         {
-            if (_driver.InFlight > 0 && _driver.InFlight + batch.Observations.Length > _driver.Options.MaxInFlight)
+            if (!_channels.Inbox.TryTake(_fits, out var batch))
             {
-                _full = true;
-                Interlocked.Increment(ref _heldBack);
+                if (_channels.Inbox.Count > 0)
+                {
+                    _full = true;
+                    Interlocked.Increment(ref _heldBack);
+                }
+
                 break;
             }
 
-            reader.TryRead(out _);
             taken++;
             _budget.Release(batch.Bytes);
             var arrival = _timeProvider.NowNs();
@@ -206,6 +212,14 @@ public sealed partial class EngineHost : BackgroundService
         }
 
         return taken;
+    }
+
+    /// <summary>Whether the engine has room for the probes <paramref name="batch"/> would start (always, when it holds none).</summary>
+    private bool Fits(IngestBatch batch)
+    {
+        var inFlight = _driver.InFlight;
+        var room = _driver.Options.MaxInFlight - inFlight;
+        return inFlight == 0 || batch.Observations.Length <= room || _driver.NewProbes(batch.Observations) <= room;
     }
 
     private void Advance(long nowNs)

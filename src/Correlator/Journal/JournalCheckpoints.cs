@@ -8,14 +8,15 @@ public sealed record JournalCheckpoint(ulong Index, IReadOnlyDictionary<(string 
 }
 
 /// <summary>
-/// Works out how far the journal is done with. The journal writer reports each record (in
-/// index order, which is also the engine's intake order); the engine host reports each batch
-/// it took and when, and after every turn how many probes it has handed to the store so far —
-/// a batch that arrived one probe timeout before the turn has no probe left in flight, because
-/// the engine finalises every probe by its first arrival plus the timeout. The store writer
-/// reports how many probes it has written. A record is done once the probes its batch can be
-/// part of are written; the latest done record is the checkpoint, persisted in the store with
-/// every agent's last batch seq, and the journal before it may be deleted.
+/// Works out how far the journal is done with. The journal writer reports each record in index
+/// order; the engine host reports each batch it took and when (not in index order: it takes the
+/// oldest data first, see <see cref="Correlation.EngineInbox"/>), and after every turn how many
+/// probes it has handed to the store so far — a batch that arrived one probe timeout before the
+/// turn has no probe left in flight, because the engine finalises every probe by its first
+/// arrival plus the timeout. The store writer reports how many probes it has written. A record
+/// is done once the probes its batch can be part of are written; the checkpoint is the newest
+/// record with every record before it done, persisted in the store with every agent's last
+/// batch seq, and the journal before it may be deleted.
 /// </summary>
 public sealed class JournalCheckpoints
 {
@@ -24,6 +25,11 @@ public sealed class JournalCheckpoints
     private readonly Queue<(ulong Index, long ArrivalNs)> _taken = new();
     private readonly Queue<(ulong Index, long Published)> _candidates = new();
     private readonly Dictionary<(string Node, string Instance), ulong> _seqs = [];
+
+    // Records journalled whose batches may still have probes in flight (taken or not).
+    private readonly SortedSet<ulong> _open = [];
+    private ulong _newestJournalled;
+    private ulong _newestCandidate;
     private ulong _checkpoint;
     private bool _rewriteSeqs;
     private long _replayedThroughNs;
@@ -66,6 +72,7 @@ public sealed class JournalCheckpoints
         lock (_gate)
         {
             _checkpoint = checkpoint.Index;
+            _newestCandidate = checkpoint.Index;
             foreach (var (agent, seq) in checkpoint.Seqs)
             {
                 _seqs[agent] = seq;
@@ -79,6 +86,8 @@ public sealed class JournalCheckpoints
         lock (_gate)
         {
             _journalled.Enqueue((index, node, instance, seq));
+            _open.Add(index);
+            _newestJournalled = Math.Max(_newestJournalled, index);
         }
     }
 
@@ -91,17 +100,24 @@ public sealed class JournalCheckpoints
     /// </summary>
     public void Finalised(long horizonNs, long published)
     {
-        ulong? last = null;
-        while (_taken.TryPeek(out var taken) && taken.ArrivalNs <= horizonNs)
+        if (!_taken.TryPeek(out var first) || first.ArrivalNs > horizonNs)
         {
-            last = _taken.Dequeue().Index;
+            return;
         }
 
-        if (last is { } index)
+        lock (_gate)
         {
-            lock (_gate)
+            while (_taken.TryPeek(out var taken) && taken.ArrivalNs <= horizonNs)
             {
-                _candidates.Enqueue((index, published));
+                _open.Remove(_taken.Dequeue().Index);
+            }
+
+            // Everything before the oldest open record is done.
+            var done = _open.Count == 0 ? _newestJournalled : _open.Min > 0 ? _open.Min - 1 : 0;
+            if (done > _newestCandidate)
+            {
+                _newestCandidate = done;
+                _candidates.Enqueue((done, published));
             }
         }
     }

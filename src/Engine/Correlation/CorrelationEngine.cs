@@ -112,6 +112,26 @@ public sealed class CorrelationEngine
         }
     }
 
+    /// <summary>
+    /// How many probes <paramref name="observations"/> would start: those neither in flight nor
+    /// recently finalised (at most: two observations of one new probe count twice). Lets a
+    /// caller at the in-flight limit take a batch that only completes probes.
+    /// </summary>
+    public int NewProbes(ReadOnlySpan<Observation> observations)
+    {
+        var count = 0;
+        foreach (ref readonly var observation in observations)
+        {
+            var key = ProbeKey.Of(observation);
+            if (!_inFlight.ContainsKey(key) && !_recent.Contains(key))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>Finalises every probe that has settled or timed out by <paramref name="nowNs"/>.</summary>
     public void Advance(long nowNs, ICollection<ProbeResult> finalized)
     {

@@ -50,7 +50,48 @@ public sealed class IngestOverloadTests
     }
 
     [Test]
-    public void Behind_MeasuredAgainstTheAgentsOwnLag_NotItsClock()
+    public async Task Engine_FullOfProbesWaitingForABehindStream_TakesThatStreamsHalvesFirst()
+    {
+        const int Probes = 60;
+        await using var correlator = await TestCorrelator.StartAsync(overrides: new Dictionary<string, string?>
+        {
+            ["Correlator:Engine:MaxInFlight"] = "25",
+            // A complete probe waits a second for more points: a half held back longer is cut off.
+            ["Correlator:Engine:Settle"] = "00:00:01",
+            ["Correlator:Engine:ProbeTimeout"] = "00:00:05",
+        });
+        await using var guest = await TestAgent.ConnectAsync(correlator, Report003.HelloFor("vm_a"));
+        await using var host = await TestAgent.ConnectAsync(correlator, Report003.HelloFor("nc1"));
+        // The guest's halves of 60 probes arrive first, in batches of 20 (the engine holds 25);
+        // then the host's halves, which were captured earlier (its upload fell behind).
+        var baseNs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+        for (var batch = 0; batch < 3; batch++)
+        {
+            Assert.That((await guest.SendBatchAsync((ulong)batch + 1, Halves(batch, baseNs, 0, Role.Guest))).Accepted, Is.EqualTo(40U));
+        }
+
+        for (var batch = 0; batch < 3; batch++)
+        {
+            Assert.That((await host.SendBatchAsync((ulong)batch + 1, Halves(batch, baseNs - 3_000_000_000, 1, Role.Nic))).Accepted, Is.EqualTo(40U));
+        }
+
+        var listed = await TestCorrelator.EventuallyAsync(
+            async ct => await correlator.Query.ListProbesAsync(new ListProbesRequest { Limit = 1000 }, cancellationToken: ct),
+            r => r.Probes.Count >= Probes,
+            $"{Probes} stored probes");
+        var engine = (await correlator.Query.ListAgentsAsync(new ListAgentsRequest())).Engine;
+        Assert.Multiple(() =>
+        {
+            Assert.That(listed.Probes, Has.Count.EqualTo(Probes), "no probe stored in parts");
+            Assert.That(listed.Probes.Select(p => p.Points.Count), Is.All.EqualTo(2), "each probe has the guest's and the host's point");
+            Assert.That(engine.Late, Is.Zero, "no half came after its probe was finalised");
+            Assert.That(engine.Evicted, Is.Zero);
+            Assert.That(engine.HeldBack, Is.GreaterThan(0UL), "the guest's later batches waited for room");
+        });
+    }
+
+    [Test]
+    public void Place_MeasuredAgainstTheAgentsOwnLag_NotItsClock()
     {
         const long Second = 1_000_000_000;
         var now = 1_800_000_000L * Second;
@@ -58,17 +99,34 @@ public sealed class IngestOverloadTests
         var inSync = new AgentState(Report003.HelloFor("vm_b"));
 
         // A guest clock ten minutes ahead, and a synchronised one, each sending fresh batches.
-        Assert.That(ahead.Behind(Batch(now + (600 * Second), 100_000_000), now), Is.EqualTo(100_000_000));
-        Assert.That(inSync.Behind(Batch(now - (20 * 1_000_000), 100_000_000), now), Is.EqualTo(100_000_000));
+        Assert.That(ahead.Place(Batch(now + (600 * Second), 100_000_000), now), Is.EqualTo((100_000_000L, now - 100_000_000)));
+        Assert.That(inSync.Place(Batch(now - (20 * 1_000_000), 100_000_000), now), Is.EqualTo((100_000_000L, now - 100_000_000)));
 
         // Later the synchronised agent uploads a batch three seconds old (its spool after a stall).
         now += 10 * Second;
+        var behind = (3 * Second) + 100_000_000 - 20_000_000;
         Assert.Multiple(() =>
         {
-            Assert.That(ahead.Behind(Batch(now + (600 * Second), 100_000_000), now), Is.EqualTo(100_000_000), "ten minutes ahead is its normal");
-            Assert.That(inSync.Behind(Batch(now - (3 * Second), 100_000_000), now), Is.EqualTo((3 * Second) + 100_000_000 - 20_000_000), "three seconds behind its normal (its usual 20 ms lag taken off)");
-            Assert.That(ahead.Behind([], now), Is.Zero);
+            Assert.That(ahead.Place(Batch(now + (600 * Second), 100_000_000), now).BehindNs, Is.EqualTo(100_000_000), "ten minutes ahead is its normal");
+            Assert.That(inSync.Place(Batch(now - (3 * Second), 100_000_000), now), Is.EqualTo((behind, now - behind)), "three seconds behind its normal (its usual 20 ms lag taken off)");
+            Assert.That(ahead.Place([], now), Is.EqualTo((0L, now)), "an empty batch stands now");
         });
+    }
+
+    /// <summary>One node's request and reply of 20 probes at its point, 1 ms apart from <paramref name="startNs"/>.</summary>
+    private static List<Observation> Halves(int batch, long startNs, uint iface, Role role)
+    {
+        var list = new List<Observation>();
+        for (var i = 0; i < 20; i++)
+        {
+            var seq = (uint)((batch * 20) + i + 1);
+            var at = startNs + (seq * 1_000_000);
+            var hostSide = role == Role.Nic;
+            list.Add(Report003.Request(iface, at, hostSide ? Direction.Out : Direction.Out, seq));
+            list.Add(Report003.Reply(iface, at + (hostSide ? 120_000_000 : Report003.RoundTripNs), Direction.In, seq));
+        }
+
+        return list;
     }
 
     /// <summary>Two observations, <paramref name="spanNs"/> apart, the newer at <paramref name="newestNs"/>.</summary>
