@@ -97,8 +97,8 @@ public static class Durations
                 var rounded = (nanoseconds + (step / 2)) / step;
                 var scale = decimals == 3 ? 1000 : 100;
                 return decimals == 3
-                    ? destination.TryWrite(culture, $"{rounded / scale}.{rounded % scale:000}{unit}", out charsWritten)
-                    : destination.TryWrite(culture, $"{rounded / scale}.{rounded % scale:00}{unit}", out charsWritten);
+                    ? destination.TryWrite(culture, $"{rounded / scale}.{rounded % scale:D3}{unit}", out charsWritten)
+                    : destination.TryWrite(culture, $"{rounded / scale}.{rounded % scale:D2}{unit}", out charsWritten);
             }
 
             return Math.Abs(nanoseconds) switch

@@ -66,33 +66,30 @@ internal static class ProbeCodec
         }
 
         var text = r.Verdict?.Text ?? "";
-        Restore(r, default, "");
+        Zero(r);
         return text;
     }
 
     /// <summary>Puts back what <see cref="ZeroNumbers"/> saved.</summary>
-    public static void RestoreNumbers(ProbeRecord record, ReadOnlySpan<long> saved, string text) => Restore(record, saved, text);
-
-    /// <summary>Sets the numbers from <paramref name="v"/> (all zero when empty).</summary>
-    private static void Restore(ProbeRecord r, ReadOnlySpan<long> v, string text)
+    public static void RestoreNumbers(ProbeRecord record, ReadOnlySpan<long> saved, string text)
     {
-        long At(ReadOnlySpan<long> values, int index) => values.IsEmpty ? 0 : values[index];
-        r.Id = At(v, 0);
-        r.FirstTsNs = At(v, 1);
-        r.ArrivalNs = At(v, 2);
-        r.RttNs = At(v, 3);
-        r.Answered = At(v, 4) != 0;
-        r.Duplicates = (uint)At(v, 5);
+        var r = record;
+        r.Id = saved[0];
+        r.FirstTsNs = saved[1];
+        r.ArrivalNs = saved[2];
+        r.RttNs = saved[3];
+        r.Answered = saved[4] != 0;
+        r.Duplicates = (uint)saved[5];
         if (r.Key is { } key)
         {
-            key.IcmpId = (uint)At(v, 6);
-            key.IcmpSeq = (uint)At(v, 7);
-            key.PayloadHash = (uint)At(v, 8);
+            key.IcmpId = (uint)saved[6];
+            key.IcmpSeq = (uint)saved[7];
+            key.PayloadHash = (uint)saved[8];
         }
 
         if (r.Verdict is { } verdict)
         {
-            verdict.CostNs = At(v, 9);
+            verdict.CostNs = saved[9];
             verdict.Text = text;
         }
 
@@ -100,19 +97,59 @@ internal static class ProbeCodec
         for (var n = 0; n < r.Points.Count; n++)
         {
             var p = r.Points[n];
-            p.RequestTsNs = At(v, i++);
-            p.ReplyTsNs = At(v, i++);
-            p.RoundTripNs = At(v, i++);
+            p.RequestTsNs = saved[i++];
+            p.ReplyTsNs = saved[i++];
+            p.RoundTripNs = saved[i++];
         }
 
         for (var n = 0; n < r.Segments.Count; n++)
         {
             var s = r.Segments[n];
-            s.CostNs = At(v, i++);
-            s.RequestNs = At(v, i++);
-            s.ReplyNs = At(v, i++);
-            s.LegUncertaintyNs = At(v, i++);
-            s.OffsetNs = At(v, i++);
+            s.CostNs = saved[i++];
+            s.RequestNs = saved[i++];
+            s.ReplyNs = saved[i++];
+            s.LegUncertaintyNs = saved[i++];
+            s.OffsetNs = saved[i++];
+        }
+    }
+
+    private static void Zero(ProbeRecord r)
+    {
+        r.Id = 0;
+        r.FirstTsNs = 0;
+        r.ArrivalNs = 0;
+        r.RttNs = 0;
+        r.Answered = false;
+        r.Duplicates = 0;
+        if (r.Key is { } key)
+        {
+            key.IcmpId = 0;
+            key.IcmpSeq = 0;
+            key.PayloadHash = 0;
+        }
+
+        if (r.Verdict is { } verdict)
+        {
+            verdict.CostNs = 0;
+            verdict.Text = "";
+        }
+
+        for (var n = 0; n < r.Points.Count; n++)
+        {
+            var p = r.Points[n];
+            p.RequestTsNs = 0;
+            p.ReplyTsNs = 0;
+            p.RoundTripNs = 0;
+        }
+
+        for (var n = 0; n < r.Segments.Count; n++)
+        {
+            var s = r.Segments[n];
+            s.CostNs = 0;
+            s.RequestNs = 0;
+            s.ReplyNs = 0;
+            s.LegUncertaintyNs = 0;
+            s.OffsetNs = 0;
         }
     }
 
