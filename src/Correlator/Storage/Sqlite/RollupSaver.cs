@@ -5,14 +5,12 @@ namespace HopCapture.Correlator.Storage.Sqlite;
 
 /// <summary>
 /// Writes rollup rows whole (insert or replace) through one prepared statement per width, kept
-/// for the life of the write session and driven through SQLitePCL like <see cref="ProbeInserter"/>:
+/// for the life of the write session and driven through SQLitePCL (<see cref="RawStatement"/>):
 /// a commit saves every row its probes touched, and building a command with boxed parameters
 /// and a histogram array per row cost more than SQLite's own work (issue 12).
 /// </summary>
 internal sealed class RollupSaver : IDisposable
 {
-    private const int SqliteDone = 101;
-
     private readonly SqliteConnection _connection;
     private readonly Dictionary<RollupWidth, sqlite3_stmt> _statements = [];
     private byte[] _histogram = new byte[256];
@@ -27,7 +25,7 @@ internal sealed class RollupSaver : IDisposable
     public void Save(IReadOnlyList<(RollupWidth Width, RollupRow Row)> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var db = _connection.Handle ?? throw new InvalidOperationException("the connection is not open");
+        var db = RawStatement.Handle(_connection);
         foreach (var (width, row) in rows)
         {
             var s = Statement(db, width);
@@ -49,12 +47,7 @@ internal sealed class RollupSaver : IDisposable
             raw.sqlite3_bind_int64(s, 16, row.WorstId);
             raw.sqlite3_bind_int64(s, 17, row.WorstRttNs);
             raw.sqlite3_bind_blob(s, 18, _histogram.AsSpan(0, row.Rtt.WriteTo(ref _histogram)));
-            var rc = raw.sqlite3_step(s);
-            raw.sqlite3_reset(s);
-            if (rc != SqliteDone)
-            {
-                SqliteException.ThrowExceptionForRC(rc, db);
-            }
+            RawStatement.Run(db, s);
         }
     }
 
@@ -74,8 +67,7 @@ internal sealed class RollupSaver : IDisposable
         {
             // Bind order is RollupColumns.All.
             var values = string.Join(", ", Enumerable.Range(1, SqliteRollups.Columns.Split(", ").Length).Select(static i => "?" + i));
-            var rc = raw.sqlite3_prepare_v2(db, $"INSERT OR REPLACE INTO {SqliteRollups.Table(width)}({SqliteRollups.Columns}) VALUES ({values})", out statement);
-            SqliteException.ThrowExceptionForRC(rc, db);
+            statement = RawStatement.Prepare(db, $"INSERT OR REPLACE INTO {SqliteRollups.Table(width)}({SqliteRollups.Columns}) VALUES ({values})");
             _statements[width] = statement;
         }
 
