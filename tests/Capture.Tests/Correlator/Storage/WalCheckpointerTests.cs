@@ -11,19 +11,12 @@ namespace HopCapture.Tests.Correlator.Storage;
 /// </summary>
 public class WalCheckpointerTests
 {
-    private SqliteBackendFactory _factory = null!;
-
-    [SetUp]
-    public void SetUp() => _factory = new SqliteBackendFactory();
-
-    [TearDown]
-    public void TearDown() => _factory.Dispose();
-
     [Test]
     [CancelAfter(30_000)]
     public async Task Write_AThousandProbes_CheckpointedIntoTheFileWithoutTheWriter(CancellationToken cancellationToken)
     {
-        var store = (SqliteResultsStore)_factory.Create(new RetentionOptions());
+        using var factory = new SqliteBackendFactory();
+        var store = (SqliteResultsStore)factory.Create(new RetentionOptions());
         var history = new HistoryProbes();
         var before = new FileInfo(store.Path).Length;
         using var session = store.OpenWriter();
