@@ -111,7 +111,7 @@ public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load, Fu
 
     private static readonly RollupWidth[] Widths = [RollupWidth.Minute, RollupWidth.Hour];
 
-    private readonly Dictionary<RollupWidth, Dictionary<(string, string, long, string, string, string, string, string), RollupRow>> _rows = new()
+    private readonly Dictionary<RollupWidth, Dictionary<RowKey, RollupRow>> _rows = new()
     {
         [RollupWidth.Minute] = [],
         [RollupWidth.Hour] = [],
@@ -136,16 +136,19 @@ public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load, Fu
         ArgumentNullException.ThrowIfNull(record);
         var arrival = record.ArrivalNs != 0 ? record.ArrivalNs : record.FirstTsNs;
         var answered = record.Answered;
+        var kind = record.Verdict?.Kind ?? "";
+        var leg = answered ? record.VerdictLeg() : "";
+        var (lostIn, lostLeg, lostAfter) = answered ? ("", "", "") : (record.LostIn, record.LostLeg, record.LostAfter);
+        // The strings are hashed once for both widths' rows (every stored probe comes here).
+        var hash = HashCode.Combine(record.Src, record.Dst, kind, leg, lostIn, lostLeg, lostAfter);
         foreach (var width in Widths)
         {
             var bucket = BucketOf(width, arrival);
-            var kind = record.Verdict?.Kind ?? "";
-            var leg = answered ? record.VerdictLeg() : "";
-            var key = (record.Src, record.Dst, bucket, kind, leg, answered ? "" : record.LostIn, answered ? "" : record.LostLeg, answered ? "" : record.LostAfter);
+            var key = new RowKey(record.Src, record.Dst, bucket, kind, leg, lostIn, lostLeg, lostAfter, HashCode.Combine(hash, bucket));
             var rows = _rows[width];
             if (!rows.TryGetValue(key, out var row))
             {
-                var fresh = new RollupRow(key.Src, key.Dst, bucket, kind, leg, key.Item6, key.Item7, key.Item8);
+                var fresh = new RollupRow(key.Src, key.Dst, bucket, kind, leg, lostIn, lostLeg, lostAfter);
                 if (!_loadUpTo.TryGetValue(width, out var loadUpTo))
                 {
                     _loadUpTo[width] = loadUpTo = newestStored(width);
@@ -175,12 +178,22 @@ public sealed class RollupBook(Func<RollupWidth, RollupRow, RollupRow?> load, Fu
                 var keepFrom = newest - ((KeepBuckets - 1) * (long)width * 1_000_000_000L);
                 foreach (var key in rows.Where(r => r.Value.BucketNs < keepFrom).Select(static r => r.Key).ToList())
                 {
-                    _loadUpTo[width] = Math.Max(_loadUpTo.GetValueOrDefault(width, long.MinValue), key.Item3);
+                    _loadUpTo[width] = Math.Max(_loadUpTo.GetValueOrDefault(width, long.MinValue), key.BucketNs);
                     rows.Remove(key);
                 }
             }
         }
 
         return dirty;
+    }
+
+    /// <summary>A row's identity within a width, with its hash computed by the caller (<see cref="Add"/> hashes the strings once for both widths).</summary>
+    private readonly record struct RowKey(string Src, string Dst, long BucketNs, string Kind, string Leg, string LostIn, string LostLeg, string LostAfter, int Hash)
+    {
+        public bool Equals(RowKey other) =>
+            Hash == other.Hash && BucketNs == other.BucketNs && Src == other.Src && Dst == other.Dst && Kind == other.Kind && Leg == other.Leg &&
+            LostIn == other.LostIn && LostLeg == other.LostLeg && LostAfter == other.LostAfter;
+
+        public override int GetHashCode() => Hash;
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace HopCapture.Correlator.Storage;
 
 /// <summary>
@@ -12,7 +14,9 @@ public sealed class RttHistogram
     private const double Gamma = 1.02;
     private static readonly double LogGamma = Math.Log(Gamma);
 
-    private readonly SortedDictionary<int, long> _buckets = [];
+    // (index, count) sorted by index: a row holds tens of buckets, so a binary search and an
+    // in-place add beat a tree (the writer adds every stored probe to two rows).
+    private readonly List<(int Index, long Count)> _buckets = [];
 
     public long Count { get; private set; }
 
@@ -50,13 +54,26 @@ public sealed class RttHistogram
             }
         }
 
-        return Value(_buckets.Keys.Last());
+        return Value(_buckets[^1].Index);
     }
 
     /// <summary>Sparse form: bucket count, then (index delta zigzag, count) varint pairs.</summary>
     public byte[] ToBytes()
     {
-        var buffer = new byte[10 + (_buckets.Count * 15)];
+        var buffer = Array.Empty<byte>();
+        var length = WriteTo(ref buffer);
+        return buffer.AsSpan(0, length).ToArray();
+    }
+
+    /// <summary>Writes the <see cref="ToBytes"/> form into <paramref name="buffer"/> (grown when short, for reuse); returns the length.</summary>
+    public int WriteTo(ref byte[] buffer)
+    {
+        var need = 10 + (_buckets.Count * 15);
+        if (buffer.Length < need)
+        {
+            buffer = new byte[need];
+        }
+
         var at = Varint.Write(buffer, 0, (ulong)_buckets.Count);
         var previous = 0;
         foreach (var (index, count) in _buckets)
@@ -66,7 +83,7 @@ public sealed class RttHistogram
             previous = index;
         }
 
-        return buffer.AsSpan(0, at).ToArray();
+        return at;
     }
 
     /// <exception cref="FormatException">The bytes are not a histogram.</exception>
@@ -87,7 +104,24 @@ public sealed class RttHistogram
 
     private void Add(int index, long count)
     {
-        _buckets[index] = _buckets.GetValueOrDefault(index) + count;
+        var buckets = CollectionsMarshal.AsSpan(_buckets);
+        var lo = 0;
+        var hi = buckets.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var at = buckets[mid].Index;
+            if (at == index)
+            {
+                buckets[mid].Count += count;
+                Count += count;
+                return;
+            }
+
+            (lo, hi) = at < index ? (mid + 1, hi) : (lo, mid - 1);
+        }
+
+        _buckets.Insert(lo, (index, count));
         Count += count;
     }
 

@@ -16,10 +16,11 @@ public sealed class ProbeAppender : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Dictionary<string, ProbeInserter> _inserters = new(StringComparer.Ordinal);
-    private readonly Dictionary<Google.Protobuf.ByteString, long> _shapes;
+    private readonly ProbeShapeIds _shapes;
     private List<ProbePartition> _partitions;
     private SqliteCommand? _exists;
     private long _lastId;
+    private (long Day, ProbeInserter? Inserter) _current;
 
     public ProbeAppender(SqliteConnection connection, SqliteTransaction? transaction = null)
     {
@@ -27,7 +28,7 @@ public sealed class ProbeAppender : IDisposable
         _connection = connection;
         _partitions = ProbePartitions.List(connection, transaction);
         _lastId = ProbePartitions.MaxId(connection, transaction);
-        _shapes = ProbeShapes.LoadIds(connection, transaction);
+        _shapes = new ProbeShapeIds(ProbeShapes.LoadIds(connection, transaction));
     }
 
     /// <summary>
@@ -43,6 +44,15 @@ public sealed class ProbeAppender : IDisposable
         ArgumentNullException.ThrowIfNull(record);
         var arrivalNs = record.ArrivalNs != 0 ? record.ArrivalNs : record.FirstTsNs;
         var day = ProbePartitions.DayStart(arrivalNs);
+        var inserter = _current.Day == day && _current.Inserter is { } same ? same : InserterFor(day, transaction);
+        _lastId = Math.Max(_lastId, id);
+        inserter.Insert(record, id, ShapeOf(record, transaction, create: true), arrivalNs);
+        return id;
+    }
+
+    /// <summary>The inserter of the day partition starting at <paramref name="day"/>, the partition created on first use; kept as the current one (most probes arrive today).</summary>
+    private ProbeInserter InserterFor(long day, SqliteTransaction? transaction)
+    {
         var name = ProbePartitions.NameOf(day);
         if (!_inserters.TryGetValue(name, out var inserter))
         {
@@ -56,9 +66,8 @@ public sealed class ProbeAppender : IDisposable
             _inserters[name] = inserter;
         }
 
-        _lastId = Math.Max(_lastId, id);
-        inserter.Insert(record, id, ShapeOf(record, transaction, create: true), arrivalNs);
-        return id;
+        _current = (day, inserter);
+        return inserter;
     }
 
     /// <summary>Whether a probe with this capture identity is stored in any partition.</summary>
@@ -96,6 +105,8 @@ public sealed class ProbeAppender : IDisposable
             gone!.Dispose();
         }
 
+        _current = default;
+
         Invalidate();
     }
 
@@ -108,6 +119,7 @@ public sealed class ProbeAppender : IDisposable
         }
 
         _inserters.Clear();
+        _current = default;
     }
 
     private SqliteCommand PrepareExists()
@@ -127,14 +139,14 @@ public sealed class ProbeAppender : IDisposable
     /// <summary>The id of the record's shape, stored on first use when <paramref name="create"/> (0 when unknown and not created).</summary>
     private long ShapeOf(ProbeRecord record, SqliteTransaction? transaction, bool create)
     {
-        var shape = ProbeCodec.Shape(record);
-        if (_shapes.TryGetValue(shape, out var id) || !create)
+        var id = _shapes.Find(record, out var unknown);
+        if (unknown is null || !create)
         {
             return id;
         }
 
-        id = ProbeShapes.Insert(_connection, transaction, record, shape);
-        _shapes[shape] = id;
+        id = ProbeShapes.Insert(_connection, transaction, record, unknown);
+        _shapes.Add(unknown, id);
         return id;
     }
 

@@ -24,84 +24,132 @@ internal static class ProbeCodec
     private const byte TextNoise = 2;
     private const byte TextLiteral = 3;
 
-    /// <summary>The shape of <paramref name="record"/>: a copy with every number <see cref="Numbers"/> carries zeroed, and the columns' fields cleared.</summary>
-    public static ByteString Shape(ProbeRecord record)
+    /// <summary>How many numbers <see cref="ZeroNumbers"/> saves for <paramref name="record"/>.</summary>
+    public static int NumberCount(ProbeRecord record) => 10 + (record.Points.Count * 3) + (record.Segments.Count * 5);
+
+    /// <summary>
+    /// Turns <paramref name="record"/> into its shape in place — every number <see cref="Numbers"/>
+    /// carries zeroed, the columns' fields and the verdict text cleared — saving what it held into
+    /// <paramref name="saved"/> (at least <see cref="NumberCount"/> long) for <see cref="RestoreNumbers"/>.
+    /// In place, not on a copy: this runs for every probe stored.
+    /// </summary>
+    public static string ZeroNumbers(ProbeRecord record, Span<long> saved)
     {
-        // Zeroed in place and put back (no copy of the record): this runs for every probe stored.
-        var saved = SaveNumbers(record);
-        var text = record.Verdict?.Text ?? "";
-        try
+        var r = record;
+        saved[0] = r.Id;
+        saved[1] = r.FirstTsNs;
+        saved[2] = r.ArrivalNs;
+        saved[3] = r.RttNs;
+        saved[4] = r.Answered ? 1 : 0;
+        saved[5] = r.Duplicates;
+        saved[6] = r.Key?.IcmpId ?? 0;
+        saved[7] = r.Key?.IcmpSeq ?? 0;
+        saved[8] = r.Key?.PayloadHash ?? 0;
+        saved[9] = r.Verdict?.CostNs ?? 0;
+        var i = 10;
+        for (var n = 0; n < r.Points.Count; n++)
         {
-            Restore(record, new long[saved.Length], "");
-            return record.ToByteString();
+            var p = r.Points[n];
+            saved[i++] = p.RequestTsNs;
+            saved[i++] = p.ReplyTsNs;
+            saved[i++] = p.RoundTripNs;
         }
-        finally
+
+        for (var n = 0; n < r.Segments.Count; n++)
         {
-            Restore(record, saved, text);
+            var s = r.Segments[n];
+            saved[i++] = s.CostNs;
+            saved[i++] = s.RequestNs;
+            saved[i++] = s.ReplyNs;
+            saved[i++] = s.LegUncertaintyNs;
+            saved[i++] = s.OffsetNs;
         }
+
+        var text = r.Verdict?.Text ?? "";
+        Zero(r);
+        return text;
     }
 
-    private static long[] SaveNumbers(ProbeRecord r)
+    /// <summary>Puts back what <see cref="ZeroNumbers"/> saved.</summary>
+    public static void RestoreNumbers(ProbeRecord record, ReadOnlySpan<long> saved, string text)
     {
-        var values = new List<long>(16 + (r.Points.Count * 3) + (r.Segments.Count * 5))
-        {
-            r.Id, r.FirstTsNs, r.ArrivalNs, r.RttNs, r.Answered ? 1 : 0, r.Duplicates, r.Key?.IcmpId ?? 0, r.Key?.IcmpSeq ?? 0, r.Key?.PayloadHash ?? 0, r.Verdict?.CostNs ?? 0,
-        };
-        foreach (var p in r.Points)
-        {
-            values.Add(p.RequestTsNs);
-            values.Add(p.ReplyTsNs);
-            values.Add(p.RoundTripNs);
-        }
-
-        foreach (var s in r.Segments)
-        {
-            values.Add(s.CostNs);
-            values.Add(s.RequestNs);
-            values.Add(s.ReplyNs);
-            values.Add(s.LegUncertaintyNs);
-            values.Add(s.OffsetNs);
-        }
-
-        return [.. values];
-    }
-
-    private static void Restore(ProbeRecord r, long[] v, string text)
-    {
-        r.Id = v[0];
-        r.FirstTsNs = v[1];
-        r.ArrivalNs = v[2];
-        r.RttNs = v[3];
-        r.Answered = v[4] != 0;
-        r.Duplicates = (uint)v[5];
+        var r = record;
+        r.Id = saved[0];
+        r.FirstTsNs = saved[1];
+        r.ArrivalNs = saved[2];
+        r.RttNs = saved[3];
+        r.Answered = saved[4] != 0;
+        r.Duplicates = (uint)saved[5];
         if (r.Key is { } key)
         {
-            key.IcmpId = (uint)v[6];
-            key.IcmpSeq = (uint)v[7];
-            key.PayloadHash = (uint)v[8];
+            key.IcmpId = (uint)saved[6];
+            key.IcmpSeq = (uint)saved[7];
+            key.PayloadHash = (uint)saved[8];
         }
 
         if (r.Verdict is { } verdict)
         {
-            verdict.CostNs = v[9];
+            verdict.CostNs = saved[9];
             verdict.Text = text;
         }
 
         var i = 10;
-        foreach (var p in r.Points)
+        for (var n = 0; n < r.Points.Count; n++)
         {
-            p.RequestTsNs = v[i++];
-            p.ReplyTsNs = v[i++];
-            p.RoundTripNs = v[i++];
+            var p = r.Points[n];
+            p.RequestTsNs = saved[i++];
+            p.ReplyTsNs = saved[i++];
+            p.RoundTripNs = saved[i++];
         }
 
-        foreach (var s in r.Segments)
+        for (var n = 0; n < r.Segments.Count; n++)
         {
-            s.CostNs = v[i++];
-            s.RequestNs = v[i++];
-            s.ReplyNs = v[i++];
-            s.LegUncertaintyNs = v[i++];
-            s.OffsetNs = v[i++];
+            var s = r.Segments[n];
+            s.CostNs = saved[i++];
+            s.RequestNs = saved[i++];
+            s.ReplyNs = saved[i++];
+            s.LegUncertaintyNs = saved[i++];
+            s.OffsetNs = saved[i++];
+        }
+    }
+
+    private static void Zero(ProbeRecord r)
+    {
+        r.Id = 0;
+        r.FirstTsNs = 0;
+        r.ArrivalNs = 0;
+        r.RttNs = 0;
+        r.Answered = false;
+        r.Duplicates = 0;
+        if (r.Key is { } key)
+        {
+            key.IcmpId = 0;
+            key.IcmpSeq = 0;
+            key.PayloadHash = 0;
+        }
+
+        if (r.Verdict is { } verdict)
+        {
+            verdict.CostNs = 0;
+            verdict.Text = "";
+        }
+
+        for (var n = 0; n < r.Points.Count; n++)
+        {
+            var p = r.Points[n];
+            p.RequestTsNs = 0;
+            p.ReplyTsNs = 0;
+            p.RoundTripNs = 0;
+        }
+
+        for (var n = 0; n < r.Segments.Count; n++)
+        {
+            var s = r.Segments[n];
+            s.CostNs = 0;
+            s.RequestNs = 0;
+            s.ReplyNs = 0;
+            s.LegUncertaintyNs = 0;
+            s.OffsetNs = 0;
         }
     }
 
@@ -141,8 +189,8 @@ internal static class ProbeCodec
         {
             w.Put(verdict.CostNs, PredictVerdictCost(record));
             var mode = verdict.Text.Length == 0 ? TextEmpty
-                : verdict.Text == SplitText(record) ? TextSplit
-                : verdict.Text == NoiseText(record) ? TextNoise
+                : IsSplitText(record, verdict.Text) ? TextSplit
+                : IsNoiseText(record, verdict.Text) ? TextNoise
                 : TextLiteral;
             w.Byte(mode);
             if (mode == TextLiteral)
@@ -224,15 +272,18 @@ internal static class ProbeCodec
     private static Segment? VerdictSegment(ProbeRecord record) =>
         record.Verdict is { Segment: >= 0 } v && v.Segment < record.Segments.Count ? record.Segments[v.Segment] : null;
 
-    private static string SplitText(ProbeRecord record)
-    {
-        var s = VerdictSegment(record);
-        var split = s is null ? default : new LegSplit(SegmentLegs.ParseSplit(s.Leg), s.RequestNs, s.ReplyNs, s.LegUncertaintyNs, s.OffsetNs, s.LegClamped);
-        return Durations.VerdictText(record.Verdict.Kind, record.Verdict.CostNs, split);
-    }
+    private static LegSplit SplitOf(ProbeRecord record) =>
+        VerdictSegment(record) is { } s ? new LegSplit(SegmentLegs.ParseSplit(s.Leg), s.RequestNs, s.ReplyNs, s.LegUncertaintyNs, s.OffsetNs, s.LegClamped) : default;
 
-    private static string NoiseText(ProbeRecord record) =>
-        Durations.VerdictText(record.Verdict.Kind, record.Verdict.CostNs, VerdictSegment(record)?.WithinNoise ?? false);
+    private static bool WithinNoise(ProbeRecord record) => VerdictSegment(record)?.WithinNoise ?? false;
+
+    private static string SplitText(ProbeRecord record) => Durations.VerdictText(record.Verdict.Kind, record.Verdict.CostNs, SplitOf(record));
+
+    private static string NoiseText(ProbeRecord record) => Durations.VerdictText(record.Verdict.Kind, record.Verdict.CostNs, WithinNoise(record));
+
+    private static bool IsSplitText(ProbeRecord record, string text) => Durations.IsVerdictText(text, record.Verdict.Kind, record.Verdict.CostNs, SplitOf(record));
+
+    private static bool IsNoiseText(ProbeRecord record, string text) => Durations.IsVerdictText(text, record.Verdict.Kind, record.Verdict.CostNs, WithinNoise(record));
 
     private ref struct Writer(Span<byte> buffer)
     {
@@ -246,10 +297,8 @@ internal static class ProbeCodec
 
         public void Text(string text)
         {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-            At = Varint.Write(_buffer, At, (ulong)bytes.Length);
-            bytes.CopyTo(_buffer[At..]);
-            At += bytes.Length;
+            At = Varint.Write(_buffer, At, (ulong)System.Text.Encoding.UTF8.GetByteCount(text));
+            At += System.Text.Encoding.UTF8.GetBytes(text, _buffer[At..]);
         }
     }
 

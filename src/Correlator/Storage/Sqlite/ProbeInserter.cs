@@ -5,16 +5,14 @@ using SQLitePCL;
 namespace HopCapture.Correlator.Storage.Sqlite;
 
 /// <summary>
-/// The insert into one partition as a prepared SQLite statement driven through SQLitePCL directly:
-/// values are bound without boxing and the numbers (<see cref="ProbeCodec"/>) are written into one reused buffer. At ingest
+/// The insert into one partition as a prepared SQLite statement driven through SQLitePCL directly
+/// (<see cref="RawStatement"/>): values are bound without boxing and the numbers (<see cref="ProbeCodec"/>) are written into one reused buffer. At ingest
 /// rates (tens of thousands of probes a second) the ADO.NET path's per-row reader and parameter
 /// objects cost more than SQLite's own work. Ids are given by the caller (one sequence across
 /// partitions, see <see cref="ProbeAppender"/>).
 /// </summary>
 internal sealed class ProbeInserter : IDisposable
 {
-    private const int SqliteDone = 101;
-
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _statement;
     private byte[] _buffer = new byte[1024];
@@ -23,11 +21,8 @@ internal sealed class ProbeInserter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
-        var db = connection.Handle ?? throw new InvalidOperationException("the connection is not open");
         // Bind order is ProbePartitions.Columns.
-        var sql = $"INSERT INTO {partition}({ProbePartitions.Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-        var rc = raw.sqlite3_prepare_v2(db, sql, out _statement);
-        SqliteException.ThrowExceptionForRC(rc, db);
+        _statement = RawStatement.Prepare(RawStatement.Handle(connection), $"INSERT INTO {partition}({ProbePartitions.Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     }
 
     /// <summary>Inserts one record with <paramref name="id"/> and shape <paramref name="shape"/> (in the connection's open transaction, if any).</summary>
@@ -47,12 +42,7 @@ internal sealed class ProbeInserter : IDisposable
         raw.sqlite3_bind_int(s, 8, record.Answered ? 1 : 0);
         raw.sqlite3_bind_int64(s, 9, record.Verdict?.CostNs ?? 0);
         raw.sqlite3_bind_blob(s, 10, _buffer.AsSpan(0, size));
-        var rc = raw.sqlite3_step(s);
-        raw.sqlite3_reset(s);
-        if (rc != SqliteDone)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
+        RawStatement.Run(db, s);
     }
 
     public void Dispose() => _statement.Dispose();

@@ -56,30 +56,12 @@ public static class SqliteRollups
         return command.ExecuteScalar() is long newest ? newest : long.MinValue;
     }
 
-    /// <summary>Writes the rows whole (insert or replace), in the caller's transaction.</summary>
+    /// <summary>Writes the rows whole (insert or replace), in the caller's transaction (a session keeps a <see cref="RollupSaver"/> instead).</summary>
     public static void Save(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(RollupWidth Width, RollupRow Row)> rows)
     {
-        ArgumentNullException.ThrowIfNull(rows);
-        foreach (var group in rows.GroupBy(static r => r.Width))
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            var names = Columns.Split(", ").Select(static c => "$" + c).ToArray();
-            command.CommandText = $"INSERT OR REPLACE INTO {Table(group.Key)}({Columns}) VALUES ({string.Join(", ", names)})";
-            var parameters = names.Select(name => command.Parameters.Add(name, name == "$histogram" ? SqliteType.Blob : SqliteType.Integer)).ToArray();
-            command.Prepare();
-            foreach (var (_, row) in group)
-            {
-                object[] values = [row.Src, row.Dst, row.BucketNs, row.Kind, row.Leg, row.LostIn, row.LostLeg, row.LostAfter, row.Probes, row.Lost, row.Slow,
-                    row.CostNs, row.SlowCostNs, row.FirstTsNs, row.LastTsNs, row.WorstId, row.WorstRttNs, row.Rtt.ToBytes()];
-                for (var i = 0; i < values.Length; i++)
-                {
-                    parameters[i].Value = values[i];
-                }
-
-                command.ExecuteNonQuery();
-            }
-        }
+        ArgumentNullException.ThrowIfNull(transaction);
+        using var saver = new RollupSaver(connection);
+        saver.Save(rows);
     }
 
     /// <summary>Deletes the rows of buckets before <paramref name="cutoffNs"/>, every width, as ranges; returns how many went.</summary>

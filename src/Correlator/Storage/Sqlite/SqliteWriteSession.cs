@@ -14,6 +14,8 @@ public sealed class SqliteWriteSession : IStoreWriteSession
     private readonly SqliteConnection _connection;
     private readonly ProbeAppender _append;
     private readonly RollupBook _rollups;
+    private readonly RollupSaver _rollupSaver;
+    private readonly WalCheckpointer _checkpointer;
     private readonly RawRetention _retention;
     private readonly RetentionOptions _options;
     private SqliteTransaction? _transaction;
@@ -26,15 +28,20 @@ public sealed class SqliteWriteSession : IStoreWriteSession
         {
             // WAL with synchronous NORMAL: a commit is on disk at the next checkpoint, not at
             // once; a power cut may lose the last moments of probes but never corrupts the file.
+            // Checkpoints run beside the writer (WalCheckpointer), every thousand probes or so.
             SqliteResultsStore.Execute(_connection, "PRAGMA synchronous = NORMAL;");
+            WalCheckpointer.Configure(_connection);
             _append = SqliteResultsStore.PrepareAppend(_connection);
+            _checkpointer = new WalCheckpointer(store, logger);
         }
         catch
         {
+            _append?.Dispose();
             _connection.Dispose();
             throw;
         }
 
+        _rollupSaver = new RollupSaver(_connection);
         _rollups = new RollupBook((width, key) => SqliteRollups.Load(_connection, _transaction, width, key), width => SqliteRollups.Newest(_connection, _transaction, width));
         _retention = new RawRetention(options, logger);
     }
@@ -46,6 +53,7 @@ public sealed class SqliteWriteSession : IStoreWriteSession
     {
         ArgumentNullException.ThrowIfNull(records);
         var duplicates = 0;
+        _checkpointer.ThrowIfFailed(_connection);
         using var transaction = _connection.BeginTransaction();
         _transaction = transaction;
         try
@@ -64,8 +72,9 @@ public sealed class SqliteWriteSession : IStoreWriteSession
                 _rollups.Add(record);
             }
 
-            SqliteRollups.Save(_connection, transaction, _rollups.TakeDirty());
+            _rollupSaver.Save(_rollups.TakeDirty());
             transaction.Commit();
+            _checkpointer.Committed(records.Count - duplicates);
             return duplicates;
         }
         finally
@@ -94,7 +103,9 @@ public sealed class SqliteWriteSession : IStoreWriteSession
 
     public void Dispose()
     {
+        _checkpointer.Dispose();
         _append.Dispose();
+        _rollupSaver.Dispose();
         _connection.Dispose();
     }
 }
