@@ -136,8 +136,8 @@ public sealed partial class QueryService(
         {
             await foreach (var item in subscription.Reader.ReadAllAsync(linked.Token))
             {
-                // The record is shared with the bus's other readers: labels go on a copy.
-                await responseStream.WriteAsync(inventory.Decorate(item.Record.Clone()), linked.Token);
+                // A record of its own: labels go on it, not on anything the bus's other readers share.
+                await responseStream.WriteAsync(inventory.Decorate(item.ToRecord()), linked.Token);
             }
         }
         catch (OperationCanceledException)

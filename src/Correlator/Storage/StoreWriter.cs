@@ -138,8 +138,8 @@ public sealed partial class StoreWriter(
                 _handled += taken;
                 foreach (var item in written)
                 {
-                    item.Probe.Id = item.Record.Id;
-                    stored.Publish(item);
+                    item.Probe.Id = item.Record!.Id;
+                    stored.Publish(new StoredProbe(item.Probe));
                 }
 
                 batch.Clear();
@@ -207,11 +207,11 @@ public sealed partial class StoreWriter(
         foreach (var item in batch)
         {
             // A failed attempt may have numbered some: only this attempt's ids count.
-            item.Record.Id = 0;
+            item.Record!.Id = 0;
         }
 
-        var duplicates = Session().Write(batch.ConvertAll(static b => b.Record), checkpoints.ReplayedThroughNs);
-        var written = batch.FindAll(static b => b.Record.Id != 0);
+        var duplicates = Session().Write(batch.ConvertAll(static b => b.Record!), checkpoints.ReplayedThroughNs);
+        var written = batch.FindAll(static b => b.Record!.Id != 0);
         Interlocked.Add(ref _stored, written.Count);
         Interlocked.Add(ref _duplicates, duplicates);
         return written;

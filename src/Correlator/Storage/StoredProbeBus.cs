@@ -1,12 +1,31 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using HopCapture.Analysis.Probes;
+using HopCapture.Contracts.Mapping;
 using HopCapture.Protos;
 
 namespace HopCapture.Correlator.Storage;
 
-/// <summary>A probe the store has written: the domain probe (id set) and the record it was stored as.</summary>
-public sealed record StoredProbe(Probe Probe, ProbeRecord Record);
+/// <summary>
+/// A probe the store has written: the domain probe (id set) and, while the store writer holds
+/// it, the record it was stored as. The bus hands on the probe alone: at full rate the alert and
+/// metrics queues hold tens of thousands of probes, and the record was two thirds of each.
+/// </summary>
+public sealed record StoredProbe(Probe Probe, ProbeRecord? Record = null)
+{
+    /// <summary>The stored record (id set): the one written, or the probe's own mapping of it (the same fields).</summary>
+    public ProbeRecord ToRecord()
+    {
+        if (Record is { } record)
+        {
+            return record.Clone();
+        }
+
+        var mapped = Probe.ToRecord();
+        mapped.Id = Probe.Id;
+        return mapped;
+    }
+}
 
 /// <summary>
 /// What comes after storage: every probe the store wrote, and only those, fanned out to alerts,

@@ -26,7 +26,7 @@ public sealed class StoredProbeBusTests
         Assert.Multiple(() =>
         {
             Assert.That(stored.Probe.Id, Is.GreaterThan(0));
-            Assert.That(stored.Record.Id, Is.EqualTo(stored.Probe.Id));
+            Assert.That(stored.ToRecord().Id, Is.EqualTo(stored.Probe.Id), "the record as stored (the bus carries the probe alone)");
             Assert.That(stored.Probe.Verdict?.Kind.Name, Is.EqualTo("fabric"));
         });
     }
