@@ -22,8 +22,11 @@ public sealed record BenchSettings
     /// </summary>
     public double IngestWarmupSeconds { get; init; } = 8;
 
-    /// <summary>Offered observations per second, across all agents (issue 12's target: 1 M accepted).</summary>
-    public int IngestRate { get; init; } = 1_000_000;
+    /// <summary>
+    /// Offered observations per second, across all agents: 10 % above issue 12's target of 1 M
+    /// accepted, since a run can accept no more than is offered (and its last acks count in its time).
+    /// </summary>
+    public int IngestRate { get; init; } = 1_100_000;
 
     /// <summary>Ingest runs, each against a freshly started correlator (issue 12: p99 &lt; 1 s in every one of 5).</summary>
     public int IngestRuns { get; init; } = 5;
