@@ -23,6 +23,9 @@ public sealed partial class EngineHost : BackgroundService
     // up under a steady stream of batches.
     private const int BatchesPerTurn = 64;
 
+    // Least wait while the engine is full, so a turn held behind a waiting batch does not spin.
+    private static readonly TimeSpan HeldBackWait = TimeSpan.FromMilliseconds(10);
+
     private readonly EngineDriver _driver;
     private readonly CorrelatorChannels _channels;
     private readonly JournalCheckpoints _checkpoints;
@@ -90,10 +93,15 @@ public sealed partial class EngineHost : BackgroundService
                 var now = _timeProvider.NowNs();
                 if (taken > 0 || _driver.Due(now))
                 {
-                    Advance(now);
+                    // A turn never runs ahead of a batch still waiting that the engine could take:
+                    // observations that reached the correlator in time join their probes even when
+                    // the engine takes them late (after waiting for the store), instead of the
+                    // probes timing out first. When full, the engine needs time to pass to make room.
+                    var turn = _full ? now : Math.Min(now, _channels.Inbox.OldestPostedNs);
+                    Advance(turn);
                     await PublishAsync(CancellationToken.None);
                     // The engine finalises a probe by its first arrival plus the timeout.
-                    _checkpoints.Finalised(now - _timeoutNs, _published);
+                    _checkpoints.Finalised(turn - _timeoutNs, _published);
                 }
 
                 if (taken == BatchesPerTurn)
@@ -103,8 +111,8 @@ public sealed partial class EngineHost : BackgroundService
 
                 if (_full)
                 {
-                    // Batches wait in the queue until the next turn finalises probes.
-                    await Task.Delay(TimeSpan.FromTicks(Math.Clamp((_driver.NextAdvanceNs - _timeProvider.NowNs()) / 100, 1, AdvanceInterval.Ticks)), _timeProvider, stoppingToken);
+                    // Batches wait in the inbox until a turn finalises probes.
+                    await Task.Delay(TimeSpan.FromTicks(Math.Clamp((_driver.NextAdvanceNs - _timeProvider.NowNs()) / 100, HeldBackWait.Ticks, AdvanceInterval.Ticks)), _timeProvider, stoppingToken);
                     continue;
                 }
 
@@ -195,7 +203,8 @@ public sealed partial class EngineHost : BackgroundService
 
             taken++;
             _budget.Release(batch.Bytes);
-            var arrival = _timeProvider.NowNs();
+            // Arrival is when the correlator had the batch, not when the engine got to it.
+            var arrival = batch.PostedNs;
             _checkpoints.Taken(batch.JournalIndex, arrival);
             foreach (ref readonly var observation in batch.Observations.AsSpan())
             {

@@ -30,6 +30,25 @@ public sealed class EngineInbox(int capacity) : IDisposable
         }
     }
 
+    /// <summary>When the longest-waiting batch was posted (<see cref="long.MaxValue"/> when none waits).</summary>
+    public long OldestPostedNs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                var oldest = long.MaxValue;
+                foreach (var queue in _streams.Values)
+                {
+                    // A stream's batches are posted in its order: its first waited longest.
+                    oldest = Math.Min(oldest, queue.Peek().PostedNs);
+                }
+
+                return oldest;
+            }
+        }
+    }
+
     /// <summary>Queues <paramref name="batch"/> behind its stream's earlier ones; waits while <c>capacity</c> batches wait.</summary>
     public async Task PostAsync(IngestBatch batch, CancellationToken cancellationToken)
     {

@@ -35,6 +35,7 @@ public sealed partial class IngestJournal : BackgroundService
     private readonly IResultsStore _store;
     private readonly StoreHealth _health;
     private readonly IngestQueueBudget _budget;
+    private readonly TimeProvider _timeProvider;
     private readonly ILogger<IngestJournal> _logger;
     private readonly Channel<Pending> _pending = Channel.CreateBounded<Pending>(
         new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -52,6 +53,7 @@ public sealed partial class IngestJournal : BackgroundService
         IResultsStore store,
         StoreHealth health,
         IngestQueueBudget budget,
+        TimeProvider timeProvider,
         ILogger<IngestJournal> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -64,6 +66,7 @@ public sealed partial class IngestJournal : BackgroundService
         _store = store;
         _health = health;
         _budget = budget;
+        _timeProvider = timeProvider;
         _logger = logger;
     }
 
@@ -173,7 +176,7 @@ public sealed partial class IngestJournal : BackgroundService
                         _checkpoints.Journalled(pending.Index, pending.Agent.Node, pending.Agent.InstanceId, pending.Seq);
                         _registry.Accept(pending.Agent, pending.Seq);
                         // Waits while the engine is behind: the missing acks slow the agents down.
-                        await _channels.Inbox.PostAsync(new IngestBatch(pending.Observations, pending.Index, pending.Bytes, pending.Agent, pending.OrderNs), CancellationToken.None);
+                        await _channels.Inbox.PostAsync(new IngestBatch(pending.Observations, pending.Index, pending.Bytes, pending.Agent, pending.OrderNs, _timeProvider.NowNs()), CancellationToken.None);
                         pending.Done.TrySetResult();
                     }
                 }
@@ -281,7 +284,7 @@ public sealed partial class IngestJournal : BackgroundService
             _registry.RestoreAccepted(batch.Node, batch.Instance, batch.Seq);
             _checkpoints.Journalled(index, batch.Node, batch.Instance, batch.Seq);
             _checkpoints.ReplayedThrough(batch.Observations);
-            await _channels.Inbox.PostAsync(new IngestBatch(batch.Observations, index, 0, IngestBatch.Replay, long.MinValue), cancellationToken);
+            await _channels.Inbox.PostAsync(new IngestBatch(batch.Observations, index, 0, IngestBatch.Replay, long.MinValue, _timeProvider.NowNs()), cancellationToken);
             _replayedBatches++;
             observations += batch.Observations.Length;
         }

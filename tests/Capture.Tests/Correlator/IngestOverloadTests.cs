@@ -21,24 +21,10 @@ public sealed class IngestOverloadTests
         // Five batches of 20 answered probes at the guest; the engine holds 30 in flight.
         for (var batch = 0; batch < 5; batch++)
         {
-            var observations = new List<Observation>();
-            for (var i = 0; i < 20; i++)
-            {
-                var seq = (uint)((batch * 20) + i + 1);
-                var at = Report003.At("08.851499") + (seq * 1_000_000);
-                observations.Add(Report003.Request(0, at, Direction.Out, seq));
-                observations.Add(Report003.Reply(0, at + Report003.RoundTripNs, Direction.In, seq));
-            }
-
-            var ack = await agent.SendBatchAsync((ulong)batch + 1, observations);
-            Assert.That(ack.Accepted, Is.EqualTo(40U));
+            Assert.That((await agent.SendBatchAsync((ulong)batch + 1, Halves(batch, Report003.At("08.851499"), 0, Role.Guest))).Accepted, Is.EqualTo(40U));
         }
 
-        var listed = await TestCorrelator.EventuallyAsync(
-            async ct => await correlator.Query.ListProbesAsync(new ListProbesRequest { Limit = 1000 }, cancellationToken: ct),
-            r => r.Probes.Count >= Probes,
-            $"{Probes} stored probes");
-        var engine = (await correlator.Query.ListAgentsAsync(new ListAgentsRequest())).Engine;
+        var (listed, engine) = await StoredAsync(correlator, Probes);
         Assert.Multiple(() =>
         {
             Assert.That(listed.Probes.Select(p => p.Key.IcmpSeq).Distinct().Count(), Is.EqualTo(Probes), "every probe once");
@@ -75,11 +61,7 @@ public sealed class IngestOverloadTests
             Assert.That((await host.SendBatchAsync((ulong)batch + 1, Halves(batch, baseNs - 3_000_000_000, 1, Role.Nic))).Accepted, Is.EqualTo(40U));
         }
 
-        var listed = await TestCorrelator.EventuallyAsync(
-            async ct => await correlator.Query.ListProbesAsync(new ListProbesRequest { Limit = 1000 }, cancellationToken: ct),
-            r => r.Probes.Count >= Probes,
-            $"{Probes} stored probes");
-        var engine = (await correlator.Query.ListAgentsAsync(new ListAgentsRequest())).Engine;
+        var (listed, engine) = await StoredAsync(correlator, Probes);
         Assert.Multiple(() =>
         {
             Assert.That(listed.Probes, Has.Count.EqualTo(Probes), "no probe stored in parts");
@@ -113,6 +95,16 @@ public sealed class IngestOverloadTests
         });
     }
 
+    /// <summary>The stored probes once there are <paramref name="count"/>, and the engine's counters then.</summary>
+    private static async Task<(ListProbesResponse Listed, EngineStats Engine)> StoredAsync(TestCorrelator correlator, int count)
+    {
+        var listed = await TestCorrelator.EventuallyAsync(
+            async ct => await correlator.Query.ListProbesAsync(new ListProbesRequest { Limit = 1000 }, cancellationToken: ct),
+            r => r.Probes.Count >= count,
+            $"{count} stored probes");
+        return (listed, (await correlator.Query.ListAgentsAsync(new ListAgentsRequest())).Engine);
+    }
+
     /// <summary>One node's request and reply of 20 probes at its point, 1 ms apart from <paramref name="startNs"/>.</summary>
     private static List<Observation> Halves(int batch, long startNs, uint iface, Role role)
     {
@@ -122,7 +114,7 @@ public sealed class IngestOverloadTests
             var seq = (uint)((batch * 20) + i + 1);
             var at = startNs + (seq * 1_000_000);
             var hostSide = role == Role.Nic;
-            list.Add(Report003.Request(iface, at, hostSide ? Direction.Out : Direction.Out, seq));
+            list.Add(Report003.Request(iface, at, Direction.Out, seq));
             list.Add(Report003.Reply(iface, at + (hostSide ? 120_000_000 : Report003.RoundTripNs), Direction.In, seq));
         }
 
