@@ -46,7 +46,9 @@ internal sealed class RollupSaver : IDisposable
             raw.sqlite3_bind_int64(s, 15, row.LastTsNs);
             raw.sqlite3_bind_int64(s, 16, row.WorstId);
             raw.sqlite3_bind_int64(s, 17, row.WorstRttNs);
-            raw.sqlite3_bind_blob(s, 18, _histogram.AsSpan(0, row.Rtt.WriteTo(ref _histogram)));
+            // Written first: WriteTo may replace the buffer with a larger one.
+            var histogramBytes = row.Rtt.WriteTo(ref _histogram);
+            raw.sqlite3_bind_blob(s, 18, _histogram.AsSpan(0, histogramBytes));
             RawStatement.Run(db, s);
         }
     }

@@ -109,4 +109,30 @@ public class RollupTests
             Assert.That(rolled.RttP99Ns, Is.EqualTo(raw.RttP99Ns).Within(1).Percent);
         });
     }
+
+    [Test]
+    public void Write_RoundTripsOverSixDecadesInOneMinute_HistogramSavedWhole()
+    {
+        var store = _factory.Create(new RetentionOptions());
+        var history = new HistoryProbes(seed: 3);
+        // 600 probes in 30 s on one path, round trips from 1 µs to 1 s: hundreds of histogram buckets.
+        var records = Enumerable.Range(0, 600).Select(i =>
+        {
+            var record = history.Next(0, _clock.NowNs() + (i * 50_000_000L));
+            record.RttNs = (long)(1_000 * Math.Pow(10, i / 100.0));
+            return record;
+        }).ToList();
+        using (var session = store.OpenWriter())
+        {
+            session.Write(records, 0);
+        }
+
+        using var read = store.OpenRead(CancellationToken.None);
+        var rolled = RollupSummaries.Paths(read.Rollups(RollupWidth.Minute, null, null, 0, 0)).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(rolled.Probes, Is.EqualTo(600));
+            Assert.That(rolled.RttMaxNs, Is.EqualTo(records.Where(r => r.Answered).Max(r => r.RttNs)));
+        });
+    }
 }
