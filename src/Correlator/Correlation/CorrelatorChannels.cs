@@ -9,12 +9,11 @@ namespace HopCapture.Correlator.Correlation;
 /// Validated observations of one agent batch, already in engine form (each carries its imported
 /// flag), the index of the batch's record in the ingest journal, the bytes it holds of the
 /// <see cref="Ingest.IngestQueueBudget"/> (0 for a batch replayed at start), the stream it came
-/// on, when its data would have arrived at that stream's usual lag (<see cref="EngineInbox"/>),
-/// and when it was journalled and handed to the engine (correlator clock).
+/// on, and when it was journalled and handed to the engine (correlator clock).
 /// </summary>
-public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex, long Bytes, object Stream, long OrderNs, long PostedNs)
+public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex, long Bytes, object Stream, long PostedNs)
 {
-    /// <summary>The stream of batches replayed from the journal at start: taken first, in journal order.</summary>
+    /// <summary>The stream of batches replayed from the journal at start (in journal order).</summary>
     public static readonly object Replay = new();
 }
 

@@ -177,7 +177,7 @@ public sealed partial class EngineHost : BackgroundService
     }
 
     /// <summary>
-    /// Takes up to <paramref name="maxBatches"/> waiting batches into the engine, oldest data
+    /// Takes up to <paramref name="maxBatches"/> waiting batches into the engine, longest-waiting
     /// first (<see cref="EngineInbox"/>), passing over a batch that would start more probes than
     /// the engine has room for under its in-flight limit: a stream's halves of probes already in
     /// flight still come in, the rest wait in the inbox, and the agents' acks with them, until

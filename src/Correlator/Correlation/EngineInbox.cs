@@ -1,13 +1,12 @@
 namespace HopCapture.Correlator.Correlation;
 
 /// <summary>
-/// Journalled batches waiting for the engine, queued per agent stream, taken oldest data first
-/// (<see cref="IngestBatch.OrderNs"/>: when the batch's observations would have arrived at the
-/// stream's usual lag). One queue for all streams put a stream that had fallen behind at the
-/// back: with the engine full of probes waiting for that stream's halves, the halves waited
-/// behind other streams' batches the engine could not take, and the probes timed out cut in
-/// two. Taking oldest data first, and letting the engine pass over batches it has no room for
-/// (<see cref="TryTake"/>), brings those halves in. Each stream's batches stay in their order.
+/// Journalled batches waiting for the engine, queued per agent stream and taken in the order
+/// they were posted, except that the engine may pass over a stream's next batch it has no room
+/// for (<see cref="TryTake"/>). One queue for all streams left a stream that had fallen behind at
+/// the back: with the engine full of probes waiting for that stream's halves, the halves waited
+/// behind other streams' batches the engine could not take, and the probes timed out cut in two.
+/// Each stream's batches stay in their order.
 /// </summary>
 public sealed class EngineInbox(int capacity) : IDisposable
 {
@@ -73,8 +72,8 @@ public sealed class EngineInbox(int capacity) : IDisposable
     }
 
     /// <summary>
-    /// Takes the waiting batch with the oldest data that <paramref name="fits"/> (streams' first
-    /// batches only, oldest first); false when none waits or none fits.
+    /// Takes the longest-waiting batch that <paramref name="fits"/> (streams' first batches only,
+    /// longest-waiting first); false when none waits or none fits.
     /// </summary>
     public bool TryTake(Func<IngestBatch, bool> fits, out IngestBatch batch)
     {
@@ -90,7 +89,7 @@ public sealed class EngineInbox(int capacity) : IDisposable
                 }
             }
 
-            _heads.Sort(static (a, b) => a.Peek().OrderNs.CompareTo(b.Peek().OrderNs));
+            _heads.Sort(static (a, b) => a.Peek().PostedNs.CompareTo(b.Peek().PostedNs));
             foreach (var queue in _heads)
             {
                 if (fits(queue.Peek()))

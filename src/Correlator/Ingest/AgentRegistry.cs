@@ -49,18 +49,16 @@ public sealed class AgentState
     private long _lagFloorNs = long.MaxValue;
 
     /// <summary>
-    /// Where a batch stands (under <see cref="BatchGate"/>): when its oldest observation would have
-    /// arrived at this instance's usual lag (<c>OrderNs</c>, on the correlator's clock), and how far
-    /// behind real time that is (<c>BehindNs</c>). The most behind stream is let into a spent ingest
-    /// budget first and the engine takes the oldest data first. Measured against the instance's own
-    /// least lag, so a clock that is minutes off neither starves nor jumps the queue. An empty
-    /// batch stands at <paramref name="nowNs"/>.
+    /// How far a batch is behind real time beyond this instance's usual lag (under <see
+    /// cref="BatchGate"/>): the most behind stream is let into a spent ingest budget first.
+    /// Measured against the instance's own least lag, so a clock that is minutes off neither
+    /// starves nor jumps the queue.
     /// </summary>
-    internal (long BehindNs, long OrderNs) Place(ReadOnlySpan<HopCapture.Engine.Model.Observation> observations, long nowNs)
+    internal long Behind(ReadOnlySpan<HopCapture.Engine.Model.Observation> observations, long nowNs)
     {
         if (observations.IsEmpty)
         {
-            return (0, nowNs);
+            return 0;
         }
 
         long oldest = long.MaxValue, newest = long.MinValue;
@@ -71,8 +69,8 @@ public sealed class AgentState
         }
 
         _lagFloorNs = Math.Min(_lagFloorNs, nowNs - newest);
-        var order = (long)Int128.Clamp((Int128)oldest + _lagFloorNs, long.MinValue + 1, nowNs);
-        return (nowNs - order, order);
+        var behind = (Int128)nowNs - oldest - _lagFloorNs;
+        return (long)Int128.Clamp(behind, 0, long.MaxValue);
     }
 }
 

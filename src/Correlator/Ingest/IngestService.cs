@@ -290,14 +290,12 @@ public sealed partial class IngestService(
             }
 
             // Waits while the batches queued for the journal and the engine hold the whole byte
-            // budget; the most behind stream goes first (and the engine takes the oldest data
-            // first), so the agents' halves of a probe arrive together.
+            // budget; the most behind stream goes first, so the agents' halves of a probe arrive together.
             var bytes = IngestQueueBudget.Cost(count);
-            var (behindNs, orderNs) = state.Place(observations, timeProvider.NowNs());
-            await budget.AcquireAsync(bytes, behindNs, cancellationToken);
+            await budget.AcquireAsync(bytes, state.Behind(observations, timeProvider.NowNs()), cancellationToken);
 
             // Journalled even when empty, so its seq is remembered; waits while the journal's queue is full.
-            var journalled = await journal.EnqueueAsync(state, batch.Seq, batch.Imported, observations, bytes, orderNs, cancellationToken);
+            var journalled = await journal.EnqueueAsync(state, batch.Seq, batch.Imported, observations, bytes, cancellationToken);
             state.QueuedSeq = batch.Seq;
             return AckWhenJournalledAsync(journalled, state, batch.Seq, count, rejected, firstReason);
         }

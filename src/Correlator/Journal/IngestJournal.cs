@@ -124,15 +124,15 @@ public sealed partial class IngestJournal : BackgroundService
     /// <see cref="RpcException"/> (Unavailable) when the journal could not be written.
     /// <paramref name="observations"/> are the batch's valid ones; <paramref name="bytes"/> what it
     /// holds of the <see cref="IngestQueueBudget"/>, given back when the engine takes it or when
-    /// it is refused; <paramref name="orderNs"/> where its data stands among the streams' (<see cref="EngineInbox"/>).
+    /// it is refused.
     /// </summary>
     /// <exception cref="RpcException">Unavailable: the correlator is stopping.</exception>
-    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, long bytes, long orderNs, CancellationToken cancellationToken)
+    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, long bytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(observations);
         var payload = JournalCodec.Encode(agent.Node, agent.InstanceId, seq, imported, observations, _catalog);
-        var pending = new Pending(agent, seq, payload, observations, bytes, orderNs);
+        var pending = new Pending(agent, seq, payload, observations, bytes);
         try
         {
             await _pending.Writer.WriteAsync(pending, cancellationToken);
@@ -176,7 +176,7 @@ public sealed partial class IngestJournal : BackgroundService
                         _checkpoints.Journalled(pending.Index, pending.Agent.Node, pending.Agent.InstanceId, pending.Seq);
                         _registry.Accept(pending.Agent, pending.Seq);
                         // Waits while the engine is behind: the missing acks slow the agents down.
-                        await _channels.Inbox.PostAsync(new IngestBatch(pending.Observations, pending.Index, pending.Bytes, pending.Agent, pending.OrderNs, _timeProvider.NowNs()), CancellationToken.None);
+                        await _channels.Inbox.PostAsync(new IngestBatch(pending.Observations, pending.Index, pending.Bytes, pending.Agent, _timeProvider.NowNs()), CancellationToken.None);
                         pending.Done.TrySetResult();
                     }
                 }
@@ -284,7 +284,7 @@ public sealed partial class IngestJournal : BackgroundService
             _registry.RestoreAccepted(batch.Node, batch.Instance, batch.Seq);
             _checkpoints.Journalled(index, batch.Node, batch.Instance, batch.Seq);
             _checkpoints.ReplayedThrough(batch.Observations);
-            await _channels.Inbox.PostAsync(new IngestBatch(batch.Observations, index, 0, IngestBatch.Replay, long.MinValue, _timeProvider.NowNs()), cancellationToken);
+            await _channels.Inbox.PostAsync(new IngestBatch(batch.Observations, index, 0, IngestBatch.Replay, _timeProvider.NowNs()), cancellationToken);
             _replayedBatches++;
             observations += batch.Observations.Length;
         }
@@ -312,11 +312,9 @@ public sealed partial class IngestJournal : BackgroundService
         Log.ForeignJournal(_logger, Directory, _options.Database, aside);
     }
 
-    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations, long bytes, long orderNs)
+    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations, long bytes)
     {
         public long Bytes { get; } = bytes;
-
-        public long OrderNs { get; } = orderNs;
 
         public AgentState Agent { get; } = agent;
 

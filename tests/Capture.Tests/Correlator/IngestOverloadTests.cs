@@ -73,7 +73,7 @@ public sealed class IngestOverloadTests
     }
 
     [Test]
-    public void Place_MeasuredAgainstTheAgentsOwnLag_NotItsClock()
+    public void Behind_MeasuredAgainstTheAgentsOwnLag_NotItsClock()
     {
         const long Second = 1_000_000_000;
         var now = 1_800_000_000L * Second;
@@ -81,17 +81,17 @@ public sealed class IngestOverloadTests
         var inSync = new AgentState(Report003.HelloFor("vm_b"));
 
         // A guest clock ten minutes ahead, and a synchronised one, each sending fresh batches.
-        Assert.That(ahead.Place(Batch(now + (600 * Second), 100_000_000), now), Is.EqualTo((100_000_000L, now - 100_000_000)));
-        Assert.That(inSync.Place(Batch(now - (20 * 1_000_000), 100_000_000), now), Is.EqualTo((100_000_000L, now - 100_000_000)));
+        Assert.That(ahead.Behind(Batch(now + (600 * Second), 100_000_000), now), Is.EqualTo(100_000_000));
+        Assert.That(inSync.Behind(Batch(now - (20 * 1_000_000), 100_000_000), now), Is.EqualTo(100_000_000));
 
         // Later the synchronised agent uploads a batch three seconds old (its spool after a stall).
         now += 10 * Second;
         var behind = (3 * Second) + 100_000_000 - 20_000_000;
         Assert.Multiple(() =>
         {
-            Assert.That(ahead.Place(Batch(now + (600 * Second), 100_000_000), now).BehindNs, Is.EqualTo(100_000_000), "ten minutes ahead is its normal");
-            Assert.That(inSync.Place(Batch(now - (3 * Second), 100_000_000), now), Is.EqualTo((behind, now - behind)), "three seconds behind its normal (its usual 20 ms lag taken off)");
-            Assert.That(ahead.Place([], now), Is.EqualTo((0L, now)), "an empty batch stands now");
+            Assert.That(ahead.Behind(Batch(now + (600 * Second), 100_000_000), now), Is.EqualTo(100_000_000), "ten minutes ahead is its normal");
+            Assert.That(inSync.Behind(Batch(now - (3 * Second), 100_000_000), now), Is.EqualTo(behind), "three seconds behind its normal (its usual 20 ms lag taken off)");
+            Assert.That(ahead.Behind([], now), Is.Zero);
         });
     }
 
