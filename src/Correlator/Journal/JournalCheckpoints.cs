@@ -11,9 +11,9 @@ public sealed record JournalCheckpoint(ulong Index, IReadOnlyDictionary<(string 
 /// Works out how far the journal is done with. The journal writer reports each record in index
 /// order; the engine host reports each batch it took and when (not always in index order: it
 /// may pass over a batch it has no room for, see <see cref="Correlation.EngineInbox"/>), and
-/// after every turn how many probes it has handed to the store so far — a batch that arrived one probe timeout before the
-/// turn has no probe left in flight, because the engine finalises every probe by its first
-/// arrival plus the timeout. The store writer reports how many probes it has written. A record
+/// after every turn how many probes it has handed to the store so far — a batch that arrived
+/// one probe timeout before the turn has no probe left in flight, because the engine finalises
+/// every probe by its first arrival plus the timeout. The store writer reports how many probes it has written. A record
 /// is done once the probes its batch can be part of are written; the checkpoint is the newest
 /// record with every record before it done, persisted in the store with every agent's last
 /// batch seq, and the journal before it may be deleted.
