@@ -71,79 +71,109 @@ public static class ContractMapping
     public static ProbeRecord ToRecord(this Probe probe)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        var key = probe.Key;
-        var record = new ProbeRecord
-        {
-            Id = probe.Id,
-            Key = new Protos.ProbeKey
-            {
-                Src = AddressBytes(key.Src),
-                Dst = AddressBytes(key.Dst),
-                IcmpId = key.IcmpId,
-                IcmpSeq = key.IcmpSeq,
-                PayloadHash = key.PayloadHash,
-            },
-            Src = probe.Src,
-            Dst = probe.Dst,
-            FirstTsNs = probe.FirstTsNs,
-            ArrivalNs = probe.ArrivalNs,
-            RttNs = probe.RttNs,
-            Answered = probe.Answered,
-            LostIn = probe.LostInName,
-            LostLeg = probe.LostLegName,
-            Imported = probe.Imported,
-            Duplicates = (uint)probe.Duplicates,
-            LostAfter = probe.LostAfterName,
-        };
+        var record = new ProbeRecord();
+        probe.FillRecord(record);
+        return record;
+    }
 
+    /// <summary>
+    /// Maps <paramref name="probe"/> into <paramref name="record"/> (what <see cref="ToRecord(Probe)"/>
+    /// builds), overwriting the record's key, points, segments and verdict objects instead of
+    /// making new ones: the store writer maps every probe it writes into records it keeps for the
+    /// next transaction. Only for records this mapping made: fields it does not set stay as they were.
+    /// </summary>
+    public static void FillRecord(this Probe probe, ProbeRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        ArgumentNullException.ThrowIfNull(record);
+        var key = probe.Key;
+        var recordKey = record.Key ??= new Protos.ProbeKey();
+        recordKey.Src = AddressBytes(key.Src);
+        recordKey.Dst = AddressBytes(key.Dst);
+        recordKey.IcmpId = key.IcmpId;
+        recordKey.IcmpSeq = key.IcmpSeq;
+        recordKey.PayloadHash = key.PayloadHash;
+        record.Id = probe.Id;
+        record.Src = probe.Src;
+        record.Dst = probe.Dst;
+        record.FirstTsNs = probe.FirstTsNs;
+        record.ArrivalNs = probe.ArrivalNs;
+        record.RttNs = probe.RttNs;
+        record.Answered = probe.Answered;
+        record.LostIn = probe.LostInName;
+        record.LostLeg = probe.LostLegName;
+        record.Imported = probe.Imported;
+        record.Duplicates = (uint)probe.Duplicates;
+        record.LostAfter = probe.LostAfterName;
+
+        Shrink(record.Points, probe.PointCount);
         for (var i = 0; i < probe.PointCount; i++)
         {
             var point = probe.Point(i);
             var view = point.View;
-            record.Points.Add(new Protos.ProbePoint
-            {
-                Node = point.Node,
-                Point = point.Point,
-                Role = point.Role.ToProto(),
-                RequestIface = point.RequestIface,
-                ReplyIface = point.ReplyIface,
-                RequestDirection = view.RequestDirection.ToProto(),
-                ReplyDirection = view.ReplyDirection.ToProto(),
-                HasRequest = view.HasRequest,
-                HasReply = view.HasReply,
-                RequestTsNs = view.RequestNs,
-                ReplyTsNs = view.ReplyNs,
-                RoundTripNs = view.RoundTripNs,
-            });
+            var target = Slot(record.Points, i);
+            target.Node = point.Node;
+            target.Point = point.Point;
+            target.Role = point.Role.ToProto();
+            target.RequestIface = point.RequestIface;
+            target.ReplyIface = point.ReplyIface;
+            target.RequestDirection = view.RequestDirection.ToProto();
+            target.ReplyDirection = view.ReplyDirection.ToProto();
+            target.HasRequest = view.HasRequest;
+            target.HasReply = view.HasReply;
+            target.RequestTsNs = view.RequestNs;
+            target.ReplyTsNs = view.ReplyNs;
+            target.RoundTripNs = view.RoundTripNs;
         }
 
-        foreach (var segment in probe.Result.Segments)
+        var segments = probe.Result.Segments;
+        Shrink(record.Segments, segments.Length);
+        for (var i = 0; i < segments.Length; i++)
         {
-            record.Segments.Add(new Protos.Segment
-            {
-                FromPoint = segment.From,
-                ToPoint = segment.To,
-                Kind = segment.Kind,
-                CostNs = segment.CostNs,
-                WithinNoise = segment.WithinNoise,
-                RequestNs = segment.Split.RequestNs,
-                ReplyNs = segment.Split.ReplyNs,
-                LegUncertaintyNs = segment.Split.UncertaintyNs,
-                Leg = segment.To < 0 ? "" : SegmentLegs.Name(segment.Split.Leg),
-                OffsetNs = segment.Split.OffsetNs,
-                LegClamped = segment.Split.Clamped,
-            });
+            var segment = segments[i];
+            var target = Slot(record.Segments, i);
+            target.FromPoint = segment.From;
+            target.ToPoint = segment.To;
+            target.Kind = segment.Kind;
+            target.CostNs = segment.CostNs;
+            target.WithinNoise = segment.WithinNoise;
+            target.RequestNs = segment.Split.RequestNs;
+            target.ReplyNs = segment.Split.ReplyNs;
+            target.LegUncertaintyNs = segment.Split.UncertaintyNs;
+            target.Leg = segment.To < 0 ? "" : SegmentLegs.Name(segment.Split.Leg);
+            target.OffsetNs = segment.Split.OffsetNs;
+            target.LegClamped = segment.Split.Clamped;
         }
 
-        record.Verdict = new Verdict
-        {
-            Kind = probe.VerdictKindName,
-            CostNs = probe.VerdictCostNs,
-            Segment = probe.VerdictIndex,
-            Text = probe.VerdictText,
-        };
-        return record;
+        var verdict = record.Verdict ??= new Verdict();
+        verdict.Kind = probe.VerdictKindName;
+        verdict.CostNs = probe.VerdictCostNs;
+        verdict.Segment = probe.VerdictIndex;
+        verdict.Text = probe.VerdictText;
     }
+
+    private static void Shrink<T>(Google.Protobuf.Collections.RepeatedField<T> field, int count)
+    {
+        while (field.Count > count)
+        {
+            field.RemoveAt(field.Count - 1);
+        }
+    }
+
+    /// <summary>Entry <paramref name="index"/> of <paramref name="field"/> to overwrite, added when the field is that short.</summary>
+    private static T Slot<T>(Google.Protobuf.Collections.RepeatedField<T> field, int index)
+        where T : new()
+    {
+        if (index < field.Count)
+        {
+            return field[index];
+        }
+
+        var added = new T();
+        field.Add(added);
+        return added;
+    }
+
 
     /// <summary>
     /// A stored or received record back to the domain probe, for what reads records and reasons

@@ -11,8 +11,11 @@ namespace HopCapture.Correlator.Correlation;
 /// <see cref="Ingest.IngestQueueBudget"/> (0 for a batch replayed at start), the stream it came
 /// on, and when it was journalled and handed to the engine (correlator clock).
 /// </summary>
-public sealed record IngestBatch(Observation[] Observations, ulong JournalIndex, long Bytes, object Stream, long PostedNs)
+public sealed record IngestBatch(ArraySegment<Observation> Observations, ulong JournalIndex, long Bytes, object Stream, long PostedNs)
 {
+    /// <summary>The observations' array came from <see cref="System.Buffers.ArrayPool{T}.Shared"/>: the engine host returns it once it has taken them.</summary>
+    public bool Pooled { get; init; }
+
     /// <summary>The stream of batches replayed from the journal at start (in journal order).</summary>
     public static readonly object Replay = new();
 }

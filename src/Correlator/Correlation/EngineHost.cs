@@ -218,6 +218,12 @@ public sealed partial class EngineHost : BackgroundService
                     Log.AddFailed(_logger, ex);
                 }
             }
+
+            if (batch.Pooled)
+            {
+                // The engine copied them into its probes; the journal wrote them before posting.
+                System.Buffers.ArrayPool<Observation>.Shared.Return(batch.Observations.Array!);
+            }
         }
 
         return taken;
@@ -228,7 +234,7 @@ public sealed partial class EngineHost : BackgroundService
     {
         var inFlight = _driver.InFlight;
         var room = _driver.Options.MaxInFlight - inFlight;
-        return inFlight == 0 || batch.Observations.Length <= room || _driver.NewProbes(batch.Observations) <= room;
+        return inFlight == 0 || batch.Observations.Count <= room || _driver.NewProbes(batch.Observations) <= room;
     }
 
     private void Advance(long nowNs)

@@ -282,7 +282,7 @@ public sealed partial class IngestService(
             }
 
             var observations = ObservationValidator.ConvertBatch(batch, ifaceIds, acceptPacked, out var rejected, out var firstReason);
-            var count = observations.Length;
+            var count = observations.Count;
             if (count > 0)
             {
                 // Waits while this node is over its rate: the missing acks slow the agent down.

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using HopCapture.Contracts.Mapping;
 using HopCapture.Engine.Model;
@@ -17,7 +18,12 @@ public static class ObservationValidator
     /// cannot be trusted), counted as its records with a torn tail as one; the repeated ones stay.
     /// </summary>
     /// <param name="acceptPacked">Correlator:AcceptPacked; when false the packed field is refused, as the Welcome said.</param>
-    public static EngineObservation[] ConvertBatch(
+    /// <returns>
+    /// The valid observations, in an array from <see cref="ArrayPool{T}.Shared"/> that whoever
+    /// consumes them last returns (the engine host, see <see cref="Correlation.IngestBatch.Pooled"/>):
+    /// an array per batch was a tenth of what the correlator allocated at full rate.
+    /// </returns>
+    public static ArraySegment<EngineObservation> ConvertBatch(
         ObservationBatch batch, ReadOnlySpan<int> ifaceIds, bool acceptPacked, out int rejected, out string firstReason)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -26,7 +32,7 @@ public static class ObservationValidator
         var packedProblem = PackedObservations.LengthProblem(packed.Length)
             ?? (acceptPacked || packed.IsEmpty ? null : "packed observations are not accepted here (Correlator:AcceptPacked is false)");
         var packedCount = packedProblem is null ? packed.Length / PackedObservations.RecordBytes : 0;
-        var observations = new EngineObservation[repeated.Count + packedCount];
+        var observations = ArrayPool<EngineObservation>.Shared.Rent(repeated.Count + packedCount);
         var count = 0;
         rejected = 0;
         firstReason = "";
@@ -66,12 +72,7 @@ public static class ObservationValidator
             }
         }
 
-        if (count < observations.Length)
-        {
-            Array.Resize(ref observations, count);
-        }
-
-        return observations;
+        return new ArraySegment<EngineObservation>(observations, 0, count);
     }
 
     /// <param name="ifaceIds">Catalog id of each interface in the Hello, by Hello index.</param>

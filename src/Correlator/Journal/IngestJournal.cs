@@ -127,12 +127,11 @@ public sealed partial class IngestJournal : BackgroundService
     /// it is refused.
     /// </summary>
     /// <exception cref="RpcException">Unavailable: the correlator is stopping.</exception>
-    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, Observation[] observations, long bytes, CancellationToken cancellationToken)
+    public async Task<Task> EnqueueAsync(AgentState agent, ulong seq, bool imported, ArraySegment<Observation> observations, long bytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        ArgumentNullException.ThrowIfNull(observations);
-        var payload = JournalCodec.Encode(agent.Node, agent.InstanceId, seq, imported, observations, _catalog);
-        var pending = new Pending(agent, seq, payload, observations, bytes);
+        var payload = JournalCodec.EncodeRented(agent.Node, agent.InstanceId, seq, imported, observations, _catalog, out var length);
+        var pending = new Pending(agent, seq, payload, length, observations, bytes);
         try
         {
             await _pending.Writer.WriteAsync(pending, cancellationToken);
@@ -169,14 +168,20 @@ public sealed partial class IngestJournal : BackgroundService
                     group.Add(next);
                 }
 
-                if (await WriteAsync(group, stoppingToken))
+                var written = await WriteAsync(group, stoppingToken);
+                foreach (var pending in group)
+                {
+                    pending.ReturnPayload();
+                }
+
+                if (written)
                 {
                     foreach (var pending in group)
                     {
                         _checkpoints.Journalled(pending.Index, pending.Agent.Node, pending.Agent.InstanceId, pending.Seq);
                         _registry.Accept(pending.Agent, pending.Seq);
                         // Waits while the engine is behind: the missing acks slow the agents down.
-                        await _channels.Inbox.PostAsync(new IngestBatch(pending.Observations, pending.Index, pending.Bytes, pending.Agent, _timeProvider.NowNs()), CancellationToken.None);
+                        await _channels.Inbox.PostAsync(new IngestBatch(pending.Observations, pending.Index, pending.Bytes, pending.Agent, _timeProvider.NowNs()) { Pooled = true }, CancellationToken.None);
                         pending.Done.TrySetResult();
                     }
                 }
@@ -312,17 +317,29 @@ public sealed partial class IngestJournal : BackgroundService
         Log.ForeignJournal(_logger, Directory, _options.Database, aside);
     }
 
-    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, Observation[] observations, long bytes)
+    private sealed class Pending(AgentState agent, ulong seq, byte[] payload, int length, ArraySegment<Observation> observations, long bytes)
     {
+        private byte[]? _payload = payload;
+
         public long Bytes { get; } = bytes;
 
         public AgentState Agent { get; } = agent;
 
         public ulong Seq { get; } = seq;
 
-        public byte[] Payload { get; } = payload;
+        /// <summary>The encoded record (in a pooled array until it is written or refused).</summary>
+        public ReadOnlySpan<byte> Payload => _payload.AsSpan(0, length);
 
-        public Observation[] Observations { get; } = observations;
+        public void ReturnPayload()
+        {
+            if (_payload is { } payload)
+            {
+                _payload = null;
+                System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+            }
+        }
+
+        public ArraySegment<Observation> Observations { get; } = observations;
 
         public ulong Index { get; set; }
 

@@ -51,6 +51,11 @@ public sealed partial class StoreWriter(
     private RetentionPass? _retention;
     private long _nextRetentionTicks;
 
+    // The records a transaction's probes are mapped into, kept for the next one (the writer
+    // loop's alone): a new record per probe was a third of what the correlator allocated at full
+    // rate. Nothing keeps them past the transaction; the bus carries the probe alone.
+    private readonly List<Protos.ProbeRecord> _records = [];
+
     public long Stored => Interlocked.Read(ref _stored);
 
     /// <summary>Probes lost because the database refused the write (or they could not be mapped).</summary>
@@ -116,7 +121,14 @@ public sealed partial class StoreWriter(
                     taken++;
                     try
                     {
-                        batch.Add(new StoredProbe(probe, probe.ToRecord()));
+                        if (batch.Count == _records.Count)
+                        {
+                            _records.Add(new Protos.ProbeRecord());
+                        }
+
+                        var record = _records[batch.Count];
+                        probe.FillRecord(record);
+                        batch.Add(new StoredProbe(probe, record));
                     }
                     catch (Exception ex)
                     {

@@ -39,6 +39,9 @@ public sealed class StoredProbeBus
     public const int SubscriberCapacity = 1024;
 
     private readonly ConcurrentDictionary<long, StoredProbeSubscription> _subscribers = new();
+    // What Publish walks: a copy taken when a subscriber comes or goes (the dictionary's Values
+    // allocated a collection per probe).
+    private StoredProbeSubscription[] _snapshot = [];
     private long _nextId;
     private long _dropped;
 
@@ -53,6 +56,7 @@ public sealed class StoredProbeBus
         var id = Interlocked.Increment(ref _nextId);
         var subscription = new StoredProbeSubscription(this, id, filter, capacity);
         _subscribers[id] = subscription;
+        Resnap();
         return subscription;
     }
 
@@ -65,13 +69,27 @@ public sealed class StoredProbeBus
             throw new ArgumentException($"probe {stored.Probe} has no store id: only stored probes are published", nameof(stored));
         }
 
-        foreach (var subscription in _subscribers.Values)
+        foreach (var subscription in Volatile.Read(ref _snapshot))
         {
             subscription.Offer(stored);
         }
     }
 
-    internal void Remove(long id) => _subscribers.TryRemove(id, out _);
+    internal void Remove(long id)
+    {
+        if (_subscribers.TryRemove(id, out _))
+        {
+            Resnap();
+        }
+    }
+
+    private void Resnap()
+    {
+        lock (_subscribers)
+        {
+            Volatile.Write(ref _snapshot, [.. _subscribers.Values]);
+        }
+    }
 
     internal void CountDrop() => Interlocked.Increment(ref _dropped);
 }

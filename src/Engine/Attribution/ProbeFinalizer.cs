@@ -20,6 +20,11 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
         public int Coordinate;
     }
 
+    // Working space for one probe at a time (the engine is single-threaded): two item arrays
+    // per probe were a fifth of what the correlator allocated at full rate.
+    private Item[] _items = new Item[8];
+    private Item[] _ordered = new Item[8];
+
     public ProbeResult Finalize(ProbeState state)
     {
         var items = Describe(state.Points);
@@ -35,7 +40,12 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
 
         var ordered = Order(items);
         var (segments, verdict) = Attribute(ordered);
-        var firstRoundTrip = Array.FindIndex(ordered, static i => i.View.HasRoundTrip);
+        var firstRoundTrip = -1;
+        for (var i = 0; i < ordered.Length && firstRoundTrip < 0; i++)
+        {
+            firstRoundTrip = ordered[i].View.HasRoundTrip ? i : -1;
+        }
+
         var (outcome, lostIn, lostAfter) = Localise(ordered, firstRoundTrip, shape);
 
         if (outcome == ProbeOutcome.Answered && ordered.Length > 1)
@@ -57,7 +67,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
         return new ProbeResult
         {
             Key = state.Key,
-            Points = Array.ConvertAll(ordered, static i => i.View),
+            Points = Views(ordered),
             Segments = segments,
             VerdictSegment = verdict,
             Outcome = outcome,
@@ -71,9 +81,30 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
         };
     }
 
-    private Item[] Describe(ReadOnlySpan<PointSlot> slots)
+    private static PointView[] Views(ReadOnlySpan<Item> ordered)
     {
-        var items = new Item[slots.Length];
+        var views = new PointView[ordered.Length];
+        for (var i = 0; i < views.Length; i++)
+        {
+            views[i] = ordered[i].View;
+        }
+
+        return views;
+    }
+
+    private static Span<Item> Buffer(ref Item[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new Item[Math.Max(length, buffer.Length * 2)];
+        }
+
+        return buffer.AsSpan(0, length);
+    }
+
+    private Span<Item> Describe(ReadOnlySpan<PointSlot> slots)
+    {
+        var items = Buffer(ref _items, slots.Length);
         for (var i = 0; i < slots.Length; i++)
         {
             var slot = slots[i];
@@ -96,7 +127,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
     /// Fills in the side of points whose role and direction did not tell it: first from another
     /// point on the same node, then from the round-trip order itself.
     /// </summary>
-    private static void ResolveSides(Item[] items)
+    private static void ResolveSides(Span<Item> items)
     {
         for (var i = 0; i < items.Length; i++)
         {
@@ -115,7 +146,13 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             }
         }
 
-        if (Array.TrueForAll(items, static i => i.SenderSide is not null || i.Level == PathCoordinates.Unknown))
+        var unresolved = false;
+        foreach (ref readonly var item in items)
+        {
+            unresolved |= item.SenderSide is null && item.Level != PathCoordinates.Unknown;
+        }
+
+        if (!unresolved)
         {
             return;
         }
@@ -189,11 +226,11 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
     /// Points with a round trip in decreasing order of it (no clocks compared); the others
     /// slotted in by their place on the path, or at the end when that is unknown.
     /// </summary>
-    private static Item[] Order(Item[] items)
+    private Span<Item> Order(ReadOnlySpan<Item> items)
     {
         // Insertion sorts: a probe has a handful of points, and these run once per probe on the
         // correlator's hot path. Both are stable, like the LINQ sorts they replace.
-        var ordered = new Item[items.Length];
+        var ordered = Buffer(ref _ordered, items.Length);
         var withRoundTrip = 0;
         foreach (var item in items)
         {
@@ -245,7 +282,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
                 }
             }
 
-            Array.Copy(ordered, at, ordered, at + 1, k - at);
+            ordered.Slice(at, k - at).CopyTo(ordered[(at + 1)..]);
             ordered[at] = item;
             placed++;
         }
@@ -267,7 +304,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
 
     private static int CoordinateOrder(int coordinate) => coordinate == PathCoordinates.Unknown ? int.MaxValue : coordinate;
 
-    private (SegmentView[] Segments, int Verdict) Attribute(Item[] ordered)
+    private (SegmentView[] Segments, int Verdict) Attribute(ReadOnlySpan<Item> ordered)
     {
         var roundTrips = 0;
         foreach (var item in ordered)
@@ -351,7 +388,7 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
     /// point is taken from the path's answered probes), or, when the reply was seen on the far
     /// side but never reached the sender's side, between the two.
     /// </summary>
-    private static (ProbeOutcome Outcome, string LostIn, int LostAfter) Localise(Item[] ordered, int firstRoundTrip, ShapePoint[]? shape)
+    private static (ProbeOutcome Outcome, string LostIn, int LostAfter) Localise(ReadOnlySpan<Item> ordered, int firstRoundTrip, ShapePoint[]? shape)
     {
         if (firstRoundTrip > 0)
         {
@@ -362,12 +399,17 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
             }
         }
 
-        if (firstRoundTrip >= 0 || !Array.Exists(ordered, static i => i.View.HasRequest))
+        var last = -1;
+        for (var i = ordered.Length - 1; i >= 0 && last < 0; i--)
+        {
+            last = ordered[i].View.HasRequest ? i : -1;
+        }
+
+        if (firstRoundTrip >= 0 || last < 0)
         {
             return (ProbeOutcome.Answered, "", -1);
         }
 
-        var last = Array.FindLastIndex(ordered, static i => i.View.HasRequest);
         var from = ordered[last];
         if (from.Coordinate == PathCoordinates.Unknown)
         {

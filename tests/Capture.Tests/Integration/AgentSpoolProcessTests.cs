@@ -97,8 +97,8 @@ public class AgentSpoolProcessTests
         var replayed = await EventuallyAgentAsync(correlator.Address, "spool-kill",
             a => a.Connected && a.Spool is { TornBytes: 108, PendingBatches: 0 } && a.Spool.ReplayedBatches + a.Spool.RecoveredBatches > 0,
             "the restarted agent to replay its spool");
-        await RunPingAsync(after, count: 50, interval: "0.01");
-        await EventuallyAgentAsync(correlator.Address, "spool-kill", a => a.Spool is { PendingBatches: 0 } s && s.SpooledObservations >= 90, "the new pings acked");
+        var sentAfter = await RunPingAsync(after, count: 50, interval: "0.01");
+        await SettledAsync(correlator.Address, "spool-kill", 2 * sentAfter, "the new pings acked");
         await correlator.StopAsync();
 
         var stored = StoredSeqs(correlator.DatabasePath, id);
@@ -136,8 +136,7 @@ public class AgentSpoolProcessTests
             databasePath: Path.Combine(_directory, "hopcapture.db"),
             overrides: new Dictionary<string, string?> { ["Correlator:Engine:ProbeTimeout"] = "00:00:03" },
             extraArgs: ["--listen", $"127.0.0.1:{port}"]);
-        var agent = await EventuallyAgentAsync(address, "spool-outage",
-            a => a.Connected && a.Spool is { PendingBatches: 0 } s && s.SpooledObservations >= 29_900, "the spool to be replayed and acked");
+        var agent = await SettledAsync(address, "spool-outage", 2 * sent, "the spool to be replayed and acked");
         await correlator.StopAsync();
 
         var stored = StoredSeqs(correlator.DatabasePath, id);
@@ -219,6 +218,30 @@ public class AgentSpoolProcessTests
             what,
             Patience);
         return response.Agents.First(a => a.Node == node && done(a));
+    }
+
+    /// <summary>
+    /// Waits until the agent has spooled about <paramref name="observations"/> (the capture on lo
+    /// may miss one) and has nothing un-acked, twice, a second and two heartbeats apart, with
+    /// nothing spooled in between. A fixed threshold below the total let the last pings still sit
+    /// in the agent's open batch when the correlator was stopped (a flake on a loaded machine).
+    /// </summary>
+    private static async Task<AgentInfo> SettledAsync(string correlator, string node, int observations, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            var first = await EventuallyAgentAsync(correlator, node,
+                a => a.Connected && a.Spool is { PendingBatches: 0 } s && s.SpooledObservations + 2 >= (ulong)observations, what);
+            await Task.Delay(TimeSpan.FromSeconds(1.2));
+            var second = await EventuallyAgentAsync(correlator, node, a => a.Connected, what);
+            if (second.Spool is { PendingBatches: 0 } settled && settled.SpooledObservations == first.Spool.SpooledObservations)
+            {
+                return second;
+            }
+
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"{what}: the agent's spool did not settle");
+        }
     }
 
     private static async Task<T> CliJsonAsync<T>(string correlator, params string[] command)
