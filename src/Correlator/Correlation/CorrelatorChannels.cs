@@ -29,10 +29,11 @@ public sealed class CorrelatorChannels : IDisposable
     public const int ObservationBatchCapacity = 1024;
 
     /// <summary>
-    /// Finalised probes waiting for the store writer (four of its largest transactions); beyond
-    /// it the engine waits. At 100,000 a start-up burst of finalised probes held ~200 MB here.
+    /// Finalised probes waiting for the store writer (two of its largest transactions, ~1 KB
+    /// each); beyond it the engine waits. At 100,000 a start-up burst of finalised probes held
+    /// ~200 MB here.
     /// </summary>
-    public const int ResultCapacity = 20_000;
+    public const int ResultCapacity = 10_000;
 
     public EngineInbox Inbox { get; } = new(ObservationBatchCapacity);
 

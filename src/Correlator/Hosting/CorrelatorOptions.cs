@@ -47,10 +47,10 @@ public sealed class CorrelatorOptions
 
     /// <summary>
     /// Bytes of accepted batches that may wait for the journal and the engine together (~106 bytes
-    /// per observation); beyond it the streams' acks wait, so agents slow down and spool. 64 MiB
-    /// is ~0.6 s of ingest at 1 M observations/s.
+    /// per observation); beyond it the streams' acks wait, so agents slow down and spool. 16 MiB
+    /// is ~0.15 s of ingest at 1 M observations/s, enough to keep the engine fed.
     /// </summary>
-    public long IngestQueueBytes { get; set; } = 64L * 1024 * 1024;
+    public long IngestQueueBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>
     /// Observations per second one node may hand to the engine (0 = no limit, the default); beyond

@@ -122,6 +122,8 @@ public sealed class CorrelatorMetrics : BackgroundService
         var droppedPartitions = factory.CreateCounter("hopcapture_store_partitions_dropped_total", "Raw probe partitions dropped by retention (age or size).");
         var replayDuplicates = factory.CreateCounter("hopcapture_store_replayed_duplicates_total", "Probes re-formed from the journal after a crash that the store already had (skipped).");
         var active = factory.CreateGauge("hopcapture_alerts", "Alerts by state.", ["state"]);
+        var alertsDropped = factory.CreateCounter("hopcapture_alert_probes_dropped_total",
+            "Stored probes the alert evaluator never saw because its queue was full (it fell behind).");
         var undelivered = factory.CreateGauge("hopcapture_alert_notifications_undelivered", "Alert notifications waiting in the outbox.");
         var dead = factory.CreateGauge("hopcapture_alert_notifications_dead_lettered", "Alert notifications given up on: the receiver refused them (4xx) MaxRejections times.");
 
@@ -182,6 +184,7 @@ public sealed class CorrelatorMetrics : BackgroundService
             var current = alerts.Active;
             active.WithLabels("pending").Set(current.Count(a => a.State == AlertState.Pending));
             active.WithLabels("firing").Set(current.Count(a => a.State == AlertState.Firing));
+            alertsDropped.IncTo(alerts.Dropped);
             undelivered.Set(alertStore.Undelivered());
             dead.Set(alertStore.DeadLettered());
             _dropped.IncTo(_subscription?.Dropped ?? 0);

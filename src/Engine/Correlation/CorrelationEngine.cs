@@ -37,10 +37,15 @@ public sealed class CorrelationEngine
         Catalog = catalog;
         _timeoutNs = checked((long)options.ProbeTimeout.TotalNanoseconds);
         _settleNs = checked((long)options.Settle.TotalNanoseconds);
-        _recent = new RecentKeys(options.MaxInFlight, _timeoutNs * 2);
+        // Finished probes are remembered for twice the timeout, or the last RecentCapacity of them
+        // at a high probe rate: independent of the in-flight limit, which is about memory.
+        _recent = new RecentKeys(Math.Max(options.MaxInFlight, RecentCapacity), _timeoutNs * 2);
         Offsets = new ClockOffsets((long)options.NoiseFloor.TotalNanoseconds);
         _finalizer = new ProbeFinalizer(catalog, _shapes, Offsets, (long)options.NoiseFloor.TotalNanoseconds);
     }
+
+    /// <summary>Finished probes remembered at most (~5 MB; 2.2 s at 91,000 probes a second).</summary>
+    public const int RecentCapacity = 200_000;
 
     public EngineOptions Options { get; }
 
@@ -107,7 +112,13 @@ public sealed class CorrelationEngine
             else
             {
                 state.DueNs = arrivalNs + _settleNs;
-                _settling.Enqueue((state, state.Generation, state.DueNs));
+                // Observations of one batch share their arrival: the entry already queued for it
+                // stands (one per observation held ~a million entries in a start-up transient).
+                if (state.SettlingDueNs != state.DueNs)
+                {
+                    state.SettlingDueNs = state.DueNs;
+                    _settling.Enqueue((state, state.Generation, state.DueNs));
+                }
             }
         }
     }
@@ -148,8 +159,18 @@ public sealed class CorrelationEngine
         {
             _settling.Dequeue();
             var state = entry.State;
+            if (state.Generation != entry.Generation)
+            {
+                continue;
+            }
+
+            if (state.SettlingDueNs == entry.DueNs)
+            {
+                state.SettlingDueNs = long.MinValue;
+            }
+
             // A newer observation re-queued the probe with a later due time; that entry decides.
-            if (state.Generation == entry.Generation && state.IsComplete && state.DueNs <= nowNs)
+            if (state.IsComplete && state.DueNs <= nowNs)
             {
                 Finalize(state, nowNs, finalized);
             }

@@ -6,8 +6,12 @@ public sealed class EngineOptions
     /// <summary>
     /// In-flight probes kept at most. The engine itself evicts the oldest past it (dropped and
     /// counted); the correlator never lets it get there: it leaves batches queued, holding ingest back.
+    /// At ~725 bytes a probe the default bounds the engine near 46 MB. At a million observations a
+    /// second a few thousand probes are in flight once paths are known; the limit holds in a new
+    /// path's first seconds, while complete probes settle (at 200,000 that start-up transient took
+    /// the correlator's memory past 800 MB, issue 12).
     /// </summary>
-    public int MaxInFlight { get; set; } = 200_000;
+    public int MaxInFlight { get; set; } = 64_000;
 
     /// <summary>A probe not complete this long after its first observation is finalised as it is (lost).</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);

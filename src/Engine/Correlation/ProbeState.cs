@@ -31,6 +31,9 @@ internal sealed class ProbeState
     /// <summary>When a complete probe may be finalised (arrival time); later observations move it.</summary>
     public long DueNs;
 
+    /// <summary>The due time of this probe's newest entry in the engine's settling queue (long.MinValue: none).</summary>
+    public long SettlingDueNs = long.MinValue;
+
     /// <summary>The points this probe's path has been seen at (shared by the path's probes).</summary>
     public PointSet? PathPoints;
     public int Generation;
@@ -49,6 +52,7 @@ internal sealed class ProbeState
         Duplicates = 0;
         Imported = false;
         Count = 0;
+        SettlingDueNs = long.MinValue;
     }
 
     public ReadOnlySpan<PointSlot> Points => Slots.AsSpan(0, Count);
