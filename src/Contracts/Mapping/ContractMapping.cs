@@ -174,7 +174,6 @@ public static class ContractMapping
         return added;
     }
 
-
     /// <summary>
     /// A stored or received record back to the domain probe, for what reads records and reasons
     /// about them (alerts and reports fed from storage, tests that start past the engine). The

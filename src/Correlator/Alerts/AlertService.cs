@@ -124,15 +124,20 @@ public sealed partial class AlertService(
 
             lock (_gate)
             {
-                var now = timeProvider.NowNs();
-                while (reader.TryRead(out var item))
-                {
-                    _evaluator.Observe(item.Probe, now);
-                }
+                ObserveQueued(reader, timeProvider.NowNs());
             }
         }
 
         await due;
+    }
+
+    /// <summary>Hands every queued probe to the evaluator (the caller holds <c>_gate</c>).</summary>
+    private void ObserveQueued(ChannelReader<StoredProbe> reader, long nowNs)
+    {
+        while (reader.TryRead(out var item))
+        {
+            _evaluator.Observe(item.Probe, nowNs);
+        }
     }
 
     /// <summary>One evaluation: take the queued probes, advance the state machine, record what changed.</summary>
@@ -143,11 +148,7 @@ public sealed partial class AlertService(
         List<AlertTransition> transitions;
         lock (_gate)
         {
-            while (reader.TryRead(out var item))
-            {
-                _evaluator.Observe(item.Probe, now);
-            }
-
+            ObserveQueued(reader, now);
             transitions = _evaluator.Evaluate(now);
             if (_applied is { } applied)
             {

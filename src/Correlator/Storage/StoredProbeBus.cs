@@ -42,6 +42,7 @@ public sealed class StoredProbeBus
     // What Publish walks: a copy taken when a subscriber comes or goes (the dictionary's Values
     // allocated a collection per probe).
     private StoredProbeSubscription[] _snapshot = [];
+    private readonly Lock _snapshotGate = new();
     private long _nextId;
     private long _dropped;
 
@@ -85,7 +86,7 @@ public sealed class StoredProbeBus
 
     private void Resnap()
     {
-        lock (_subscribers)
+        lock (_snapshotGate)
         {
             Volatile.Write(ref _snapshot, [.. _subscribers.Values]);
         }

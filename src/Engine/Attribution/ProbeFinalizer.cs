@@ -41,9 +41,13 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
         var ordered = Order(items);
         var (segments, verdict) = Attribute(ordered);
         var firstRoundTrip = -1;
-        for (var i = 0; i < ordered.Length && firstRoundTrip < 0; i++)
+        for (var i = 0; i < ordered.Length; i++)
         {
-            firstRoundTrip = ordered[i].View.HasRoundTrip ? i : -1;
+            if (ordered[i].View.HasRoundTrip)
+            {
+                firstRoundTrip = i;
+                break;
+            }
         }
 
         var (outcome, lostIn, lostAfter) = Localise(ordered, firstRoundTrip, shape);
@@ -400,9 +404,13 @@ internal sealed class ProbeFinalizer(InterfaceCatalog catalog, PathShapes shapes
         }
 
         var last = -1;
-        for (var i = ordered.Length - 1; i >= 0 && last < 0; i--)
+        for (var i = ordered.Length - 1; i >= 0; i--)
         {
-            last = ordered[i].View.HasRequest ? i : -1;
+            if (ordered[i].View.HasRequest)
+            {
+                last = i;
+                break;
+            }
         }
 
         if (firstRoundTrip >= 0 || last < 0)
