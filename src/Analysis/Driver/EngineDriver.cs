@@ -47,6 +47,9 @@ public sealed class EngineDriver
     /// <summary>How many probes <paramref name="observations"/> would start (at most; see <see cref="CorrelationEngine.NewProbes"/>).</summary>
     public int NewProbes(ReadOnlySpan<Observation> observations) => Engine.NewProbes(observations);
 
+    /// <summary>Whether <paramref name="observation"/> joins a probe in flight or recently finalised.</summary>
+    public bool Joins(in Observation observation) => Engine.Joins(observation);
+
     /// <summary>When the next turn is due (driving-clock ns); long.MinValue before the first.</summary>
     public long NextAdvanceNs => _nextAdvanceNs;
 

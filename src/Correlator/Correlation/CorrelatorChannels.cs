@@ -16,6 +16,16 @@ public sealed record IngestBatch(ArraySegment<Observation> Observations, ulong J
     /// <summary>The observations' array came from <see cref="System.Buffers.ArrayPool{T}.Shared"/>: the engine host returns it once it has taken them.</summary>
     public bool Pooled { get; init; }
 
+    /// <summary>
+    /// How many of <see cref="Observations"/>, moved to the front, the engine took while the
+    /// batch waited because they join probes in flight (engine thread only): the rest, which
+    /// would start probes, wait for room.
+    /// </summary>
+    public int Joined { get; set; }
+
+    /// <summary>The observations the engine has not taken yet.</summary>
+    public Span<Observation> Waiting => Observations.AsSpan(Joined);
+
     /// <summary>The stream of batches replayed from the journal at start (in journal order).</summary>
     public static readonly object Replay = new();
 }

@@ -39,6 +39,11 @@ public sealed partial class EngineHost : BackgroundService
     private long _heldBack;
     private bool _full;
     private readonly Func<IngestBatch, bool> _fits;
+    private readonly Action<IngestBatch> _join;
+
+    // Waiting batches are searched for joining halves once per turn or take while full.
+    private bool _joinDue = true;
+    private long _joinedWhileFull;
     private int _inFlight;
     private IReadOnlyList<OffsetPair> _offsets = [];
 
@@ -60,6 +65,7 @@ public sealed partial class EngineHost : BackgroundService
         _timeProvider = timeProvider;
         _logger = logger;
         _fits = Fits;
+        _join = Join;
     }
 
     public EngineCounters Counters => _driver.Counters;
@@ -76,6 +82,9 @@ public sealed partial class EngineHost : BackgroundService
 
     /// <summary>Times the engine left batches queued because it held its limit of probes in flight.</summary>
     public long HeldBack => Interlocked.Read(ref _heldBack);
+
+    /// <summary>Observations the engine took out of batches it passed over, because they join probes in flight.</summary>
+    public long JoinedWhileFull => Interlocked.Read(ref _joinedWhileFull);
 
     /// <summary>Observations or turns the engine threw on (logged, skipped).</summary>
     public long Errors => Interlocked.Read(ref _errors);
@@ -99,6 +108,7 @@ public sealed partial class EngineHost : BackgroundService
                     // probes timing out first. When full, the engine needs time to pass to make room.
                     var turn = _full ? now : Math.Min(now, _channels.Inbox.OldestPostedNs);
                     Advance(turn);
+                    _joinDue = true;
                     await PublishAsync(CancellationToken.None);
                     // The engine finalises a probe by its first arrival plus the timeout.
                     _checkpoints.Finalised(turn - _timeoutNs, _published);
@@ -179,10 +189,10 @@ public sealed partial class EngineHost : BackgroundService
     /// <summary>
     /// Takes up to <paramref name="maxBatches"/> waiting batches into the engine, longest-waiting
     /// first (<see cref="EngineInbox"/>), passing over a batch that would start more probes than
-    /// the engine has room for under its in-flight limit: a stream's halves of probes already in
-    /// flight still come in, the rest wait in the inbox, and the agents' acks with them, until
-    /// turns finalise probes (<see cref="_full"/>). Dropping the oldest probes instead lost
-    /// accepted observations whenever ingest outran the engine.
+    /// the engine has room for under its in-flight limit: the halves of probes already in flight
+    /// still come in, out of any batch (<see cref="Join"/>), the rest wait in the inbox, and the
+    /// agents' acks with them, until turns finalise probes (<see cref="_full"/>). Dropping the
+    /// oldest probes instead lost accepted observations whenever ingest outran the engine.
     /// </summary>
     private int Drain(int maxBatches)
     {
@@ -196,6 +206,13 @@ public sealed partial class EngineHost : BackgroundService
                 {
                     _full = true;
                     Interlocked.Increment(ref _heldBack);
+                    if (_joinDue)
+                    {
+                        // Turns run on the clock while full: every half of a probe in flight
+                        // the correlator holds goes in first, so none finalises without it.
+                        _joinDue = false;
+                        _channels.Inbox.ForEachWaiting(_join);
+                    }
                 }
 
                 break;
@@ -206,17 +223,10 @@ public sealed partial class EngineHost : BackgroundService
             // Arrival is when the correlator had the batch, not when the engine got to it.
             var arrival = batch.PostedNs;
             _checkpoints.Taken(batch.JournalIndex, arrival);
-            foreach (ref readonly var observation in batch.Observations.AsSpan())
+            _joinDue = true;
+            foreach (ref readonly var observation in batch.Waiting)
             {
-                try
-                {
-                    _driver.Add(observation, arrival);
-                }
-                catch (Exception ex)
-                {
-                    Interlocked.Increment(ref _errors);
-                    Log.AddFailed(_logger, ex);
-                }
+                Add(observation, arrival);
             }
 
             if (batch.Pooled)
@@ -234,7 +244,44 @@ public sealed partial class EngineHost : BackgroundService
     {
         var inFlight = _driver.InFlight;
         var room = _driver.Options.MaxInFlight - inFlight;
-        return inFlight == 0 || batch.Observations.Count <= room || _driver.NewProbes(batch.Observations) <= room;
+        var waiting = batch.Waiting;
+        return inFlight == 0 || waiting.Length <= room || _driver.NewProbes(waiting) <= room;
+    }
+
+    /// <summary>
+    /// Takes the observations of a waiting <paramref name="batch"/> that join probes in flight
+    /// (moved to its front, <see cref="IngestBatch.Joined"/>), leaving those that would start
+    /// probes. The batch counts as taken for the journal only once all of it is.
+    /// </summary>
+    private void Join(IngestBatch batch)
+    {
+        var waiting = batch.Waiting;
+        var joined = 0;
+        for (var i = 0; i < waiting.Length; i++)
+        {
+            if (_driver.Joins(waiting[i]))
+            {
+                (waiting[joined], waiting[i]) = (waiting[i], waiting[joined]);
+                Add(waiting[joined], batch.PostedNs);
+                joined++;
+            }
+        }
+
+        batch.Joined += joined;
+        Interlocked.Add(ref _joinedWhileFull, joined);
+    }
+
+    private void Add(in Observation observation, long arrivalNs)
+    {
+        try
+        {
+            _driver.Add(observation, arrivalNs);
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref _errors);
+            Log.AddFailed(_logger, ex);
+        }
     }
 
     private void Advance(long nowNs)

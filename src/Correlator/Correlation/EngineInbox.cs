@@ -111,6 +111,25 @@ public sealed class EngineInbox(int capacity) : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Calls <paramref name="visit"/> on every waiting batch, each stream's in order, while no
+    /// batch is posted or taken (the engine thread takes joining halves out of them this way).
+    /// </summary>
+    public void ForEachWaiting(Action<IngestBatch> visit)
+    {
+        ArgumentNullException.ThrowIfNull(visit);
+        lock (_gate)
+        {
+            foreach (var queue in _streams.Values)
+            {
+                foreach (var batch in queue)
+                {
+                    visit(batch);
+                }
+            }
+        }
+    }
+
     public void Dispose() => _room.Dispose();
 
     /// <summary>Completes when a batch waits (true at once if one does).</summary>

@@ -110,6 +110,13 @@ public static partial class CorrelatorApp
         return $"correlator listening on {ListeningAddress(app)}, db {app.Services.GetRequiredService<IResultsStore>().Location}";
     }
 
+    /// <summary>
+    /// The GC heap's limit as the runtime applies it: 256 MiB from the shipped runtimeconfig
+    /// (System.GC.HeapHardLimit), or what DOTNET_GCHeapHardLimit (hex bytes) sets instead.
+    /// </summary>
+    public static string MemoryLine() =>
+        $"correlator: GC heap limit {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024)} MiB (DOTNET_GCHeapHardLimit, hex bytes, overrides it)";
+
     /// <summary>Starts the host, or throws <see cref="CorrelatorStartupException"/> for anything the operator must fix.</summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
@@ -164,6 +171,7 @@ public static partial class CorrelatorApp
 
             await stdout.WriteLineAsync(StartLine(app));
             await stdout.FlushAsync();
+            await stderr.WriteLineAsync(MemoryLine());
             await app.WaitForShutdownAsync();
 
             var failed = app.Services.GetServices<IHostedService>().OfType<BackgroundService>()

@@ -106,6 +106,8 @@ public sealed class CorrelatorMetrics : BackgroundService
         var inFlight = factory.CreateGauge("hopcapture_engine_in_flight", "Probes waiting for more observations.");
         var heldBack = factory.CreateCounter("hopcapture_engine_held_back_total",
             "Engine turns that left batches queued because the engine held Engine:MaxInFlight probes (ingest waits, acks slow down; nothing is dropped).");
+        var joinedWhileFull = factory.CreateCounter("hopcapture_engine_joined_while_full_total",
+            "Observations the engine took out of batches it held back at Engine:MaxInFlight, because they belong to probes in flight (so those probes are not finalised without them).");
         var evicted = factory.CreateCounter("hopcapture_engine_evicted_total", "Probes dropped unfinished because the engine was full (only a single batch with more observations than Engine:MaxInFlight can cause it).");
         var stored = factory.CreateCounter("hopcapture_store_probes_total", "Probes written to the results store.");
         var storeFailed = factory.CreateCounter("hopcapture_store_failed_total", "Probes lost because the store refused the write.");
@@ -163,6 +165,7 @@ public sealed class CorrelatorMetrics : BackgroundService
             rejected.IncTo(agents.Rejected);
             inFlight.Set(engine.InFlight);
             heldBack.IncTo(engine.HeldBack);
+            joinedWhileFull.IncTo(engine.JoinedWhileFull);
             evicted.IncTo(counters.Evicted);
             stored.IncTo(writer.Stored);
             storeFailed.IncTo(writer.Failed);

@@ -18,7 +18,11 @@ public sealed class CorrelationEngine
 {
     private readonly Dictionary<ProbeKey, ProbeState> _inFlight = [];
     private readonly Queue<(ProbeState State, int Generation)> _byAge = new();
-    private readonly Queue<(ProbeState State, int Generation, long DueNs)> _settling = new();
+    // One entry per settling probe (its earliest due time; later observations re-queue it when
+    // it comes due), ordered by due time, then by when it was queued: bounded by the in-flight
+    // limit, where one entry per arriving batch held ~a million in a start-up transient.
+    private readonly PriorityQueue<(ProbeState State, int Generation), (long DueNs, long Sequence)> _settling = new();
+    private long _settlingSequence;
     private readonly Queue<(ProbeState State, int Generation)> _ready = new();
     private readonly Stack<ProbeState> _pool = new();
     private readonly RecentKeys _recent;
@@ -57,6 +61,9 @@ public sealed class CorrelationEngine
     public ClockOffsets Offsets { get; }
 
     public int InFlight => _inFlight.Count;
+
+    /// <summary>Entries in the settling queue, stale ones included (at most one live per probe).</summary>
+    internal int SettlingEntries => _settling.Count;
 
     /// <summary>Adds one observation. Unknown interface ids are counted and ignored.</summary>
     public void Add(in Observation observation, long arrivalNs)
@@ -112,12 +119,9 @@ public sealed class CorrelationEngine
             else
             {
                 state.DueNs = arrivalNs + _settleNs;
-                // Observations of one batch share their arrival: the entry already queued for it
-                // stands (one per observation held ~a million entries in a start-up transient).
-                if (state.SettlingDueNs != state.DueNs)
+                if (state.SettlingDueNs == long.MinValue)
                 {
-                    state.SettlingDueNs = state.DueNs;
-                    _settling.Enqueue((state, state.Generation, state.DueNs));
+                    QueueSettling(state);
                 }
             }
         }
@@ -133,14 +137,20 @@ public sealed class CorrelationEngine
         var count = 0;
         foreach (ref readonly var observation in observations)
         {
-            var key = ProbeKey.Of(observation);
-            if (!_inFlight.ContainsKey(key) && !_recent.Contains(key))
+            if (!Joins(observation))
             {
                 count++;
             }
         }
 
         return count;
+    }
+
+    /// <summary>Whether <paramref name="observation"/> belongs to a probe in flight or recently finalised (it starts none).</summary>
+    public bool Joins(in Observation observation)
+    {
+        var key = ProbeKey.Of(observation);
+        return _inFlight.ContainsKey(key) || _recent.Contains(key);
     }
 
     /// <summary>Finalises every probe that has settled or timed out by <paramref name="nowNs"/>.</summary>
@@ -155,7 +165,7 @@ public sealed class CorrelationEngine
             }
         }
 
-        while (_settling.TryPeek(out var entry) && entry.DueNs <= nowNs)
+        while (_settling.TryPeek(out var entry, out var due) && due.DueNs <= nowNs)
         {
             _settling.Dequeue();
             var state = entry.State;
@@ -164,15 +174,21 @@ public sealed class CorrelationEngine
                 continue;
             }
 
-            if (state.SettlingDueNs == entry.DueNs)
+            state.SettlingDueNs = long.MinValue;
+            if (!state.IsComplete)
             {
-                state.SettlingDueNs = long.MinValue;
+                // Incomplete again (a new point saw the request): it re-queues when complete.
+                continue;
             }
 
-            // A newer observation re-queued the probe with a later due time; that entry decides.
-            if (state.IsComplete && state.DueNs <= nowNs)
+            if (state.DueNs <= nowNs)
             {
                 Finalize(state, nowNs, finalized);
+            }
+            else
+            {
+                // A newer observation moved the due time.
+                QueueSettling(state);
             }
         }
 
@@ -211,6 +227,12 @@ public sealed class CorrelationEngine
 
         _settling.Clear();
         _ready.Clear();
+    }
+
+    private void QueueSettling(ProbeState state)
+    {
+        state.SettlingDueNs = state.DueNs;
+        _settling.Enqueue((state, state.Generation), (state.DueNs, _settlingSequence++));
     }
 
     private void Finalize(ProbeState state, long nowNs, ICollection<ProbeResult> finalized)

@@ -31,7 +31,7 @@ internal sealed class ProbeState
     /// <summary>When a complete probe may be finalised (arrival time); later observations move it.</summary>
     public long DueNs;
 
-    /// <summary>The due time of this probe's newest entry in the engine's settling queue (long.MinValue: none).</summary>
+    /// <summary>The due time of this probe's entry in the engine's settling queue (long.MinValue: none; one at most).</summary>
     public long SettlingDueNs = long.MinValue;
 
     /// <summary>The points this probe's path has been seen at (shared by the path's probes).</summary>

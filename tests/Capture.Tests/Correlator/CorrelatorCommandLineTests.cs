@@ -49,6 +49,48 @@ public class CorrelatorCommandLineTests
         });
     }
 
+    [TestCase(null, "256 MiB")]
+    [TestCase("0x20000000", "512 MiB")]
+    public async Task Exe_Started_StatesTheHeapLimitItShipsWithOrTheEnvironmentSets(string? environment, string expected, CancellationToken cancellationToken)
+    {
+        var dir = Directory.CreateTempSubdirectory("hopcapture-heap-").FullName;
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])[RepoPaths.Executable("Correlator", "hopcapture-correlator"), "--listen", "127.0.0.1:0", "--db", Path.Combine(dir, "h.db"), "--Correlator:Plaintext=true"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        if (environment is not null)
+        {
+            start.Environment["DOTNET_GCHeapHardLimit"] = environment;
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            // The runtimeconfig's limit holds the process to ~370 MB at full rate (README, "Correlator memory").
+            string? line;
+            do
+            {
+                line = await process.StandardError.ReadLineAsync(cancellationToken).AsTask().WaitAsync(ExeTimeout, cancellationToken);
+            }
+            while (line is not null && !line.Contains("GC heap limit", StringComparison.Ordinal));
+
+            Assert.That(line, Is.EqualTo($"correlator: GC heap limit {expected} (DOTNET_GCHeapHardLimit, hex bytes, overrides it)"));
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync(CancellationToken.None);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [TestCase(new[] { "--listen", "127.0.0.1:0", "--db" }, "hopcapture-correlator: --db needs a value (see --help)")]
     [TestCase(new[] { "--Corelator:Listen=127.0.0.1:0" }, "hopcapture-correlator: unknown option '--Corelator:Listen': no section 'Corelator' (use Correlator or Logging) (see --help)")]
     public async Task RunAsync_BadCommandLine_ExitsTwoWithOneLine(string[] args, string expected)

@@ -95,6 +95,39 @@ public sealed class IngestOverloadTests
         });
     }
 
+    [Test]
+    public async Task Engine_FullAndABatchMixesHalvesOfItsProbesWithNewOnes_TakesTheHalvesBeforeTheProbesSettle()
+    {
+        const int Probes = 40;
+        await using var correlator = await TestCorrelator.StartAsync(overrides: new Dictionary<string, string?>
+        {
+            ["Correlator:Engine:MaxInFlight"] = "25",
+            ["Correlator:Engine:Settle"] = "00:00:01",
+            ["Correlator:Engine:ProbeTimeout"] = "00:00:05",
+        });
+        await using var guest = await TestAgent.ConnectAsync(correlator, Report003.HelloFor("vm_a"));
+        await using var host = await TestAgent.ConnectAsync(correlator, Report003.HelloFor("nc1"));
+        var baseNs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+        // The guest's halves of probes 1-20 fill the engine to 20 of 25, complete: they settle
+        // for a second. The host's one batch carries its halves of probes 1-40: 20 would join,
+        // 20 would start probes there is no room for, so the batch waits.
+        Assert.That((await guest.SendBatchAsync(1, Halves(0, baseNs, 0, Role.Guest))).Accepted, Is.EqualTo(40U));
+        var mixed = Halves(0, baseNs - 3_000_000_000, 1, Role.Nic);
+        mixed.AddRange(Halves(1, baseNs - 3_000_000_000, 1, Role.Nic));
+        Assert.That((await host.SendBatchAsync(1, mixed)).Accepted, Is.EqualTo(80U));
+        Assert.That((await guest.SendBatchAsync(2, Halves(1, baseNs, 0, Role.Guest))).Accepted, Is.EqualTo(40U));
+
+        var (listed, engine) = await StoredAsync(correlator, Probes);
+        Assert.Multiple(() =>
+        {
+            Assert.That(listed.Probes, Has.Count.EqualTo(Probes), "no probe stored in parts");
+            Assert.That(listed.Probes.Select(p => p.Points.Count), Is.All.EqualTo(2), "each probe has the guest's and the host's point");
+            Assert.That(engine.Late, Is.Zero, "the host's halves of probes 1-20 joined them before they settled");
+            Assert.That(engine.Evicted, Is.Zero);
+            Assert.That(engine.HeldBack, Is.GreaterThan(0UL), "the host's batch waited for room");
+        });
+    }
+
     /// <summary>The stored probes once there are <paramref name="count"/>, and the engine's counters then.</summary>
     private static async Task<(ListProbesResponse Listed, EngineStats Engine)> StoredAsync(TestCorrelator correlator, int count)
     {

@@ -217,6 +217,37 @@ public class CorrelationEngineTests
     }
 
     [Test]
+    public void Advance_CompleteProbeGrowsOverManyTurns_OneSettlingEntryAndTheLastPointDecides()
+    {
+        var lab = new EngineScenario(SettleOneSecond);
+        lab.Request(lab.GuestA, "08.851499");
+        lab.Reply(lab.GuestA, "08.972053");
+        var pointsAfterTheFirst = new[] { lab.VifA, lab.NicA, lab.NicB, lab.VifB };
+        var turns = new List<List<ProbeResult>>();
+        foreach (var iface in pointsAfterTheFirst)
+        {
+            // Each agent's batch arrives 300 ms after the last: the probe stays complete and its
+            // settle wait restarts, but it keeps one entry in the engine's settling queue.
+            turns.Add(lab.AdvanceBy(TimeSpan.FromMilliseconds(300)));
+            lab.Request(iface, "08.851000");
+            lab.Reply(iface, "08.971000");
+        }
+
+        var entries = lab.Engine.SettlingEntries;
+        var early = lab.AdvanceBy(TimeSpan.FromMilliseconds(900));
+        var settled = lab.AdvanceBy(TimeSpan.FromMilliseconds(200));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(entries, Is.EqualTo(1), "one entry per probe, however many batches moved its due time");
+            Assert.That(turns.SelectMany(t => t), Is.Empty, "the first point's settle time passed, but later points moved it on");
+            Assert.That(early, Is.Empty, "due a second after the last point arrived");
+            Assert.That(settled.Single().Points, Has.Length.EqualTo(5));
+            Assert.That(lab.Engine.SettlingEntries, Is.Zero);
+        });
+    }
+
+    [Test]
     public void Add_AfterFinalised_CountedLateWithoutNewProbe()
     {
         var lab = new EngineScenario();
