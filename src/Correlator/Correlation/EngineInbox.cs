@@ -146,4 +146,14 @@ public sealed class EngineInbox(int capacity) : IDisposable
             return _readable.Task.WaitAsync(cancellationToken);
         }
     }
+
+    /// <summary>Completes at the next <see cref="PostAsync"/>, whether or not batches already wait.</summary>
+    public Task<bool> WaitForPostAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _readable ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _readable.Task.WaitAsync(cancellationToken);
+        }
+    }
 }

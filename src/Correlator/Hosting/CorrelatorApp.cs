@@ -112,10 +112,31 @@ public static partial class CorrelatorApp
 
     /// <summary>
     /// The GC heap's limit as the runtime applies it: 256 MiB from the shipped runtimeconfig
-    /// (System.GC.HeapHardLimit), or what DOTNET_GCHeapHardLimit (hex bytes) sets instead.
+    /// (System.GC.HeapHardLimit), or what DOTNET_GCHeapHardLimit (hex bytes) sets instead; "none"
+    /// when 0 lifts it (the runtime then reports the machine's memory, or its cgroup's).
     /// </summary>
-    public static string MemoryLine() =>
-        $"correlator: GC heap limit {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024)} MiB (DOTNET_GCHeapHardLimit, hex bytes, overrides it)";
+    public static string MemoryLine()
+    {
+        var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var machine = MachineMemoryBytes();
+        var limit = available < machine - (machine / 100) ? $"{available / (1024 * 1024)} MiB" : "none";
+        return $"correlator: GC heap limit {limit} (DOTNET_GCHeapHardLimit, hex bytes, overrides it)";
+    }
+
+    /// <summary>MemTotal of /proc/meminfo in bytes (long.MaxValue where it cannot be read).</summary>
+    private static long MachineMemoryBytes()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(static l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+            var kib = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            return long.TryParse(kib, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value * 1024 : long.MaxValue;
+        }
+        catch (IOException)
+        {
+            return long.MaxValue;
+        }
+    }
 
     /// <summary>Starts the host, or throws <see cref="CorrelatorStartupException"/> for anything the operator must fix.</summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)

@@ -51,6 +51,7 @@ public class CorrelatorCommandLineTests
 
     [TestCase(null, "256 MiB")]
     [TestCase("0x20000000", "512 MiB")]
+    [TestCase("0", "none")]
     public async Task Exe_Started_StatesTheHeapLimitItShipsWithOrTheEnvironmentSets(string? environment, string expected, CancellationToken cancellationToken)
     {
         var dir = Directory.CreateTempSubdirectory("hopcapture-heap-").FullName;
