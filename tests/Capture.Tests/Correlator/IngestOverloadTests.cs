@@ -39,13 +39,7 @@ public sealed class IngestOverloadTests
     public async Task Engine_FullOfProbesWaitingForABehindStream_TakesThatStreamsHalvesFirst()
     {
         const int Probes = 60;
-        await using var correlator = await TestCorrelator.StartAsync(overrides: new Dictionary<string, string?>
-        {
-            ["Correlator:Engine:MaxInFlight"] = "25",
-            // A complete probe waits a second for more points: a half held back longer is cut off.
-            ["Correlator:Engine:Settle"] = "00:00:01",
-            ["Correlator:Engine:ProbeTimeout"] = "00:00:05",
-        });
+        await using var correlator = await StartSmallEngineAsync();
         await using var guest = await TestAgent.ConnectAsync(correlator, Report003.HelloFor("vm_a"));
         await using var host = await TestAgent.ConnectAsync(correlator, Report003.HelloFor("nc1"));
         // The guest's halves of 60 probes arrive first, in batches of 20 (the engine holds 25);
@@ -99,12 +93,7 @@ public sealed class IngestOverloadTests
     public async Task Engine_FullAndABatchMixesHalvesOfItsProbesWithNewOnes_TakesTheHalvesBeforeTheProbesSettle()
     {
         const int Probes = 40;
-        await using var correlator = await TestCorrelator.StartAsync(overrides: new Dictionary<string, string?>
-        {
-            ["Correlator:Engine:MaxInFlight"] = "25",
-            ["Correlator:Engine:Settle"] = "00:00:01",
-            ["Correlator:Engine:ProbeTimeout"] = "00:00:05",
-        });
+        await using var correlator = await StartSmallEngineAsync();
         await using var guest = await TestAgent.ConnectAsync(correlator, Report003.HelloFor("vm_a"));
         await using var host = await TestAgent.ConnectAsync(correlator, Report003.HelloFor("nc1"));
         var baseNs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
@@ -127,6 +116,17 @@ public sealed class IngestOverloadTests
             Assert.That(engine.HeldBack, Is.GreaterThan(0UL), "the host's batch waited for room");
         });
     }
+
+    /// <summary>
+    /// A correlator whose engine holds 25 probes; a complete probe waits a second for more points
+    /// (a half held back longer is cut off), an incomplete one five.
+    /// </summary>
+    private static Task<TestCorrelator> StartSmallEngineAsync() => TestCorrelator.StartAsync(overrides: new Dictionary<string, string?>
+    {
+        ["Correlator:Engine:MaxInFlight"] = "25",
+        ["Correlator:Engine:Settle"] = "00:00:01",
+        ["Correlator:Engine:ProbeTimeout"] = "00:00:05",
+    });
 
     /// <summary>The stored probes once there are <paramref name="count"/>, and the engine's counters then.</summary>
     private static async Task<(ListProbesResponse Listed, EngineStats Engine)> StoredAsync(TestCorrelator correlator, int count)
