@@ -81,7 +81,7 @@ public sealed class CorrelationEngine
             if (_recent.Contains(key))
             {
                 Counters._late++;
-                _pathPoints.For(key).Add(iface.PointId, arrivalNs);
+                _pathPoints.For(key).Add(iface.PointId, observation.Type, arrivalNs);
                 return;
             }
 
@@ -104,14 +104,15 @@ public sealed class CorrelationEngine
         }
 
         state.LastArrivalNs = arrivalNs;
-        state.PathPoints!.Add(iface.PointId, arrivalNs);
+        state.PathPoints!.Add(iface.PointId, observation.Type, arrivalNs);
         if (state.IsComplete)
         {
-            // Every point this path is seen at (a set that has stopped growing) has reported:
-            // nothing is left to wait for, so the probe is final at the next turn. Otherwise a
-            // slower agent may still add a point, and the probe settles first.
+            // Every point this path is seen at (a set that has stopped growing) has reported each
+            // half of the echo it sees: nothing is left to wait for, so the probe is final at the
+            // next turn. Otherwise a slower agent, or a point's other capture handle, may still
+            // add one, and the probe settles first.
             var path = state.PathPoints!;
-            if (state.Count >= path.Count && arrivalNs - path.GrewAtNs >= _timeoutNs)
+            if (state.Halves >= path.Halves && arrivalNs - path.GrewAtNs >= _timeoutNs)
             {
                 state.DueNs = arrivalNs;
                 _ready.Enqueue((state, state.Generation));

@@ -44,6 +44,9 @@ internal sealed class ProbeState
     public PointSlot[] Slots = new PointSlot[InitialSlots];
     public int Count;
 
+    /// <summary>Requests and replies recorded, one per point each at most.</summary>
+    public int Halves;
+
     public void Reset(ProbeKey key, long arrivalNs)
     {
         Key = key;
@@ -52,6 +55,7 @@ internal sealed class ProbeState
         Duplicates = 0;
         Imported = false;
         Count = 0;
+        Halves = 0;
         SettlingDueNs = long.MinValue;
     }
 
@@ -82,6 +86,7 @@ internal sealed class ProbeState
             }
 
             slot.HasRequest = true;
+            Halves++;
             slot.RequestNs = observation.TimestampNs;
             slot.RequestIface = iface.Id;
             slot.RequestDirection = observation.Direction;
@@ -94,6 +99,7 @@ internal sealed class ProbeState
             }
 
             slot.HasReply = true;
+            Halves++;
             slot.ReplyNs = observation.TimestampNs;
             slot.ReplyIface = iface.Id;
             slot.ReplyDirection = observation.Direction;

@@ -173,6 +173,30 @@ public class CorrelationEngineTests
     }
 
     [Test]
+    public void Advance_APointsReplyCameButNotItsRequest_WaitsForTheRequest()
+    {
+        // An agent captures each direction on its own handle and uploads them independently: a
+        // node's reply can reach the engine before its request. With every point of the path
+        // present the probe used to finalise at once, stored with that request missing.
+        var lab = WithStablePath();
+        lab.Report003(seq: 2, nics: false);
+        lab.Request(lab.NicA, "08.850991", seq: 2);
+        lab.Reply(lab.NicA, "08.971440", seq: 2);
+        lab.Reply(lab.NicB, "08.851255", seq: 2);
+
+        var early = lab.AdvanceBy(TimeSpan.FromMilliseconds(300));
+        lab.Request(lab.NicB, "08.851171", seq: 2);
+        var probe = lab.AdvanceBy(TimeSpan.Zero).Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(early, Is.Empty, "nc2 has seen this path's requests before: its request is still to come");
+            Assert.That(probe.Points, Has.Length.EqualTo(6));
+            Assert.That(probe.Points.All(p => p.HasRoundTrip), Is.True, "every point has both halves");
+        });
+    }
+
+    [Test]
     public void Advance_LateAgentJoinsBeforeSettle_ProbeHasAllPoints()
     {
         var lab = WithStablePath();
