@@ -120,7 +120,7 @@ public sealed class CorrelationEngine
             else
             {
                 state.DueNs = arrivalNs + _settleNs;
-                if (state.SettlingDueNs == long.MinValue)
+                if (!state.Settling)
                 {
                     QueueSettling(state);
                 }
@@ -175,7 +175,7 @@ public sealed class CorrelationEngine
                 continue;
             }
 
-            state.SettlingDueNs = long.MinValue;
+            state.Settling = false;
             if (!state.IsComplete)
             {
                 // Incomplete again (a new point saw the request): it re-queues when complete.
@@ -232,7 +232,7 @@ public sealed class CorrelationEngine
 
     private void QueueSettling(ProbeState state)
     {
-        state.SettlingDueNs = state.DueNs;
+        state.Settling = true;
         _settling.Enqueue((state, state.Generation), (state.DueNs, _settlingSequence++));
     }
 

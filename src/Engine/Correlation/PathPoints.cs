@@ -13,8 +13,7 @@ internal sealed class PointSet
     private int[] _points = new int[8];
     private byte[] _halves = new byte[8];
 
-    /// <summary>Points seen.</summary>
-    public int Count { get; private set; }
+    private int _count;
 
     /// <summary>(Point, request or reply) pairs seen: what a probe that has them all can gain no more of.</summary>
     public int Halves { get; private set; }
@@ -25,7 +24,7 @@ internal sealed class PointSet
     public void Add(int pointId, EchoType type, long arrivalNs)
     {
         var half = type == EchoType.Request ? Request : Reply;
-        for (var i = 0; i < Count; i++)
+        for (var i = 0; i < _count; i++)
         {
             if (_points[i] == pointId)
             {
@@ -40,14 +39,14 @@ internal sealed class PointSet
             }
         }
 
-        if (Count == _points.Length)
+        if (_count == _points.Length)
         {
-            Array.Resize(ref _points, Count * 2);
-            Array.Resize(ref _halves, Count * 2);
+            Array.Resize(ref _points, _count * 2);
+            Array.Resize(ref _halves, _count * 2);
         }
 
-        _points[Count] = pointId;
-        _halves[Count++] = half;
+        _points[_count] = pointId;
+        _halves[_count++] = half;
         Halves++;
         GrewAtNs = arrivalNs;
     }
@@ -59,9 +58,10 @@ internal sealed class PointSet
 /// settle time; one that lacks a point seen before, or a half a point has seen before, waits for
 /// it. Counting points alone let a probe finalise when a node's reply had come in and its request
 /// not yet (an agent captures each direction on its own handle and uploads them independently):
-/// stored with that node's request missing, one echo in a few hundred under a flood in the lab. Built from observations, late ones included, so an agent lagging
-/// behind still counts; and trusted only once it has stopped growing for a probe timeout, since
-/// while agents are still joining nobody knows how many points a path has.
+/// stored with that node's request missing, one echo in a few hundred under a flood in the lab.
+/// Built from observations, late ones included, so an agent lagging behind still counts; and
+/// trusted only once it has stopped growing for a probe timeout, since while agents are still
+/// joining nobody knows how many points a path has.
 /// </summary>
 internal sealed class PathPoints
 {

@@ -31,8 +31,8 @@ internal sealed class ProbeState
     /// <summary>When a complete probe may be finalised (arrival time); later observations move it.</summary>
     public long DueNs;
 
-    /// <summary>The due time of this probe's entry in the engine's settling queue (long.MinValue: none; one at most).</summary>
-    public long SettlingDueNs = long.MinValue;
+    /// <summary>This probe has its entry (one at most) in the engine's settling queue.</summary>
+    public bool Settling;
 
     /// <summary>The points this probe's path has been seen at (shared by the path's probes).</summary>
     public PointSet? PathPoints;
@@ -56,7 +56,7 @@ internal sealed class ProbeState
         Imported = false;
         Count = 0;
         Halves = 0;
-        SettlingDueNs = long.MinValue;
+        Settling = false;
     }
 
     public ReadOnlySpan<PointSlot> Points => Slots.AsSpan(0, Count);
