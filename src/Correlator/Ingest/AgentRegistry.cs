@@ -54,11 +54,19 @@ public sealed class AgentState
     /// Measured against the instance's own least lag, so a clock that is minutes off neither
     /// starves nor jumps the queue.
     /// </summary>
-    internal long Behind(ReadOnlySpan<HopCapture.Engine.Model.Observation> observations, long nowNs)
+    internal long Behind(ReadOnlySpan<HopCapture.Engine.Model.Observation> observations, long nowNs) =>
+        observations.IsEmpty ? 0 : Math.Max(0, nowNs - Span(observations, nowNs).FromNs);
+
+    /// <summary>
+    /// Where a batch lies on the correlator's clock (under <see cref="BatchGate"/>): its oldest and
+    /// newest capture times plus this instance's least lag, so two agents' batches compare however
+    /// far apart their clocks are (<see cref="IngestQueueBudget"/>). An empty batch lies at <paramref name="nowNs"/>.
+    /// </summary>
+    internal BatchSpan Span(ReadOnlySpan<HopCapture.Engine.Model.Observation> observations, long nowNs)
     {
         if (observations.IsEmpty)
         {
-            return 0;
+            return new BatchSpan(Node, nowNs, nowNs);
         }
 
         long oldest = long.MaxValue, newest = long.MinValue;
@@ -69,9 +77,10 @@ public sealed class AgentState
         }
 
         _lagFloorNs = Math.Min(_lagFloorNs, nowNs - newest);
-        var behind = (Int128)nowNs - oldest - _lagFloorNs;
-        return (long)Int128.Clamp(behind, 0, long.MaxValue);
+        return new BatchSpan(Node, Shift(oldest), Shift(newest));
     }
+
+    private long Shift(long timestampNs) => (long)Int128.Clamp((Int128)timestampNs + _lagFloorNs, long.MinValue, long.MaxValue);
 }
 
 /// <summary>

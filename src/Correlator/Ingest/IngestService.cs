@@ -292,7 +292,7 @@ public sealed partial class IngestService(
             // Waits while the batches queued for the journal and the engine hold the whole byte
             // budget; the most behind stream goes first, so the agents' halves of a probe arrive together.
             var bytes = IngestQueueBudget.Cost(count);
-            await budget.AcquireAsync(bytes, state.Behind(observations, timeProvider.NowNs()), cancellationToken);
+            await budget.AcquireAsync(bytes, state.Span(observations, timeProvider.NowNs()), cancellationToken);
 
             // Journalled even when empty, so its seq is remembered; waits while the journal's queue is full.
             var journalled = await journal.EnqueueAsync(state, batch.Seq, batch.Imported, observations, bytes, cancellationToken);

@@ -109,6 +109,8 @@ public sealed class CorrelatorMetrics : BackgroundService
         var joinedWhileFull = factory.CreateCounter("hopcapture_engine_joined_while_full_total",
             "Observations the engine took out of batches it held back at Engine:MaxInFlight, because they belong to probes in flight (so those probes are not finalised without them).");
         var evicted = factory.CreateCounter("hopcapture_engine_evicted_total", "Probes dropped unfinished because the engine was full (only a single batch with more observations than Engine:MaxInFlight can cause it).");
+        var late = factory.CreateCounter("hopcapture_engine_late_total",
+            "Observations that came after their probe was finalised: the probe was stored without them (cut short). Nonzero when an agent's halves reach the correlator more than Engine:ProbeTimeout after the others'.");
         var stored = factory.CreateCounter("hopcapture_store_probes_total", "Probes written to the results store.");
         var storeFailed = factory.CreateCounter("hopcapture_store_failed_total", "Probes lost because the store refused the write.");
         var journalBytes = factory.CreateGauge("hopcapture_journal_bytes", "Bytes the ingest journal holds (batches acked but not yet covered by the store's checkpoint).");
@@ -116,6 +118,8 @@ public sealed class CorrelatorMetrics : BackgroundService
         var journalFailed = factory.CreateCounter("hopcapture_journal_failed_writes_total", "Batch writes to the journal that failed (disk full…); each is retried, not acked meanwhile.");
         var queueBytes = factory.CreateGauge("hopcapture_ingest_queue_bytes",
             "Bytes of accepted batches waiting for the journal and the engine (bounded by Correlator:IngestQueueBytes; at the bound, acks wait).");
+        var heldForLaggard = factory.CreateCounter("hopcapture_ingest_held_for_laggard_total",
+            "Batches that waited (at most 250 ms) for a stream behind them with the ingest queue over half full, so agents' halves of the same probes reach the engine together.");
         var writable = factory.CreateGauge("hopcapture_store_writable",
             "1 while the part (journal, store) can write; 0 while it cannot (disk full, read-only…) and ingest is held back: no batch is acked, agents spool.", ["part"]);
         var journalCut = factory.CreateGauge("hopcapture_journal_cut_bytes", "Bytes of torn or corrupt records cut from the journal's tail at start.");
@@ -167,12 +171,14 @@ public sealed class CorrelatorMetrics : BackgroundService
             heldBack.IncTo(engine.HeldBack);
             joinedWhileFull.IncTo(engine.JoinedWhileFull);
             evicted.IncTo(counters.Evicted);
+            late.IncTo(counters.Late);
             stored.IncTo(writer.Stored);
             storeFailed.IncTo(writer.Failed);
             journalBytes.Set(journal.Bytes);
             journalReplayed.IncTo(journal.ReplayedBatches);
             journalFailed.IncTo(journal.FailedWrites);
             queueBytes.Set(queueBudget.Used);
+            heldForLaggard.IncTo(queueBudget.Held);
             writable.WithLabels("journal").Set(health.Faulted(StorePart.Journal) ? 0 : 1);
             writable.WithLabels("store").Set(health.Faulted(StorePart.Store) ? 0 : 1);
             journalCut.Set(journal.Recovery?.CutBytes ?? 0);
