@@ -19,19 +19,28 @@ public sealed class IngestQueueBudgetHoldTests
 
     private long Now => _time.NowNs();
 
+    /// <summary>Both streams let in one second back, the budget over half spent; then one-point's batch of now.</summary>
+    private static Task AheadOfTwoPoints(IngestQueueBudget budget, long t)
+    {
+        var lets = new[]
+        {
+            budget.AcquireAsync(100, new BatchSpan("two-points", t - Second, t - Second), CancellationToken.None),
+            budget.AcquireAsync(450, new BatchSpan("one-point", t - Second, t - Second), CancellationToken.None),
+        };
+        Assert.That(lets.All(l => l.IsCompletedSuccessfully), Is.True, "neither is ahead of the other");
+        return budget.AcquireAsync(100, new BatchSpan("one-point", t, t), CancellationToken.None);
+    }
+
     [Test]
     [CancelAfter(10_000)]
     public async Task Acquire_ContendedAndOneSecondAheadOfAStreamStillSending_WaitsForItsNextBatch(CancellationToken cancellationToken)
     {
         using var budget = Budget();
         var t = Now;
-        await budget.AcquireAsync(100, new BatchSpan("two-points", t - Second, t - Second), cancellationToken);
-        await budget.AcquireAsync(450, new BatchSpan("one-point", t - Second, t - Second), cancellationToken);
-
-        var ahead = budget.AcquireAsync(100, new BatchSpan("one-point", t, t), cancellationToken);
+        var ahead = AheadOfTwoPoints(budget, t);
         Assert.That(ahead.IsCompleted, Is.False, "one second ahead of two-points with the budget over half spent");
 
-        var laggard = budget.AcquireAsync(100, new BatchSpan("two-points", t - Second + 1, t - (Second / 4)), cancellationToken);
+        var laggard = budget.AcquireAsync(100, new BatchSpan("two-points", t - Second + 1, t - (Second / 10)), cancellationToken);
         await Task.WhenAll(laggard, ahead).WaitAsync(cancellationToken);
         Assert.Multiple(() =>
         {
@@ -45,10 +54,7 @@ public sealed class IngestQueueBudgetHoldTests
     public async Task Acquire_LaggardSendsNothing_TheBatchAheadGoesAfterTheHold(CancellationToken cancellationToken)
     {
         using var budget = Budget();
-        var t = Now;
-        await budget.AcquireAsync(100, new BatchSpan("two-points", t - Second, t - Second), cancellationToken);
-        await budget.AcquireAsync(450, new BatchSpan("one-point", t - Second, t - Second), cancellationToken);
-        var ahead = budget.AcquireAsync(100, new BatchSpan("one-point", t, t), cancellationToken);
+        var ahead = AheadOfTwoPoints(budget, Now);
 
         _time.Advance(IngestQueueBudget.MaxHold - TimeSpan.FromMilliseconds(1));
         Assert.That(ahead.IsCompleted, Is.False);
