@@ -215,12 +215,13 @@ public sealed partial class EngineHost : BackgroundService
                 {
                     _full = true;
                     Interlocked.Increment(ref _heldBack);
-                    if (_joinDue && _timeProvider.NowNs() >= _nextJoinNs)
+                    var now = _timeProvider.NowNs();
+                    if (_joinDue && now >= _nextJoinNs)
                     {
                         // Turns run on the clock while full: every half of a probe in flight
                         // the correlator holds goes in first, so none finalises without it.
                         _joinDue = false;
-                        _nextJoinNs = _timeProvider.NowNs() + (long)AdvanceInterval.TotalNanoseconds;
+                        _nextJoinNs = now + (long)AdvanceInterval.TotalNanoseconds;
                         _channels.Inbox.ForEachWaiting(_join);
                     }
                 }

@@ -46,6 +46,9 @@ public sealed class IngestQueueBudget : IDisposable
     /// <summary>A stream let in less recently than this holds no one (it has stopped sending, for now).</summary>
     public static readonly TimeSpan IdleAfter = TimeSpan.FromSeconds(1);
 
+    // A stream let in less recently than this is forgotten (a node renamed or removed).
+    private static readonly long ForgetAfterNs = 60 * (long)IdleAfter.TotalNanoseconds;
+
     /// <summary>What one queued observation costs: its engine form plus its journal record.</summary>
     public static readonly int BytesPerObservation = Unsafe.SizeOf<Observation>() + 2 + ObservationLayout.BodyBytes;
 
@@ -91,14 +94,11 @@ public sealed class IngestQueueBudget : IDisposable
 
     public static long Cost(int observations) => (long)observations * BytesPerObservation;
 
-    /// <summary>Takes <paramref name="bytes"/> in arrival order; see <see cref="AcquireAsync(long, BatchSpan, CancellationToken)"/>.</summary>
-    public Task AcquireAsync(long bytes, CancellationToken cancellationToken) => AcquireAsync(bytes, 0, cancellationToken);
-
-    /// <summary>Takes <paramref name="bytes"/> for a batch of no stream <paramref name="behindNs"/> behind real time.</summary>
-    public Task AcquireAsync(long bytes, long behindNs, CancellationToken cancellationToken)
+    /// <summary>Takes <paramref name="bytes"/> for a batch of no stream, in arrival order; see <see cref="AcquireAsync(long, BatchSpan, CancellationToken)"/>.</summary>
+    public Task AcquireAsync(long bytes, CancellationToken cancellationToken)
     {
-        var from = _time.NowNs() - behindNs;
-        return AcquireAsync(bytes, new BatchSpan(null, from, from), cancellationToken);
+        var now = _time.NowNs();
+        return AcquireAsync(bytes, new BatchSpan(null, now, now), cancellationToken);
     }
 
     /// <summary>
@@ -208,10 +208,11 @@ public sealed class IngestQueueBudget : IDisposable
         var slackNs = (long)Slack.TotalNanoseconds;
         foreach (var (stream, mark) in _streams)
         {
+            var aheadNs = head.Span.FromNs - mark.ThroughNs;
             if (stream != head.Span.Stream
                 && nowNs - mark.LetInNs < idleNs
-                && head.Span.FromNs - mark.ThroughNs > slackNs
-                && head.Span.FromNs - mark.ThroughNs < _relevantNs
+                && aheadNs > slackNs
+                && aheadNs < _relevantNs
                 && !IsWaiting(stream))
             {
                 if (!head.Counted)
@@ -252,11 +253,10 @@ public sealed class IngestQueueBudget : IDisposable
             _streams.TryGetValue(span.Stream, out var mark) ? Math.Max(mark.ThroughNs, span.ThroughNs) : span.ThroughNs, nowNs);
         if (nowNs >= _nextPruneNs)
         {
-            // Streams gone for long are forgotten (a node renamed or removed).
-            _nextPruneNs = nowNs + (60 * (long)IdleAfter.TotalNanoseconds);
+            _nextPruneNs = nowNs + ForgetAfterNs;
             foreach (var (stream, old) in _streams)
             {
-                if (nowNs - old.LetInNs > 60 * (long)IdleAfter.TotalNanoseconds)
+                if (nowNs - old.LetInNs > ForgetAfterNs)
                 {
                     _streams.Remove(stream);
                 }

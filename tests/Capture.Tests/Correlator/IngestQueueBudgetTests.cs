@@ -33,8 +33,9 @@ public sealed class IngestQueueBudgetTests
     {
         var budget = Budget(1000);
         await budget.AcquireAsync(1000, cancellationToken);
-        var current = budget.AcquireAsync(600, behindNs: 0, cancellationToken);
-        var late = budget.AcquireAsync(600, behindNs: 3_000_000_000, cancellationToken);
+        var now = TimeProvider.System.NowNs();
+        var current = budget.AcquireAsync(600, new BatchSpan(null, now, now), cancellationToken);
+        var late = budget.AcquireAsync(600, new BatchSpan(null, now - 3_000_000_000, now - 3_000_000_000), cancellationToken);
 
         budget.Release(1000);
         await late.WaitAsync(cancellationToken);
