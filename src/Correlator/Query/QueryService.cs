@@ -91,7 +91,7 @@ public sealed partial class QueryService(
             case GetProbeRequest.ByOneofCase.Id:
                 var id = request.Id;
                 return Task.FromResult(Store(() => WithCauses(inventory.Decorate(queries.GetById(id, context.CancellationToken)
-                    ?? throw new RpcException(new Status(StatusCode.NotFound, $"no probe with id {id.ToString(CultureInfo.InvariantCulture)} is stored"))), context), context.CancellationToken));
+                    ?? throw new RpcException(new Status(StatusCode.NotFound, queries.Missing(id, context.CancellationToken)))), context), context.CancellationToken));
             case GetProbeRequest.ByOneofCase.Lookup:
                 var lookup = request.Lookup;
                 var src = Address(lookup.Path?.Src, "lookup.path.src");

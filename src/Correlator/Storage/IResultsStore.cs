@@ -86,6 +86,9 @@ public interface IStoreReadSession : IDisposable
     /// <summary>The largest probe id stored as of this snapshot (0 when none): an export's <see cref="ProbeFilter.ThroughId"/>.</summary>
     long LastProbeId { get; }
 
+    /// <summary>The smallest probe id still stored (0 when none): ids below it were dropped by retention.</summary>
+    long FirstProbeId { get; }
+
     /// <summary>Probes matching <paramref name="filter"/>, ignoring its Limit.</summary>
     long CountProbes(ProbeFilter filter);
 

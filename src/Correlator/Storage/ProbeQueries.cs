@@ -1,3 +1,4 @@
+using System.Globalization;
 using HopCapture.Correlator.Hosting;
 using HopCapture.Analysis.Reports;
 using HopCapture.Contracts.Mapping;
@@ -123,6 +124,39 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
         using var session = store.OpenRead(cancellationToken);
         return session.GetById(id);
     }
+
+    /// <summary>
+    /// Why no probe has <paramref name="id"/>, in one line: past the newest, or dropped by
+    /// retention (a rollup's worst probe can outlive its row; then only the rollups hold its window).
+    /// </summary>
+    public string Missing(long id, CancellationToken cancellationToken = default)
+    {
+        using var session = store.OpenRead(cancellationToken);
+        var first = session.FirstProbeId;
+        var last = session.LastProbeId;
+        var what = $"no probe with id {id.ToString(CultureInfo.InvariantCulture)} is stored";
+        if (last == 0)
+        {
+            return what;
+        }
+
+        if (id > last)
+        {
+            return $"{what} (the newest is {last.ToString(CultureInfo.InvariantCulture)})";
+        }
+
+        if (first == 0 || id < first)
+        {
+            var kept = first == 0 ? "none is kept now"
+                : $"raw probes are kept from id {first.ToString(CultureInfo.InvariantCulture)}, arrived {Utc(session.RawSinceNs)}";
+            return $"{what}: retention dropped it ({kept}; Correlator:Retention); 'capture paths' and 'capture loss' over its window read the rollups";
+        }
+
+        return $"{what} (ids {first.ToString(CultureInfo.InvariantCulture)}–{last.ToString(CultureInfo.InvariantCulture)} are kept; this one was not stored)";
+    }
+
+    private static string Utc(long ns) =>
+        DateTimeOffset.UnixEpoch.AddTicks(ns / 100).ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
     public ProbeRecord? Lookup(ProbeLookupKey key, CancellationToken cancellationToken = default)
     {

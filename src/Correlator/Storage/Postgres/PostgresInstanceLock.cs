@@ -12,8 +12,30 @@ internal static class PostgresInstanceLock
 {
     private const int Space = 0x4843; // "HC"
 
-    /// <summary>Takes the lock on <paramref name="connection"/>; false when another session holds it.</summary>
+    // A connection closed a moment ago (this process's previous writer session, or a correlator
+    // just restarted) still holds the lock until its server process has ended, a few milliseconds
+    // later: a writer reopened at once found its own name taken in one test run of three.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Retry = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Takes the lock on <paramref name="connection"/>; false when another session holds it for longer than <see cref="Patience"/>.</summary>
     public static bool TryTake(NpgsqlConnection connection, string instance)
+    {
+        var deadline = Environment.TickCount64 + (long)Patience.TotalMilliseconds;
+        while (!TryTakeOnce(connection, instance))
+        {
+            if (Environment.TickCount64 >= deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(Retry);
+        }
+
+        return true;
+    }
+
+    private static bool TryTakeOnce(NpgsqlConnection connection, string instance)
     {
         using var command = new NpgsqlCommand($"SELECT pg_try_advisory_lock({Space}, hashtext($1))", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = instance });

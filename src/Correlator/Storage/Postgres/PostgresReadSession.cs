@@ -54,6 +54,8 @@ internal sealed class PostgresReadSession : IStoreReadSession
 
     public long LastProbeId => Scalar<long?>("SELECT max(id) FROM probes", []) ?? 0;
 
+    public long FirstProbeId => Scalar<long?>("SELECT min(id) FROM probes", []) ?? 0;
+
     public long CountProbes(ProbeFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);

@@ -59,6 +59,9 @@ public sealed class SqliteReadSession : IStoreReadSession
 
     public long LastProbeId => ProbePartitions.MaxId(Connection, _snapshot);
 
+    public long FirstProbeId => AllPartitions().Count == 0 ? 0
+        : Convert.ToInt64(Scalar($"SELECT coalesce(min(m), 0) FROM ({string.Join(" UNION ALL ", AllPartitions().Select(static p => $"SELECT min(id) AS m FROM {p.Name}"))})"), CultureInfo.InvariantCulture);
+
     public long CountProbes(ProbeFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);

@@ -151,6 +151,30 @@ public class StoreContractTests(Func<StoreBackendFactory> makeFactory)
         });
     }
 
+    [Test]
+    public void Missing_IdDroppedByRetentionOrPastTheNewest_SaysWhichInOneLine()
+    {
+        var store = _factory.Create(new RetentionOptions { Raw = TimeSpan.FromDays(1), MaxBytes = 0 });
+        var dropped = Write(store, History(5));
+        var kept = Write(store, History(5, firstMinute: 3 * 1440, seqBase: 100));
+        using (var session = store.OpenWriter())
+        {
+            session.ApplyRetention(Start + (((3 * 1440) + 10) * MinuteNs));
+        }
+
+        var queries = new ProbeQueries(store);
+        var newest = kept[^1].Id;
+        Assert.Multiple(() =>
+        {
+            Assert.That(queries.GetById(dropped[2].Id), Is.Null);
+            Assert.That(queries.Missing(dropped[2].Id), Is.EqualTo(
+                $"no probe with id {dropped[2].Id} is stored: retention dropped it (raw probes are kept from id {kept[0].Id}, arrived 2026-01-04 00:00 UTC; " +
+                "Correlator:Retention); 'capture paths' and 'capture loss' over its window read the rollups"));
+            Assert.That(queries.Missing(newest + 10), Is.EqualTo($"no probe with id {newest + 10} is stored (the newest is {newest})"));
+            Assert.That(queries.GetById(kept[0].Id), Is.EqualTo(kept[0]));
+        });
+    }
+
     /// <summary><paramref name="count"/> probes one a minute from <paramref name="firstMinute"/>, round robin on three paths, every fifth lost.</summary>
     private static List<ProbeRecord> History(int count, int firstMinute = 0, int seqBase = 0)
     {
