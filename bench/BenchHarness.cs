@@ -67,12 +67,15 @@ public sealed record IngestRun(
     double Cores,
     double StoreCores,
     long PeakMemoryBytes,
-    EngineDuringRun? Engine = null);
+    EngineDuringRun? Engine = null,
+    EngineDuringRun? WarmUp = null);
 
 /// <summary>
 /// The correlator's engine counters over the measured run (ListAgents before and after): late
 /// observations came after their probe was finalised (the probe was cut short), evicted probes
 /// were dropped unfinished, held-back turns left batches queued because the engine was full.
+/// <see cref="IngestRun.WarmUp"/> holds the same counters over the warm-up: a correlator started
+/// straight into the offered rate (its start-up transient).
 /// </summary>
 public sealed record EngineDuringRun(ulong Late, ulong Evicted, ulong HeldBack);
 
@@ -159,7 +162,8 @@ public static class BenchHarness
         ArgumentNullException.ThrowIfNull(run);
         return $"{run.ObsPerSecond:N0} obs/s accepted, capture → queryable p50 {run.P50Ms:0} / p99 {run.P99Ms:0} / max {run.MaxMs:0} ms " +
                $"({run.ProbesStored:N0} probes), correlator {run.Cores:0.00} cores, peak resident {run.PeakMemoryBytes / 1e6:0} MB" +
-               (run.Engine is { } e ? $"; engine: {e.Late:N0} late observations, {e.Evicted:N0} evicted, held back {e.HeldBack:N0} turns" : "");
+               (run.Engine is { } e ? $"; engine: {e.Late:N0} late observations, {e.Evicted:N0} evicted, held back {e.HeldBack:N0} turns" : "") +
+               (run.WarmUp is { } w ? $"; warm-up (started into the rate): {w.Late:N0} late, {w.Evicted:N0} evicted, held back {w.HeldBack:N0} turns" : "");
     }
 
     /// <summary>The headline figures: medians of the runs, except peak memory, which is the largest (the bound must hold in every run).</summary>
@@ -485,7 +489,8 @@ public static class BenchHarness
             busySeconds > 0 ? cpu / busySeconds : 0,
             busySeconds > 0 ? storeCpu / busySeconds : 0,
             peakMemory,
-            new EngineDuringRun(engineAfter.Late - engineBefore.Late, engineAfter.Evicted - engineBefore.Evicted, engineAfter.HeldBack - engineBefore.HeldBack));
+            new EngineDuringRun(engineAfter.Late - engineBefore.Late, engineAfter.Evicted - engineBefore.Evicted, engineAfter.HeldBack - engineBefore.HeldBack),
+            new EngineDuringRun(engineBefore.Late, engineBefore.Evicted, engineBefore.HeldBack));
     }
 
     private static long Now(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000 + (time.GetTimestamp() % 1_000_000);

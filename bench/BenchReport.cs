@@ -59,18 +59,20 @@ public static class BenchReport
         if (r.IngestRuns.Count > 0)
         {
             md.AppendLine();
-            md.AppendLine("| ingest run | accepted obs/s | p50 / p99 / max ms | probes | correlator cores | peak resident MB | late obs / evicted / held-back turns |");
-            md.AppendLine("|---|---|---|---|---|---|---|");
+            md.AppendLine("| ingest run | accepted obs/s | p50 / p99 / max ms | probes | correlator cores | peak resident MB | late obs / evicted / held-back turns | warm-up: late / evicted / held back |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|");
             for (var i = 0; i < r.IngestRuns.Count; i++)
             {
                 var x = r.IngestRuns[i];
                 var engine = x.Engine is { } e ? $"{e.Late:N0} / {e.Evicted:N0} / {e.HeldBack:N0}" : "—";
-                md.AppendLine(c, $"| {i + 1} | {x.ObsPerSecond:N0} | {x.P50Ms:0} / {x.P99Ms:0} / {x.MaxMs:0} | {x.ProbesStored:N0} | {x.Cores:0.00} | {x.PeakMemoryBytes / 1e6:0} | {engine} |");
+                var warm = x.WarmUp is { } w ? $"{w.Late:N0} / {w.Evicted:N0} / {w.HeldBack:N0}" : "—";
+                md.AppendLine(c, $"| {i + 1} | {x.ObsPerSecond:N0} | {x.P50Ms:0} / {x.P99Ms:0} / {x.MaxMs:0} | {x.ProbesStored:N0} | {x.Cores:0.00} | {x.PeakMemoryBytes / 1e6:0} | {engine} | {warm} |");
             }
 
             md.AppendLine();
             md.AppendLine("Late observations arrived after their probe was finalised (the probe was stored cut short); evicted probes were dropped unfinished; " +
-                "held-back turns are the engine leaving batches queued at Engine:MaxInFlight (ingest waits, nothing is lost). Probes above the number sent are parts of cut probes.");
+                "held-back turns are the engine leaving batches queued at Engine:MaxInFlight (ingest waits, nothing is lost). Probes above the number sent are parts of cut probes. " +
+                "Warm-up: the same counters over the warm-up, the correlator started straight into the offered rate (its start-up transient).");
 
             md.AppendLine();
         }
