@@ -96,6 +96,11 @@ public sealed class CorrelatorOptionsValidator : IValidateOptions<CorrelatorOpti
                 failures.Add($"{Prefix}Retention:Rollups: must be \"00:00:00\" (forever) or a time span at least as long as Retention:Raw (got {retention.Rollups})");
             }
 
+            if (retention.RawQueryProbes < 0)
+            {
+                failures.Add($"{Prefix}Retention:RawQueryProbes: must be 0 (windows from rollups whenever they cover them) or more (got {retention.RawQueryProbes.ToString(CultureInfo.InvariantCulture)})");
+            }
+
             if (retention.CheckEvery <= TimeSpan.Zero)
             {
                 failures.Add($"{Prefix}Retention:CheckEvery: must be positive (got {retention.CheckEvery})");

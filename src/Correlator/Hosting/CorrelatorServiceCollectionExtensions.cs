@@ -63,9 +63,9 @@ public static class CorrelatorServiceCollectionExtensions
         services.TryAddSingleton<InterfaceCatalog>();
         services.TryAddSingleton<CorrelatorChannels>();
         services.TryAddSingleton<IResultsStore>(StoreBackends.ResultsStore);
-        services.TryAddSingleton(sp => new ProbeQueries(sp.GetRequiredService<IResultsStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new ProbeQueries(sp.GetRequiredService<IResultsStore>(), sp.GetRequiredService<TimeProvider>(), RawQueryProbes(sp)));
         services.TryAddSingleton<Query.ProbeExports>();
-        services.TryAddSingleton(sp => new Loss.LossQueries(sp.GetRequiredService<IResultsStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new Loss.LossQueries(sp.GetRequiredService<IResultsStore>(), sp.GetRequiredService<TimeProvider>(), RawQueryProbes(sp)));
         services.TryAddSingleton<Inventory.VmInventory>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<StoredProbeBus>();
@@ -99,6 +99,9 @@ public static class CorrelatorServiceCollectionExtensions
         services.AddIncidents(configuration);
         return services;
     }
+
+    private static long RawQueryProbes(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<CorrelatorOptions>>().Value.Retention.RawQueryProbes;
 
     /// <summary>Maps the correlator's gRPC services.</summary>
     public static IEndpointRouteBuilder MapCorrelator(this IEndpointRouteBuilder endpoints)

@@ -11,14 +11,14 @@ namespace HopCapture.Correlator.Loss;
 /// probes are the record, so a restart keeps every freeze and any window can be asked (windows
 /// on arrival time, like every probe query; runs ordered by capture time within a path).
 /// </summary>
-public sealed class LossQueries(IResultsStore store, TimeProvider? timeProvider = null)
+public sealed class LossQueries(IResultsStore store, TimeProvider? timeProvider = null, long rawProbeLimit = WindowPlan.DefaultRawProbeLimit)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
 
     public ListLossResponse ListLoss(string? src, string? dst, long sinceNs, long untilNs, CancellationToken cancellationToken = default)
     {
         using var session = store.OpenRead(cancellationToken);
-        var plan = WindowPlan.For(session, sinceNs, untilNs, _time.NowNs());
+        var plan = WindowPlan.For(session, sinceNs, untilNs, _time.NowNs(), rawProbeLimit);
         if (!plan.Raw)
         {
             var rolled = RollupSummaries.Loss(plan.Rows(session, src, dst));
@@ -40,7 +40,7 @@ public sealed class LossQueries(IResultsStore store, TimeProvider? timeProvider 
     public ListFreezesResponse ListFreezes(string? src, string? dst, long sinceNs, long untilNs, int minLost, CancellationToken cancellationToken = default)
     {
         using var session = store.OpenRead(cancellationToken);
-        var plan = WindowPlan.For(session, sinceNs, untilNs, _time.NowNs());
+        var plan = WindowPlan.For(session, sinceNs, untilNs, _time.NowNs(), rawProbeLimit);
         if (!plan.Raw)
         {
             // Runs of lost pings need every probe: from rollups, freezes are runs of lossy buckets.

@@ -45,7 +45,7 @@ public readonly record struct ProbeCursor(long ArrivalNs, long FirstTsNs, long I
 public sealed record ProbeLookupKey(string Src, string Dst, int IcmpSeq, int IcmpId, long NearNs);
 
 /// <summary>The read side of the store: what the query API asks, on any backend.</summary>
-public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider = null)
+public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider = null, long rawProbeLimit = WindowPlan.DefaultRawProbeLimit)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private long _pagesRead;
@@ -168,7 +168,7 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
     public (IReadOnlyList<PathSummary> Paths, string Resolution) ListPaths(long sinceNs, long untilNs, CancellationToken cancellationToken = default)
     {
         using var session = store.OpenRead(cancellationToken);
-        var plan = WindowPlan.For(session, sinceNs, untilNs, _time.NowNs());
+        var plan = WindowPlan.For(session, sinceNs, untilNs, _time.NowNs(), rawProbeLimit);
         return plan.Raw ? (RawPaths(session, sinceNs, untilNs), plan.Resolution) : (RollupSummaries.Paths(plan.Rows(session, null, null)), plan.Resolution);
     }
 

@@ -27,6 +27,13 @@ public sealed class RetentionOptions
     /// <summary>Rollups (per path, verdict and minute or hour) older than this are deleted; "00:00:00" keeps them forever.</summary>
     public TimeSpan Rollups { get; set; } = TimeSpan.FromDays(396);
 
+    /// <summary>
+    /// Most raw probes a window is answered from (by the hour rollups' count); a window holding
+    /// more is answered from rollups, which cost rows per path and hour instead of per probe. The
+    /// default reads in about 50 ms here; a site with many more paths than probes an hour may lower it.
+    /// </summary>
+    public long RawQueryProbes { get; set; } = WindowPlan.DefaultRawProbeLimit;
+
     /// <summary>How often the store writer checks the limits.</summary>
     public TimeSpan CheckEvery { get; set; } = TimeSpan.FromMinutes(1);
 }

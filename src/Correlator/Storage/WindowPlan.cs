@@ -8,16 +8,16 @@ namespace HopCapture.Correlator.Storage;
 /// </summary>
 public sealed record WindowPlan(bool Raw, IReadOnlyList<(RollupWidth Width, long SinceNs, long UntilNs)> Pieces)
 {
-    /// <summary>Most probes a raw answer reads (about 50 ms of summarising); beyond, rollups answer.</summary>
-    public const long RawProbeLimit = 100_000;
+    /// <summary>Most probes a raw answer reads by default (about 50 ms of summarising); beyond, rollups answer (Correlator:Retention:RawQueryProbes).</summary>
+    public const long DefaultRawProbeLimit = 100_000;
 
     private const long MinuteNs = 60_000_000_000;
     private const long HourNs = 60 * MinuteNs;
 
     public string Resolution => Raw ? "raw" : string.Join('+', Pieces.Select(static p => p.Width).Distinct().OrderByDescending(static w => w).Select(static w => w == RollupWidth.Hour ? "1h" : "1m"));
 
-    /// <summary>The plan for [sinceNs, untilNs] (0 = open) at <paramref name="nowNs"/>.</summary>
-    public static WindowPlan For(IStoreReadSession session, long sinceNs, long untilNs, long nowNs)
+    /// <summary>The plan for [sinceNs, untilNs] (0 = open) at <paramref name="nowNs"/>, raw for at most <paramref name="rawProbeLimit"/> probes.</summary>
+    public static WindowPlan For(IStoreReadSession session, long sinceNs, long untilNs, long nowNs, long rawProbeLimit = DefaultRawProbeLimit)
     {
         ArgumentNullException.ThrowIfNull(session);
         var rawSince = session.RawSinceNs;
@@ -25,7 +25,7 @@ public sealed record WindowPlan(bool Raw, IReadOnlyList<(RollupWidth Width, long
         // Raw covers the window when it starts inside raw retention, or when no rollup is older
         // than the raw probes (a minute's slack: the rollup minute of the oldest probe).
         var rawCovers = rawSince != 0 && (sinceNs >= rawSince || rollupsSince == 0 || rollupsSince >= rawSince - MinuteNs);
-        if (rawCovers && session.RolledUpProbes(RollupWidth.Hour, Floor(Math.Max(sinceNs, rawSince), HourNs), untilNs) <= RawProbeLimit)
+        if (rawCovers && session.RolledUpProbes(RollupWidth.Hour, Floor(Math.Max(sinceNs, rawSince), HourNs), untilNs) <= rawProbeLimit)
         {
             return new WindowPlan(true, []);
         }

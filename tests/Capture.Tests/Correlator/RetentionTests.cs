@@ -227,6 +227,7 @@ public class RetentionTests
     [TestCase("Raw", "-1.00:00:00", "Correlator:Retention:Raw: must be a positive time span")]
     [TestCase("MaxBytes", "1000", "Correlator:Retention:MaxBytes: must be 0 (no size limit) or at least 16777216 (got 1000)")]
     [TestCase("CheckEvery", "00:00:00", "Correlator:Retention:CheckEvery: must be positive")]
+    [TestCase("RawQueryProbes", "-1", "Correlator:Retention:RawQueryProbes: must be 0 (windows from rollups whenever they cover them) or more (got -1)")]
     public void Validate_BadRetentionKey_NamesIt(string key, string value, string expected)
     {
         var options = new CorrelatorOptions { Plaintext = true, Listen = "127.0.0.1:0" };
@@ -234,6 +235,7 @@ public class RetentionTests
         {
             case "Raw": options.Retention.Raw = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             case "MaxBytes": options.Retention.MaxBytes = long.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+            case "RawQueryProbes": options.Retention.RawQueryProbes = long.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             default: options.Retention.CheckEvery = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
         }
 

@@ -111,6 +111,31 @@ public class RollupTests
     }
 
     [Test]
+    public void ListPathsAndLoss_WindowOverTheRawQueryLimit_AnsweredFromRollupsWithTheSameCounts()
+    {
+        var store = _factory.Create(new RetentionOptions());
+        var history = new HistoryProbes(seed: 11);
+        var records = Enumerable.Range(0, 3000).Select(i => history.Next(i % 3, _clock.NowNs() + (i * 100_000_000L))).ToList();
+        using (var session = store.OpenWriter())
+        {
+            session.Write(records, 0);
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        var raw = new ProbeQueries(store, _clock).ListPaths(0, 0);
+        var rolled = new ProbeQueries(store, _clock, rawProbeLimit: 2999).ListPaths(0, 0);
+        var rolledLoss = new LossQueries(store, _clock, rawProbeLimit: 2999).ListLoss(null, null, 0, 0);
+        Assert.Multiple(() =>
+        {
+            Assert.That(raw.Resolution, Is.EqualTo("raw"), "3,000 probes, under the default 100,000");
+            Assert.That(rolled.Resolution, Is.Not.EqualTo("raw"), "3,000 probes, over a limit of 2,999");
+            Assert.That(rolled.Paths.Select(static p => (p.Src, p.Dst, p.Probes, p.Lost)), Is.EquivalentTo(raw.Paths.Select(static p => (p.Src, p.Dst, p.Probes, p.Lost))));
+            Assert.That(rolledLoss.Resolution, Is.EqualTo(rolled.Resolution));
+            Assert.That(rolledLoss.Paths.Sum(static p => (long)p.Lost), Is.EqualTo(records.Count(static r => !r.Answered)));
+        });
+    }
+
+    [Test]
     public void Write_RoundTripsOverSixDecadesInOneMinute_HistogramSavedWhole()
     {
         var store = _factory.Create(new RetentionOptions());
