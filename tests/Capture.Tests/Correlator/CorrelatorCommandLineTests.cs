@@ -54,6 +54,36 @@ public class CorrelatorCommandLineTests
     [TestCase("0", "none")]
     public async Task Exe_Started_StatesTheHeapLimitItShipsWithOrTheEnvironmentSets(string? environment, string expected, CancellationToken cancellationToken)
     {
+        var line = await StartedStderrLineAsync(environment, [], "GC heap limit", cancellationToken);
+
+        // The runtimeconfig's limit holds the process to ~370 MB at full rate (README, "Correlator memory").
+        Assert.That(line, Is.EqualTo($"correlator: GC heap limit {expected} (DOTNET_GCHeapHardLimit, hex bytes, overrides it)"));
+    }
+
+    [Test]
+    public async Task Exe_MaxInFlightRaisedAlone_WarnsWithTheHeapLimitToSet(CancellationToken cancellationToken)
+    {
+        var line = await StartedStderrLineAsync(null, ["--Correlator:Engine:MaxInFlight=128000"], "MaxInFlight", cancellationToken);
+
+        Assert.That(line, Is.EqualTo(
+            "correlator: Correlator:Engine:MaxInFlight 128000 may not fit the GC heap limit of 256 MiB (64,000 fit 256 MiB through a start at full rate, " +
+            "128,000 ran out of memory): raise it with the probes, e.g. DOTNET_GCHeapHardLimit=0x20000000 (512 MiB)"));
+    }
+
+    [TestCase(64_000, 256, null)]
+    [TestCase(128_000, 512, null)]
+    [TestCase(200_000, 0, null)]
+    [TestCase(100_000, 256, "DOTNET_GCHeapHardLimit=0x1C000000 (448 MiB)")]
+    public void MemoryWarning_ProbesAgainstTheHeapLimit_OnlyWhenMoreThanItHeldInProportion(int maxInFlight, long limitMiB, string? advice)
+    {
+        var warning = CorrelatorApp.MemoryWarning(maxInFlight, limitMiB << 20);
+
+        Assert.That(warning, advice is null ? Is.Null : Does.EndWith(advice));
+    }
+
+    /// <summary>Starts the real exe (with DOTNET_GCHeapHardLimit=<paramref name="environment"/> when given) and returns the first stderr line containing <paramref name="containing"/>.</summary>
+    private static async Task<string?> StartedStderrLineAsync(string? environment, string[] extra, string containing, CancellationToken cancellationToken)
+    {
         var dir = Directory.CreateTempSubdirectory("hopcapture-heap-").FullName;
         var start = new System.Diagnostics.ProcessStartInfo("dotnet")
         {
@@ -61,7 +91,7 @@ public class CorrelatorCommandLineTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[RepoPaths.Executable("Correlator", "hopcapture-correlator"), "--listen", "127.0.0.1:0", "--db", Path.Combine(dir, "h.db"), "--Correlator:Plaintext=true"])
+        foreach (var arg in (string[])[RepoPaths.Executable("Correlator", "hopcapture-correlator"), "--listen", "127.0.0.1:0", "--db", Path.Combine(dir, "h.db"), "--Correlator:Plaintext=true", .. extra])
         {
             start.ArgumentList.Add(arg);
         }
@@ -74,15 +104,14 @@ public class CorrelatorCommandLineTests
         using var process = System.Diagnostics.Process.Start(start)!;
         try
         {
-            // The runtimeconfig's limit holds the process to ~370 MB at full rate (README, "Correlator memory").
             string? line;
             do
             {
                 line = await process.StandardError.ReadLineAsync(cancellationToken).AsTask().WaitAsync(ExeTimeout, cancellationToken);
             }
-            while (line is not null && !line.Contains("GC heap limit", StringComparison.Ordinal));
+            while (line is not null && !line.Contains(containing, StringComparison.Ordinal));
 
-            Assert.That(line, Is.EqualTo($"correlator: GC heap limit {expected} (DOTNET_GCHeapHardLimit, hex bytes, overrides it)"));
+            return line;
         }
         finally
         {
