@@ -30,7 +30,8 @@ public sealed class RetentionOptions
     /// <summary>
     /// Most raw probes a window is answered from (by the hour rollups' count); a window holding
     /// more is answered from rollups, which cost rows per path and hour instead of per probe. The
-    /// default reads in about 50 ms here; a site with many more paths than probes an hour may lower it.
+    /// default reads in about 50 ms here; raising it keeps exact percentiles over longer windows at
+    /// the cost of query time, lowering it keeps busy windows fast.
     /// </summary>
     public long RawQueryProbes { get; set; } = WindowPlan.DefaultRawProbeLimit;
 
