@@ -110,19 +110,16 @@ public static partial class CorrelatorApp
         return $"correlator listening on {ListeningAddress(app)}, db {app.Services.GetRequiredService<IResultsStore>().Location}";
     }
 
-    /// <summary>
-    /// The GC heap's limit as the runtime applies it: 256 MiB from the shipped runtimeconfig
-    /// (System.GC.HeapHardLimit), or what DOTNET_GCHeapHardLimit (hex bytes) sets instead; "none"
-    /// when 0 lifts it (the runtime then reports the machine's memory, or its cgroup's).
-    /// </summary>
-    public static string MemoryLine()
-    {
-        var limit = HeapLimitBytes();
-        return $"correlator: GC heap limit {(limit > 0 ? $"{limit / (1024 * 1024)} MiB" : "none")} (DOTNET_GCHeapHardLimit, hex bytes, overrides it)";
-    }
+    /// <summary>The start line naming the GC heap limit (<see cref="HeapLimitBytes"/>; 0 = "none").</summary>
+    public static string MemoryLine(long limit) =>
+        $"correlator: GC heap limit {(limit > 0 ? $"{limit / (1024 * 1024)} MiB" : "none")} (DOTNET_GCHeapHardLimit, hex bytes, overrides it)";
 
-    /// <summary>The GC heap limit in bytes; 0 when there is none (the machine's or cgroup's memory).</summary>
-    private static long HeapLimitBytes()
+    /// <summary>
+    /// The GC heap's limit in bytes as the runtime applies it: 256 MiB from the shipped
+    /// runtimeconfig (System.GC.HeapHardLimit), or what DOTNET_GCHeapHardLimit (hex bytes) sets
+    /// instead; 0 when 0 lifts it (the runtime then reports the machine's memory, or its cgroup's).
+    /// </summary>
+    public static long HeapLimitBytes()
     {
         var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         var machine = MachineMemoryBytes();
@@ -223,11 +220,13 @@ public static partial class CorrelatorApp
 
             await stdout.WriteLineAsync(StartLine(app));
             await stdout.FlushAsync();
-            await stderr.WriteLineAsync(MemoryLine());
-            if (MemoryWarning(app.Services.GetRequiredService<IOptions<CorrelatorOptions>>().Value.Engine.MaxInFlight, HeapLimitBytes()) is { } warning)
+            var heapLimit = HeapLimitBytes();
+            await stderr.WriteLineAsync(MemoryLine(heapLimit));
+            if (MemoryWarning(app.Services.GetRequiredService<IOptions<CorrelatorOptions>>().Value.Engine.MaxInFlight, heapLimit) is { } warning)
             {
                 await stderr.WriteLineAsync(warning);
             }
+
             await app.WaitForShutdownAsync();
 
             var failed = app.Services.GetServices<IHostedService>().OfType<BackgroundService>()

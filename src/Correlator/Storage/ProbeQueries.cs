@@ -148,15 +148,12 @@ public sealed class ProbeQueries(IResultsStore store, TimeProvider? timeProvider
         if (first == 0 || id < first)
         {
             var kept = first == 0 ? "none is kept now"
-                : $"raw probes are kept from id {first.ToString(CultureInfo.InvariantCulture)}, arrived {Utc(session.RawSinceNs)}";
+                : $"raw probes are kept from id {first.ToString(CultureInfo.InvariantCulture)}, arrived {UnixTime.Minute(session.RawSinceNs)}";
             return $"{what}: retention dropped it ({kept}; Correlator:Retention); 'capture paths' and 'capture loss' over its window read the rollups";
         }
 
         return $"{what} (ids {first.ToString(CultureInfo.InvariantCulture)}–{last.ToString(CultureInfo.InvariantCulture)} are kept; this one was not stored)";
     }
-
-    private static string Utc(long ns) =>
-        DateTimeOffset.UnixEpoch.AddTicks(ns / 100).ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
     public ProbeRecord? Lookup(ProbeLookupKey key, CancellationToken cancellationToken = default)
     {
